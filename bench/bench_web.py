@@ -1,0 +1,254 @@
+"""Web API latency on >= 100,000 articles: search p50/p95 under 20 concurrent clients, and the
+dashboard statistics endpoints. Prints figures; never asserts (speed is measured, not tested).
+
+    .venv/bin/python bench/bench_web.py [--copies 4] [--requests 2000] [--keep]
+
+The corpus (31,525 real articles) is enriched once by the real enrichment chain (cached under
+data_dir/bench/) and bulk-loaded ``--copies`` times under fresh ids into a throwaway index
+prefix, so the engine holds copies x 31,525 articles. `rasad serve` runs as its own process
+(uvicorn, one worker, as deployed); the load generator is another. The same queries sent
+straight to the search layer from this process give the baseline: API latency / engine latency
+is the cost of the HTTP layer.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gzip
+import hashlib
+import os
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from concurrent.futures import ProcessPoolExecutor
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+
+from indexers import search as search_layer
+from indexers.documents import monthly_suffix, to_document
+from indexers.query import Filters
+from indexers.templates import ensure_index_setup, template_name, write_generation
+from producers.registry import load_registry
+from producers.replay import corpus_article, source_for
+from rasad.article import EnrichedArticle
+from rasad.engine import Engine
+from rasad.settings import Settings
+from stream.enrich.cluster import StoryClusters
+from stream.enrich.pipeline import enrich
+
+REPO = Path(__file__).resolve().parents[1]
+CORPUS = REPO.parent / "shared" / "data" / "corpus" / "ant-multisource.jsonl.gz"
+# Typical analyst searches: single names, two-word AND, a phrase, OR, NOT, filtered, by time.
+QUERIES: list[dict[str, Any]] = [
+    {"q": "ترامب"},
+    {"q": "إيران"},
+    {"q": "العقوبات"},
+    {"q": "ترامب إيران"},
+    {"q": '"الأمم المتحدة"'},
+    {"q": "سوريا OR العراق"},
+    {"q": "النفط NOT السعودية"},
+    {"q": "الانتخابات", "sort": "newest"},
+    {"q": "كرة القدم", "topic": "sport"},
+    {"q": "الاقتصاد", "source": "bbc-arabic"},
+    {"q": "", "topic": "economy"},
+    {"q": "القدس", "since": "3650d"},
+]
+STATS = [
+    "/api/stats/volume?by=topic",
+    "/api/stats/volume?by=source",
+    "/api/stats/top-entities",
+    "/api/stats/rising?since=7d",
+    "/api/stats/sources",
+]
+CLIENTS = 20
+# Bulk requests of ~1,000 documents (~3-5 MB): the engines' advised request size.
+BULK_DOCS = 1000
+
+
+def _enrich_chunk(lines: list[bytes]) -> list[bytes]:
+    registry = {f.id: f for f in load_registry()}
+    clusters = StoryClusters({})
+    out = []
+    for line in lines:
+        record = orjson.loads(line)
+        source = source_for(str(record.get("source") or "unknown"), registry)
+        article = corpus_article(record, source, f"replay:{CORPUS.name}", datetime.now(UTC))
+        out.append(enrich(article, clusters, article.published_at).to_json())
+    return out
+
+
+def enriched_corpus(settings: Settings) -> list[EnrichedArticle]:
+    """Every corpus article enriched (cached: enrichment takes minutes, loading seconds)."""
+    cache = settings.data_dir / "bench" / "web-enriched-corpus.jsonl.gz"
+    if not cache.exists():
+        with gzip.open(CORPUS, "rb") as handle:
+            lines = handle.read().splitlines()
+        chunks = [lines[i : i + 2000] for i in range(0, len(lines), 2000)]
+        print(f"enriching {len(lines)} corpus articles once (cached at {cache}) …", flush=True)
+        with ProcessPoolExecutor(os.cpu_count() or 1) as pool:
+            done = [doc for chunk in pool.map(_enrich_chunk, chunks) for doc in chunk]
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        with gzip.open(cache, "wb") as out:
+            out.write(b"\n".join(done))
+    with gzip.open(cache, "rb") as handle:
+        return [EnrichedArticle.from_json(line) for line in handle.read().splitlines()]
+
+
+async def load(settings: Settings, articles: list[EnrichedArticle], copies: int) -> int:
+    async with await Engine.connect(settings) as engine:
+        await ensure_index_setup(engine, settings)
+        generation = await write_generation(engine, settings)
+        assert generation is not None
+        now = datetime.now(UTC)
+        lines: list[dict[str, Any]] = []
+        sent = 0
+        for copy in range(copies):
+            for article in articles:
+                doc = to_document(article, now)
+                if copy:
+                    doc["id"] = hashlib.sha256(f"{copy}:{article.id}".encode()).hexdigest()[:32]
+                index = f"{generation}-{monthly_suffix(article.published_at)}"
+                lines += [{"index": {"_index": index, "_id": doc["id"]}}, doc]
+                if len(lines) >= 2 * BULK_DOCS:
+                    sent += await _bulk(engine, lines)
+                    lines = []
+        sent += await _bulk(engine, lines)
+        await engine.refresh(settings.articles_read_alias)
+        return await engine.count(settings.articles_read_alias)
+
+
+async def _bulk(engine: Engine, lines: list[dict[str, Any]]) -> int:
+    if not lines:
+        return 0
+    answer = await engine.bulk(lines)
+    if answer.get("errors"):
+        failed = [i for i in answer["items"] if "error" in next(iter(i.values()))]
+        raise RuntimeError(f"{len(failed)} documents refused, e.g. {failed[:1]}")
+    return len(lines) // 2
+
+
+def percentiles(samples: list[float]) -> str:
+    cuts = statistics.quantiles(samples, n=100)
+    return f"p50 {cuts[49] * 1000:6.1f} ms  p95 {cuts[94] * 1000:6.1f} ms  n={len(samples)}"
+
+
+async def hammer(call: Any, jobs: list[Any], clients: int) -> tuple[list[float], float]:
+    """Run `call(job)` for every job with `clients` concurrent workers; per-call latencies."""
+    queue: asyncio.Queue[Any] = asyncio.Queue()
+    for job in jobs:
+        queue.put_nowait(job)
+    latencies: list[float] = []
+
+    async def worker() -> None:
+        while not queue.empty():
+            job = queue.get_nowait()
+            started = time.perf_counter()
+            await call(job)
+            latencies.append(time.perf_counter() - started)
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(clients)))
+    return latencies, time.perf_counter() - started
+
+
+async def measure(settings: Settings, url: str, requests: int) -> None:
+    jobs = [QUERIES[i % len(QUERIES)] for i in range(requests)]
+    limits = httpx.Limits(max_connections=CLIENTS)
+    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=30) as http:
+
+        async def api_search(params: dict[str, Any]) -> None:
+            answer = await http.get("/api/search", params=params)
+            answer.raise_for_status()
+
+        await hammer(api_search, jobs[: len(QUERIES) * 2], CLIENTS)  # warm caches and JIT
+        api, wall = await hammer(api_search, jobs, CLIENTS)
+        print(
+            f"API search, {CLIENTS} clients:     {percentiles(api)}  {len(api) / wall:6.0f} req/s"
+        )
+
+        async def api_get(path: str) -> None:
+            (await http.get(path)).raise_for_status()
+
+        for path in STATS:
+            alone, _ = await hammer(api_get, [path] * 30, 1)
+            print(f"stats {path:32s} alone: {percentiles(alone)}")
+        loaded, _ = await hammer(api_get, STATS * 40, CLIENTS)
+        print(f"stats endpoints, {CLIENTS} clients:  {percentiles(loaded)}")
+
+    async with await Engine.connect(settings) as engine:
+
+        async def direct(params: dict[str, Any]) -> None:
+            filters = Filters(
+                topics=tuple(filter(None, [params.get("topic")])),
+                sources=tuple(filter(None, [params.get("source")])),
+                since=params.get("since"),
+            )
+            request = search_layer.SearchRequest(
+                query=params["q"], filters=filters, sort=params.get("sort", "relevance")
+            )
+            await search_layer.search(engine, settings, request)
+
+        base, _ = await hammer(direct, jobs, CLIENTS)
+        print(f"search layer direct, {CLIENTS} clients: {percentiles(base)}  (baseline)")
+        ratio = statistics.quantiles(api, n=100)[94] / statistics.quantiles(base, n=100)[94]
+        print(f"p95 API / p95 direct: {ratio:.2f}")
+
+
+def serve(settings: Settings) -> subprocess.Popen[bytes]:
+    env = {
+        **os.environ,
+        "RASAD_INDEX_PREFIX": settings.index_prefix,
+        "RASAD_WEB_PORT": str(settings.web_port),
+        "RASAD_LOG_LEVEL": "WARNING",
+    }
+    server = subprocess.Popen([sys.executable, "-m", "rasad.cli", "serve"], env=env)
+    for _ in range(200):  # startup takes about a second
+        try:
+            if httpx.get(f"http://127.0.0.1:{settings.web_port}/api/whoami").status_code == 200:
+                return server
+        except httpx.TransportError:
+            time.sleep(0.1)
+    server.kill()
+    raise RuntimeError("rasad serve did not start")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--copies", type=int, default=4, help="corpus copies (4 = 126,100)")
+    parser.add_argument("--requests", type=int, default=2000, help="search requests measured")
+    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--keep", action="store_true", help="keep the bench index afterwards")
+    args = parser.parse_args()
+    settings = Settings(index_prefix=f"bench-web-{uuid.uuid4().hex[:6]}", web_port=args.port)
+    articles = enriched_corpus(settings)
+    started = time.perf_counter()
+    count = asyncio.run(load(settings, articles, args.copies))
+    print(
+        f"indexed {count} articles in {time.perf_counter() - started:.0f} s "
+        f"({settings.index_prefix})"
+    )
+    server = serve(settings)
+    try:
+        asyncio.run(measure(settings, f"http://127.0.0.1:{args.port}", args.requests))
+    finally:
+        server.terminate()
+        server.wait()
+        if not args.keep:
+            asyncio.run(_drop(settings))
+
+
+async def _drop(settings: Settings) -> None:
+    async with await Engine.connect(settings) as engine:
+        await engine.delete_index(f"{settings.index_prefix}-*")
+        await engine.request("DELETE", f"/_index_template/{template_name(settings)}")
+
+
+if __name__ == "__main__":
+    main()

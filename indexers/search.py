@@ -1,0 +1,250 @@
+"""The search layer shared by the CLI and the HTTP API: one request type in, one result type out.
+
+Sorting by relevance or time, highlights, facets, deep pagination with ``search_after`` behind an
+opaque cursor, "same story" (one cluster's articles) and index statistics. Every way a request
+can be wrong surfaces as :class:`rasad.engine.QueryError` with a message an analyst can act on.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+import orjson
+
+from indexers.query import Filters, build_query
+from rasad.engine import Engine, QueryError
+from rasad.settings import Settings
+
+SortOrder = Literal["relevance", "newest", "oldest"]
+# Tie-breaking on the article id makes the order total, which search_after needs.
+SORTS: dict[str, list[dict[str, str]]] = {
+    "relevance": [{"_score": "desc"}, {"published_at": "desc"}, {"id": "asc"}],
+    "newest": [{"published_at": "desc"}, {"id": "asc"}],
+    "oldest": [{"published_at": "asc"}, {"id": "asc"}],
+}
+# A page is for reading; deeper browsing pages with the cursor.
+MAX_PAGE_SIZE = 100
+# Facet lengths: enough to scan at a glance on a dashboard, cheap to compute.
+FACET_SIZE = 10
+HISTOGRAM_BUCKETS = 30
+# The body is the bulk of an article's bytes; hits carry the summary and highlights instead.
+HIT_SOURCE_EXCLUDES = ["body"]
+HIGHLIGHT_FIELDS = ("title", "summary", "body")
+
+
+@dataclass(frozen=True)
+class SearchRequest:
+    query: str = ""
+    filters: Filters = field(default_factory=Filters)
+    sort: SortOrder = "relevance"
+    size: int = 20
+    cursor: str | None = None
+    facets: bool = True
+    highlight: bool = True
+
+
+@dataclass(frozen=True)
+class Hit:
+    id: str
+    score: float | None
+    document: dict[str, Any]
+    # Field -> fragments, HTML-escaped by the engine with <mark> around matches: safe to render.
+    highlights: dict[str, list[str]]
+
+
+@dataclass(frozen=True)
+class Bucket:
+    key: str
+    count: int
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    total: int
+    hits: list[Hit]
+    facets: dict[str, list[Bucket]]
+    next_cursor: str | None
+    took_ms: int
+
+
+def _fingerprint(request: SearchRequest) -> str:
+    # A cursor is only valid for the query and sort it came from.
+    key = orjson.dumps([request.query, repr(request.filters), request.sort])
+    return hashlib.sha256(key).hexdigest()[:12]
+
+
+def encode_cursor(request: SearchRequest, sort_values: list[Any]) -> str:
+    raw = orjson.dumps({"q": _fingerprint(request), "after": sort_values})
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(request: SearchRequest, cursor: str) -> list[Any]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        data = orjson.loads(raw)
+        after = data["after"]
+        fingerprint = data["q"]
+    except (binascii.Error, ValueError, KeyError, TypeError) as exc:
+        raise QueryError("the page cursor is damaged: start again from the first page") from exc
+    if fingerprint != _fingerprint(request) or not isinstance(after, list):
+        raise QueryError("the page cursor belongs to another query: start from the first page")
+    return after
+
+
+def _aggregations() -> dict[str, Any]:
+    terms = {
+        "sources": "source.id",
+        "countries": "source.country",
+        "entity_per": "entity_per",
+        "entity_org": "entity_org",
+        "entity_loc": "entity_loc",
+    }
+    aggs: dict[str, Any] = {
+        name: {"terms": {"field": path, "size": FACET_SIZE}} for name, path in terms.items()
+    }
+    aggs["topics"] = {
+        "nested": {"path": "topics"},
+        "aggs": {"tags": {"terms": {"field": "topics.tag", "size": FACET_SIZE}}},
+    }
+    aggs["published"] = {
+        "auto_date_histogram": {"field": "published_at", "buckets": HISTOGRAM_BUCKETS}
+    }
+    return aggs
+
+
+def _highlight() -> dict[str, Any]:
+    fields: dict[str, Any] = {}
+    for name in HIGHLIGHT_FIELDS:
+        # Titles whole; summary and body as short fragments around the matches.
+        spec = {"number_of_fragments": 0} if name == "title" else {"fragment_size": 160}
+        fields[name] = spec
+        fields[f"{name}.exact"] = spec
+    return {
+        "fields": fields,
+        "pre_tags": ["<mark>"],
+        "post_tags": ["</mark>"],
+        # Feed text may carry markup; escaping it leaves our <mark> the only tags in a fragment.
+        "encoder": "html",
+        "number_of_fragments": 2,
+    }
+
+
+def search_body(request: SearchRequest, now: datetime) -> dict[str, Any]:
+    """The engine request body for a search (pure; exposed for the API and tests)."""
+    if not 1 <= request.size <= MAX_PAGE_SIZE:
+        raise QueryError(f"page size must be between 1 and {MAX_PAGE_SIZE}")
+    body: dict[str, Any] = {
+        "query": build_query(request.query, request.filters, now),
+        "sort": SORTS[request.sort],
+        "size": request.size,
+        "track_total_hits": True,
+        "_source": {"excludes": HIT_SOURCE_EXCLUDES},
+    }
+    if request.sort == "relevance":
+        body["track_scores"] = True
+    if request.cursor:
+        body["search_after"] = decode_cursor(request, request.cursor)
+    if request.highlight:
+        body["highlight"] = _highlight()
+    if request.facets and not request.cursor:
+        body["aggs"] = _aggregations()
+    return body
+
+
+def _facets(aggs: dict[str, Any]) -> dict[str, list[Bucket]]:
+    facets: dict[str, list[Bucket]] = {}
+    for name, agg in aggs.items():
+        if name == "topics":
+            agg = agg["tags"]
+        facets[name] = [
+            Bucket(str(b.get("key_as_string", b["key"])), int(b["doc_count"]))
+            for b in agg["buckets"]
+        ]
+    return facets
+
+
+def _hit(raw: dict[str, Any]) -> Hit:
+    found = raw.get("highlight", {})
+    highlights: dict[str, list[str]] = {}
+    for name in HIGHLIGHT_FIELDS:
+        fragments = found.get(name) or found.get(f"{name}.exact")
+        if fragments:
+            highlights[name] = fragments
+    return Hit(str(raw["_id"]), raw.get("_score"), raw["_source"], highlights)
+
+
+async def search(
+    engine: Engine, settings: Settings, request: SearchRequest, now: datetime | None = None
+) -> SearchResult:
+    body = search_body(request, now or datetime.now(UTC))
+    raw = await engine.search(settings.articles_read_alias, body)
+    hits = [_hit(h) for h in raw["hits"]["hits"]]
+    cursor = None
+    if len(hits) == request.size:
+        cursor = encode_cursor(request, raw["hits"]["hits"][-1]["sort"])
+    return SearchResult(
+        total=int(raw["hits"]["total"]["value"]),
+        hits=hits,
+        facets=_facets(raw.get("aggregations", {})),
+        next_cursor=cursor,
+        took_ms=int(raw.get("took", 0)),
+    )
+
+
+async def same_story(
+    engine: Engine, settings: Settings, cluster_id: str, size: int = MAX_PAGE_SIZE
+) -> list[Hit]:
+    """The articles of one same-story cluster, first published first."""
+    request = SearchRequest(
+        filters=Filters(cluster_id=cluster_id), sort="oldest", size=size, facets=False
+    )
+    return (await search(engine, settings, request)).hits
+
+
+async def get_article(engine: Engine, settings: Settings, article_id: str) -> dict[str, Any] | None:
+    """One article with every stored field (body included), or None."""
+    raw = await engine.search(
+        settings.articles_read_alias, {"query": {"term": {"id": article_id}}, "size": 1}
+    )
+    hits = raw["hits"]["hits"]
+    return dict(hits[0]["_source"]) if hits else None
+
+
+@dataclass(frozen=True)
+class IndexStats:
+    total: int
+    indices: dict[str, int]
+    newest_published_at: str | None
+    newest_indexed_at: str | None
+
+
+async def index_stats(engine: Engine, settings: Settings) -> IndexStats:
+    """Counts per monthly index and freshness (the newest article published and indexed)."""
+    alias = settings.articles_read_alias
+    rows = await engine.index_stats(alias)
+    raw = await engine.search(
+        alias,
+        {
+            "size": 0,
+            "track_total_hits": True,
+            "aggs": {
+                "published": {"max": {"field": "published_at"}},
+                "indexed": {"max": {"field": "indexed_at"}},
+            },
+        },
+    )
+    aggs = raw.get("aggregations", {})
+    return IndexStats(
+        total=int(raw["hits"]["total"]["value"]),
+        indices={
+            r["index"]: int(r.get("docs.count") or 0)
+            for r in sorted(rows, key=lambda r: r["index"])
+        },
+        newest_published_at=aggs.get("published", {}).get("value_as_string"),
+        newest_indexed_at=aggs.get("indexed", {}).get("value_as_string"),
+    )

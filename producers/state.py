@@ -1,0 +1,114 @@
+"""Persistent producer state (SQLite): what was published (dedup) and each feed's health.
+
+Only the sink thread of the producer touches this (see :mod:`producers.publish`), so one
+connection without locking is enough; the asyncio loop never waits on it directly.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable
+from datetime import datetime
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+HealthState = Literal["new", "ok", "not_modified", "failing", "dead", "disabled"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS seen (
+    id TEXT PRIMARY KEY,
+    content_hash TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    published_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS feeds (id TEXT PRIMARY KEY, data TEXT NOT NULL);
+"""
+
+
+class FeedHealth(BaseModel):
+    """What `rasad feeds status` shows, and what the poller needs to resume after a restart."""
+
+    model_config = ConfigDict(validate_assignment=True)
+
+    id: str
+    url: str
+    state: HealthState = "new"
+    etag: str | None = None
+    last_modified: str | None = None
+    interval_s: float
+    consecutive_failures: int = 0
+    permanent_failures: int = 0
+    last_success: datetime | None = None
+    last_poll: datetime | None = None
+    last_error: str | None = None
+    last_error_kind: str | None = None
+    polls: int = 0
+    items_last_poll: int = 0
+    new_last_poll: int = 0
+    new_per_poll: float = 0.0  # moving average: drives the adaptive interval
+    encoding_note: str | None = None
+
+
+def open_db(path: Path) -> sqlite3.Connection:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+    # WAL + NORMAL: a crash loses at most the last commit, never corrupts; fsync per commit
+    # would cost more than the Kafka round trip it protects.
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    return conn
+
+
+class StateStore:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._db = open_db(path)
+        self._db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        self._db.close()
+
+    # --- dedup ---------------------------------------------------------------------------------
+    def lookup(self, ids: Iterable[str]) -> dict[str, tuple[str, int]]:
+        """content_hash and version of each already-published id."""
+        ids = list(ids)
+        found: dict[str, tuple[str, int]] = {}
+        # SQLite's default limit on bound parameters is 999 (older builds): stay under it.
+        for start in range(0, len(ids), 900):
+            chunk = ids[start : start + 900]
+            marks = ",".join("?" * len(chunk))
+            rows = self._db.execute(
+                f"SELECT id, content_hash, version FROM seen WHERE id IN ({marks})", chunk
+            )
+            found.update({row[0]: (row[1], row[2]) for row in rows})
+        return found
+
+    def mark_published(self, rows: Iterable[tuple[str, str, int, str]]) -> None:
+        """Record (id, content_hash, version, when) AFTER the broker acknowledged them."""
+        with self._db:
+            self._db.execute("BEGIN")
+            self._db.executemany(
+                "INSERT INTO seen (id, content_hash, version, published_at) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT(id) DO UPDATE SET content_hash = excluded.content_hash, "
+                "version = excluded.version, published_at = excluded.published_at "
+                "WHERE excluded.version > seen.version",
+                rows,
+            )
+
+    def published_count(self) -> int:
+        return int(self._db.execute("SELECT count(*) FROM seen").fetchone()[0])
+
+    # --- feed health ---------------------------------------------------------------------------
+    def load_feeds(self) -> dict[str, FeedHealth]:
+        rows = self._db.execute("SELECT data FROM feeds")
+        health = (FeedHealth.model_validate_json(row[0]) for row in rows)
+        return {h.id: h for h in health}
+
+    def save_feed(self, health: FeedHealth) -> None:
+        self._db.execute(
+            "INSERT INTO feeds (id, data) VALUES (?, ?) "
+            "ON CONFLICT(id) DO UPDATE SET data = excluded.data",
+            (health.id, health.model_dump_json()),
+        )

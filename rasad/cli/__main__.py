@@ -1,0 +1,5 @@
+"""python -m rasad.cli"""
+
+from rasad.cli import main
+
+main()

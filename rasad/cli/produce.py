@@ -1,0 +1,154 @@
+"""`rasad produce` (poll feeds into Kafka, or replay recorded data) and `rasad feeds status`."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
+
+from producers.poller import PollOutcome
+from producers.registry import DEFAULT_REGISTRY, FeedSpec, RegistryError, load_registry
+from producers.replay import ReplayError
+from producers.runner import ReplayTotals, feed_health, run_forever, run_once, run_replay
+from rasad.logs import configure_logging
+from rasad.settings import get_settings
+
+console = Console()
+RegistryOption = Annotated[Path, typer.Option(help="Feed registry YAML file.")]
+
+
+def _load(registry: Path) -> list[FeedSpec]:
+    try:
+        return load_registry(registry)
+    except RegistryError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from exc
+
+
+def _summary(outcomes: list[PollOutcome]) -> Table:
+    table = Table(title="rasad produce --once")
+    for column in ("feed", "status", "new", "updated", "not-modified", "spooled", "errors"):
+        table.add_column(column, overflow="fold")
+    styles = {"ok": "green", "not_modified": "cyan", "failing": "yellow", "dead": "red"}
+    for o in sorted(outcomes, key=lambda o: (o.state, o.feed_id)):
+        style = styles.get(o.state, "")
+        table.add_row(
+            o.feed_id,
+            f"[{style}]{o.state}[/{style}]" if style else o.state,
+            str(o.new),
+            str(o.updated),
+            "yes" if o.not_modified else "",
+            str(o.spooled) if o.spooled else "",
+            o.error or "",
+        )
+    return table
+
+
+def _ago(when: datetime | None) -> str:
+    if when is None:
+        return "never"
+    seconds = int((datetime.now(UTC) - when).total_seconds())
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds // size}{unit} ago"
+    return f"{seconds}s ago"
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("produce")
+    def produce(
+        once: Annotated[bool, typer.Option(help="Poll every enabled feed once and exit.")] = False,
+        replay: Annotated[
+            Path | None, typer.Option(help="Publish a corpus JSONL(.gz), feed file or folder.")
+        ] = None,
+        rate: Annotated[
+            float | None, typer.Option(help="Replay articles/s (0 = unthrottled).")
+        ] = None,
+        registry: RegistryOption = DEFAULT_REGISTRY,
+    ) -> None:
+        """Poll the Arabic news feeds into Kafka (or replay recorded data, offline)."""
+        settings = get_settings()
+        configure_logging(settings)
+        feeds = _load(registry)
+        if replay is not None:
+            _replay(replay, feeds, settings.producer_replay_rate if rate is None else rate)
+            return
+        if not once:
+            enabled = sum(1 for f in feeds if f.enabled)
+            console.print(f"Polling {enabled} feeds; progress is logged every minute.")
+            asyncio.run(run_forever(settings, feeds))
+            return
+        outcomes = asyncio.run(run_once(settings, feeds))
+        console.print(_summary(outcomes))
+        done = sum(1 for o in outcomes if o.state in ("ok", "not_modified"))
+        console.print(f"{done} of {len(outcomes)} feeds polled successfully.")
+        if outcomes and done == 0:  # nothing at all could be done: let cron/CI notice
+            raise typer.Exit(1)
+
+    def _replay(path: Path, feeds: list[FeedSpec], rate: float) -> None:
+        settings = get_settings()
+        with Progress(console=console, transient=False) as progress:
+            task = progress.add_task(f"replaying {path.name}", total=None)
+
+            def on_batch(t: ReplayTotals) -> None:
+                progress.update(
+                    task,
+                    completed=t.articles,
+                    description=f"replaying {path.name}: {t.new} new, {t.duplicate} dup",
+                )
+
+            try:
+                totals = asyncio.run(run_replay(settings, path, feeds, rate, on_batch))
+            except ReplayError as exc:
+                console.print(f"[red]{exc}[/red]")
+                raise typer.Exit(2) from exc
+        speed = totals.articles / totals.seconds if totals.seconds else 0.0
+        console.print(
+            f"{totals.articles} articles in {totals.seconds:.1f} s ({speed:.0f}/s): "
+            f"{totals.new} new, {totals.updated} updated, {totals.duplicate} duplicate, "
+            f"{totals.spooled} spooled"
+        )
+
+    feeds_app = typer.Typer(help="The feed registry and each feed's health.")
+    app.add_typer(feeds_app, name="feeds")
+
+    @feeds_app.command("status")
+    def status(registry: RegistryOption = DEFAULT_REGISTRY) -> None:
+        """Per-feed health: state, last success, last error, failures, items per poll."""
+        feeds = _load(registry)
+        health = feed_health(get_settings())
+        table = Table(title=f"{len(feeds)} feeds")
+        for column in (
+            "feed",
+            "state",
+            "interval",
+            "last success",
+            "failures",
+            "items/poll",
+            "new/poll",
+            "last error",
+        ):
+            table.add_column(column, overflow="fold")
+        for feed in feeds:
+            h = health.get(feed.id)
+            if h is None:
+                state = "new" if feed.enabled else "disabled"
+                table.add_row(feed.id, state, f"{feed.interval:.0f}s", "never", "0", "", "", "")
+                continue
+            table.add_row(
+                feed.id,
+                h.state if feed.enabled else "disabled",
+                f"{h.interval_s:.0f}s",
+                _ago(h.last_success),
+                str(h.consecutive_failures),
+                str(h.items_last_poll),
+                f"{h.new_per_poll:.1f}",
+                h.last_error or "",
+            )
+        console.print(table)

@@ -1,0 +1,135 @@
+"""`rasad run`: the whole product on one machine, in the foreground; Ctrl-C stops it cleanly.
+
+It starts the local stack (unless told the clusters are external), runs setup, then supervises
+one child process per pipeline service. A child that dies is reported and the rest stop too:
+a half-running pipeline would silently fall behind.
+"""
+
+from __future__ import annotations
+
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+
+import click
+import typer
+import typer.main
+from rich.console import Console
+
+from rasad import stack as local_stack
+from rasad.settings import Settings, get_settings
+
+console = Console(stderr=True)
+
+# Children get this long to finish in-flight batches and commit offsets after SIGTERM.
+STOP_GRACE_S = 20.0
+# A feed host that answers when the internet is reachable; used only to choose live vs replay.
+PROBE_HOST = ("www.aljazeera.net", 443)
+PROBE_TIMEOUT_S = 3.0
+
+
+@dataclass(frozen=True)
+class Service:
+    name: str
+    argv: list[str]
+
+
+def online() -> bool:
+    try:
+        with socket.create_connection(PROBE_HOST, timeout=PROBE_TIMEOUT_S):
+            return True
+    except OSError:
+        return False
+
+
+def producer_argv(settings: Settings) -> list[str]:
+    source = settings.run_source
+    if source == "auto":
+        source = "feeds" if online() else "replay"
+    if source == "feeds":
+        return ["produce"]
+    path = settings.run_replay_path
+    if not path.exists():
+        raise typer.BadParameter(
+            f"replay corpus {path} not found; set RASAD_RUN_REPLAY_PATH or RASAD_RUN_SOURCE=feeds"
+        )
+    return ["produce", "--replay", str(path), "--rate", str(settings.run_replay_rate)]
+
+
+def services(settings: Settings, available: set[str]) -> list[Service]:
+    """The pipeline's processes, limited to the commands this installation has."""
+    wanted = [
+        Service("worker", ["worker"]),
+        Service("web", ["serve"]),
+    ]
+    if "produce" in available:
+        wanted.insert(0, Service("producer", producer_argv(settings)))
+    return [s for s in wanted if s.argv[0] in available]
+
+
+def _stop(children: dict[str, subprocess.Popen[bytes]]) -> None:
+    for proc in children.values():
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + STOP_GRACE_S
+    for name, proc in children.items():
+        try:
+            proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            console.print(f"{name} did not stop in {STOP_GRACE_S:.0f}s; killing it")
+            proc.kill()
+            proc.wait()
+
+
+def supervise(plan: list[Service]) -> int:
+    rasad = [sys.executable, "-m", "rasad.cli"]
+    children: dict[str, subprocess.Popen[bytes]] = {}
+    for service in plan:
+        # Own process group: Ctrl-C reaches only us, and we stop children in order.
+        children[service.name] = subprocess.Popen([*rasad, *service.argv], start_new_session=True)
+        console.print(f"started {service.name} (pid {children[service.name].pid})")
+    console.print("[bold]Rasad is running.[/] Press Ctrl-C to stop everything.")
+    try:
+        while True:
+            for name, proc in children.items():
+                code = proc.poll()
+                if code is not None:
+                    console.print(f"[red]{name} exited with code {code}; stopping the rest[/]")
+                    return code or 1
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        console.print("stopping…")
+        return 0
+    finally:
+        _stop(children)
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("run")
+    def run() -> None:
+        """Stack, setup, then producers, workers and the web app in the foreground."""
+        settings = get_settings()
+        started_stack = False
+        if settings.run_local_stack:
+            was_up = all(s.healthy for s in local_stack.status(settings))
+            try:
+                local_stack.up(settings, progress=console.print)
+            except local_stack.StackError as exc:
+                console.print(f"[bold red]error:[/] {exc}")
+                raise typer.Exit(1) from None
+            started_stack = not was_up
+        setup = subprocess.run([sys.executable, "-m", "rasad.cli", "setup"], check=False)
+        if setup.returncode != 0:
+            raise typer.Exit(setup.returncode)
+        group = typer.main.get_command(app)
+        available = set(group.commands) if isinstance(group, click.Group) else set()
+        plan = services(settings, available)
+        if "web" in {s.name for s in plan}:
+            console.print(f"web app: http://{settings.web_host}:{settings.web_port}/")
+        code = supervise(plan)
+        if started_stack:
+            local_stack.down(settings, progress=console.print)
+        raise typer.Exit(code)

@@ -1,0 +1,138 @@
+"""`rasad worker` (the Faust enrichment worker) and `rasad enrich` (one article, no Kafka)."""
+
+from __future__ import annotations
+
+import hashlib
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import orjson
+import typer
+from kafka.errors import KafkaError
+from pydantic import ValidationError
+from rich.console import Console
+
+from rasad.article import Article, SchemaError, Source
+from rasad.logs import configure_logging, get_logger
+from rasad.settings import get_settings
+from rasad.topics import TopicMismatchError, ensure_topics
+from stream.enrich.cluster import StoryClusters
+from stream.enrich.pipeline import EnrichmentError, enrich, warm_up
+
+console = Console(stderr=True)
+log = get_logger(__name__)
+
+# The source of an article given on the command line rather than read from a feed.
+LOCAL_SOURCE = Source(id="local", name="local file", country="INT", kind="private")
+# Article ids are this many hex digits of a SHA-256, like the producers' ids.
+ID_HEX_DIGITS = 16
+
+
+class InputError(ValueError):
+    """The input of `rasad enrich` is neither a JSON article nor UTF-8 text."""
+
+
+def _fail(message: str) -> typer.Exit:
+    console.print(f"[bold red]error:[/] {message}")
+    return typer.Exit(code=1)
+
+
+def read_article(data: bytes, origin: str, now: datetime) -> Article:
+    """An article from a JSON object (at least ``title`` and ``body``; other Article fields
+    optional) or from UTF-8 plain text (first line title, the rest body)."""
+    if data.lstrip()[:1] == b"{":
+        try:
+            fields: Any = orjson.loads(data)
+        except orjson.JSONDecodeError as exc:
+            raise InputError(f"{origin}: not valid JSON: {exc}") from exc
+        if not isinstance(fields.get("title"), str) or not isinstance(fields.get("body"), str):
+            raise InputError(f"{origin}: a JSON article needs string fields 'title' and 'body'")
+        return _complete(fields, origin, now)
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{origin}: not UTF-8 text (byte {exc.start}); convert it first") from exc
+    title, _, body = text.strip().partition("\n")
+    if not title.strip():
+        raise InputError(f"{origin}: empty input; the first line must be the title")
+    return _complete({"title": title.strip(), "body": body.strip()}, origin, now)
+
+
+def _complete(fields: dict[str, Any], origin: str, now: datetime) -> Article:
+    """Fill the fields a feed would have given with values that say where the text came from."""
+    url = str(fields.get("url") or f"file:{origin}")
+    canonical = str(fields.get("canonical_url") or url)
+    content = f"{fields['title']}\n{fields.get('summary', '')}\n{fields['body']}"
+    defaults: dict[str, Any] = {
+        "id": hashlib.sha256(canonical.encode()).hexdigest()[:ID_HEX_DIGITS],
+        "url": url,
+        "canonical_url": canonical,
+        "published_at": now,
+        "date_flag": "missing",
+        "fetched_at": now,
+        "source": LOCAL_SOURCE,
+        "feed_url": url,
+        "body_kind": "full_text",
+        "content_hash": hashlib.sha256(content.encode()).hexdigest(),
+    }
+    try:
+        return Article.model_validate({**defaults, **fields})
+    except ValidationError as exc:
+        raise InputError(f"{origin}: {SchemaError(str(exc))}") from exc
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("enrich")
+    def enrich_command(
+        path: Annotated[
+            str, typer.Argument(help="A JSON article or a UTF-8 text file; '-' reads stdin.")
+        ] = "-",
+    ) -> None:
+        """Enrich one article without Kafka and print it as JSON (exactly what the agent does)."""
+        now = datetime.now(UTC)
+        try:
+            data = sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes()
+        except OSError as exc:
+            raise _fail(f"{path}: cannot read: {exc.strerror}") from None
+        origin = "stdin" if path == "-" else str(Path(path).resolve())
+        try:
+            article = read_article(data, origin, now)
+            enriched = enrich(article, StoryClusters({}), now)
+        except (InputError, EnrichmentError) as exc:
+            raise _fail(str(exc)) from None
+        sys.stdout.buffer.write(
+            orjson.dumps(enriched.model_dump(mode="json"), option=orjson.OPT_INDENT_2) + b"\n"
+        )
+
+    @app.command("worker")
+    def worker() -> None:
+        """Run the Faust worker: raw -> enriched (and every other agent of stream/app.py)."""
+        settings = get_settings()
+        configure_logging(settings)
+        try:
+            created = ensure_topics(settings)
+            warm_up()
+        except (TopicMismatchError, KafkaError, EnrichmentError) as exc:
+            raise _fail(f"{type(exc).__name__}: {exc}") from None
+        if created:
+            log.info("topics created", topics=created)
+        # Faust creates its data dir without parents.
+        settings.stream_data_dir.mkdir(parents=True, exist_ok=True)
+        # Imported here: building the Faust app reads settings and is only needed by the worker.
+        import faust
+
+        from stream.app import app as faust_app
+
+        log.info(
+            "worker starting",
+            app_id=settings.stream_app_id,
+            web=f"{settings.worker_web_host}:{settings.worker_web_port}",
+        )
+        faust.Worker(
+            faust_app,
+            loglevel=settings.log_level,
+            quiet=True,
+            override_logging=False,
+        ).execute_from_commandline()

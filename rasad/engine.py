@@ -1,0 +1,436 @@
+"""The one thin adapter over the official async search clients (OpenSearch and Elasticsearch).
+
+Everything above this module speaks plain dict bodies of the shared query DSL; the adapter sends
+them with whichever client fits the cluster. The per-client differences live in two small
+transport classes (how to build the client, how to send one request, how to read its errors);
+:class:`Engine` implements every operation once on top of them.
+
+Failures come out as three named errors, so callers can decide without reading strings:
+:class:`EngineUnavailable` (retry later), :class:`EngineRejected` (the engine refused this
+request or document: dead-letter it now) and :class:`QueryError` (an analyst's query is wrong:
+tell them, never a 500).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol
+
+import orjson
+
+from rasad.settings import Settings
+
+EngineKind = Literal["opensearch", "elasticsearch"]
+
+# Statuses that mean "the cluster is busy or restarting", not "this request is wrong".
+RETRYABLE_STATUSES = frozenset({429, 502, 503, 504})
+# How often a long task (reindex) is polled; it runs for seconds to minutes.
+TASK_POLL_S = 0.5
+
+
+class EngineError(Exception):
+    """Base of the adapter's named errors."""
+
+
+class EngineUnavailable(EngineError):
+    """Connection refused, timed out, or the cluster answered 429/5xx: retry later."""
+
+
+class EngineRejected(EngineError):
+    """The engine refused a request or document (4xx): retrying it unchanged will not help."""
+
+    def __init__(self, status: int, error_type: str, reason: str) -> None:
+        super().__init__(f"{status} {error_type}: {reason}")
+        self.status = status
+        self.error_type = error_type
+        self.reason = reason
+
+
+class QueryError(EngineError):
+    """An analyst's query cannot run; the message says why in words an analyst can act on."""
+
+
+@dataclass(frozen=True)
+class EngineInfo:
+    kind: EngineKind
+    version: str
+    cluster_name: str
+
+    @property
+    def major(self) -> int:
+        return int(self.version.split(".", 1)[0])
+
+
+def detect_kind(root: dict[str, Any]) -> EngineKind:
+    """Which product answered ``GET /``: OpenSearch names itself; Elasticsearch does not."""
+    version = root.get("version") or {}
+    if version.get("distribution") == "opensearch":
+        return "opensearch"
+    if "build_flavor" in version or root.get("tagline") == "You Know, for Search":
+        return "elasticsearch"
+    raise EngineRejected(200, "unknown_product", f"not OpenSearch or Elasticsearch: {root!r}")
+
+
+def error_from_status(status: int, body: Any) -> EngineError:
+    """Map an HTTP error answer to a named error, keeping the engine's own type and reason."""
+    error = body.get("error") if isinstance(body, dict) else body
+    if isinstance(error, dict):
+        root = (error.get("root_cause") or [error])[0]
+        error_type = str(root.get("type", error.get("type", "error")))
+        reason = str(root.get("reason") or error.get("reason") or error)
+        caused = error.get("caused_by")
+        if isinstance(caused, dict) and caused.get("reason") and caused["reason"] not in reason:
+            reason = f"{reason} ({caused['reason']})"
+    else:
+        error_type, reason = "error", str(error)
+    if status in RETRYABLE_STATUSES or status >= 500:
+        return EngineUnavailable(f"engine answered {status} {error_type}: {reason}")
+    return EngineRejected(status, error_type, reason)
+
+
+class _Transport(Protocol):
+    async def send(
+        self,
+        method: str,
+        path: str,
+        params: dict[str, Any] | None,
+        body: bytes | None,
+        ndjson: bool,
+    ) -> Any: ...
+
+    async def close(self) -> None: ...
+
+
+class _OpenSearchTransport:
+    """opensearch-py's AsyncOpenSearch; its transport takes bytes and returns parsed JSON."""
+
+    def __init__(self, settings: Settings) -> None:
+        from opensearchpy import AsyncOpenSearch
+
+        kwargs: dict[str, Any] = _common_tls(settings)
+        if settings.engine_username:
+            kwargs["http_auth"] = (settings.engine_username, _secret(settings.engine_password))
+        if settings.engine_api_key:
+            kwargs["headers"] = {"authorization": f"ApiKey {_secret(settings.engine_api_key)}"}
+        self._timeout = settings.engine_timeout_s
+        # Retries are ours (the sink backs off, a CLI fails fast), never hidden in the client.
+        self._client = AsyncOpenSearch(
+            hosts=[settings.engine_url],
+            timeout=settings.engine_timeout_s,
+            max_retries=0,
+            retry_on_timeout=False,
+            **kwargs,
+        )
+
+    async def send(
+        self,
+        method: str,
+        path: str,
+        params: dict[str, Any] | None,
+        body: bytes | None,
+        ndjson: bool,
+    ) -> Any:
+        from opensearchpy import exceptions as os_errors
+
+        headers = {"content-type": "application/x-ndjson" if ndjson else "application/json"}
+        try:
+            # An explicit timeout, or the client would take the engine's own ``timeout``
+            # parameter (e.g. of _cluster/health) as the HTTP timeout.
+            return await self._client.transport.perform_request(
+                method, path, params=params, body=body, headers=headers, timeout=self._timeout
+            )
+        except os_errors.ConnectionError as exc:  # includes ConnectionTimeout
+            raise EngineUnavailable(f"cannot reach the engine: {exc.error or exc}") from exc
+        except os_errors.TransportError as exc:
+            status = exc.status_code if isinstance(exc.status_code, int) else 500
+            raise error_from_status(status, exc.info) from exc
+
+    async def close(self) -> None:
+        await self._client.close()
+
+
+class _ElasticTransport:
+    """elasticsearch-py's AsyncElasticsearch (9.x client), speaking the server's major version.
+
+    The 9.x client asks for ``compatible-with=9`` media types, which 8.x servers refuse with
+    ``media_type_header_exception``; we send ``compatible-with=<server major>`` instead, which
+    8.x and 9.x servers both accept.
+    """
+
+    def __init__(self, settings: Settings, server_major: int) -> None:
+        from elasticsearch import AsyncElasticsearch
+
+        kwargs: dict[str, Any] = _common_tls(settings)
+        if settings.engine_api_key:
+            kwargs["api_key"] = _secret(settings.engine_api_key)
+        elif settings.engine_username:
+            kwargs["basic_auth"] = (settings.engine_username, _secret(settings.engine_password))
+        self._client = AsyncElasticsearch(
+            hosts=[settings.engine_url],
+            request_timeout=settings.engine_timeout_s,
+            max_retries=0,
+            retry_on_timeout=False,
+            **kwargs,
+        )
+        compat = f"compatible-with={server_major}"
+        self._json = {
+            "accept": f"application/vnd.elasticsearch+json; {compat}",
+            "content-type": f"application/vnd.elasticsearch+json; {compat}",
+        }
+        self._ndjson = {
+            **self._json,
+            "content-type": f"application/vnd.elasticsearch+x-ndjson; {compat}",
+        }
+
+    async def send(
+        self,
+        method: str,
+        path: str,
+        params: dict[str, Any] | None,
+        body: bytes | None,
+        ndjson: bool,
+    ) -> Any:
+        import elastic_transport
+        from elasticsearch import ApiError
+
+        try:
+            response = await self._client.perform_request(
+                method,
+                path,
+                params=params,
+                body=body,
+                headers=self._ndjson if ndjson else self._json,
+            )
+        except (elastic_transport.ConnectionError, elastic_transport.ConnectionTimeout) as exc:
+            raise EngineUnavailable(f"cannot reach the engine: {exc}") from exc
+        except ApiError as exc:
+            raise error_from_status(exc.meta.status, exc.body) from exc
+        return response.body
+
+    async def close(self) -> None:
+        await self._client.close()
+
+
+def _secret(value: Any) -> str:
+    return "" if value is None else str(value.get_secret_value())
+
+
+def _common_tls(settings: Settings) -> dict[str, Any]:
+    kwargs: dict[str, Any] = {"verify_certs": settings.engine_verify_certs}
+    if settings.engine_ca_certs:
+        kwargs["ca_certs"] = str(settings.engine_ca_certs)
+    if not settings.engine_verify_certs:
+        kwargs["ssl_show_warn"] = False
+    return kwargs
+
+
+def _body(value: Any) -> bytes | None:
+    if value is None or isinstance(value, bytes):
+        return value
+    return orjson.dumps(value)
+
+
+class Engine:
+    """A connected cluster. Build with :meth:`connect`; use as ``async with``."""
+
+    def __init__(self, transport: _Transport, info: EngineInfo) -> None:
+        self._transport = transport
+        self.info = info
+
+    @classmethod
+    async def connect(cls, settings: Settings) -> Engine:
+        """Pick the client from ``settings.engine_kind`` or from the cluster's ``GET /``."""
+        if settings.engine_kind == "elasticsearch":
+            # Ask with 8-compatible headers first: both 8.x and 9.x servers accept them.
+            probe: _Transport = _ElasticTransport(settings, server_major=8)
+        else:
+            probe = _OpenSearchTransport(settings)
+        try:
+            root = await probe.send("GET", "/", None, None, False)
+            kind = detect_kind(root) if settings.engine_kind == "auto" else settings.engine_kind
+        except BaseException:
+            await probe.close()
+            raise
+        info = EngineInfo(kind, str(root["version"]["number"]), str(root.get("cluster_name", "")))
+        if kind == "elasticsearch" and (
+            not isinstance(probe, _ElasticTransport) or info.major != 8
+        ):
+            await probe.close()
+            probe = _ElasticTransport(settings, server_major=info.major)
+        return cls(probe, info)
+
+    async def __aenter__(self) -> Engine:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        await self._transport.close()
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, Any] | None = None,
+        body: Any = None,
+        ndjson: bool = False,
+    ) -> Any:
+        """Send one request; the body is a dict (sent as JSON) or ready-made bytes."""
+        return await self._transport.send(method, path, params, _body(body), ndjson)
+
+    # --- Cluster -------------------------------------------------------------------------------
+    async def health(self, wait_for_status: str | None = None) -> dict[str, Any]:
+        # Wait less than the HTTP timeout so a slow cluster answers "timed_out" instead of failing.
+        params = {"wait_for_status": wait_for_status, "timeout": "20s"} if wait_for_status else None
+        result: dict[str, Any] = await self.request("GET", "/_cluster/health", params=params)
+        return result
+
+    # --- Templates, indices, aliases -----------------------------------------------------------
+    async def put_index_template(self, name: str, body: dict[str, Any]) -> None:
+        await self.request("PUT", f"/_index_template/{name}", body=body)
+
+    async def get_index_template(self, name: str) -> dict[str, Any] | None:
+        try:
+            found = await self.request("GET", f"/_index_template/{name}")
+        except EngineRejected as exc:
+            if exc.status == 404:
+                return None
+            raise
+        templates = found.get("index_templates") or []
+        return dict(templates[0]["index_template"]) if templates else None
+
+    async def delete_index_template(self, name: str) -> None:
+        try:
+            await self.request("DELETE", f"/_index_template/{name}")
+        except EngineRejected as exc:
+            if exc.status != 404:
+                raise
+
+    async def create_index(self, name: str, body: dict[str, Any] | None = None) -> bool:
+        """Create an index; False if it already exists (creating is then a no-op)."""
+        try:
+            await self.request("PUT", f"/{name}", body=body or {})
+        except EngineRejected as exc:
+            if exc.error_type == "resource_already_exists_exception":
+                return False
+            raise
+        return True
+
+    async def delete_index(self, pattern: str) -> None:
+        """Delete indices by name or pattern; deleting nothing is fine."""
+        await self.request(
+            "DELETE",
+            f"/{pattern}",
+            params={"ignore_unavailable": "true", "allow_no_indices": "true"},
+        )
+
+    async def get_alias(self, name: str) -> list[str]:
+        """The indices behind an alias (empty if the alias does not exist)."""
+        try:
+            found = await self.request("GET", f"/_alias/{name}")
+        except EngineRejected as exc:
+            if exc.status == 404:
+                return []
+            raise
+        return sorted(found)
+
+    async def update_aliases(self, actions: list[dict[str, Any]]) -> None:
+        """Apply alias actions atomically (a reader never sees a half-moved alias)."""
+        await self.request("POST", "/_aliases", body={"actions": actions})
+
+    async def close_index(self, index: str) -> None:
+        await self.request("POST", f"/{index}/_close", params={"wait_for_active_shards": "1"})
+
+    async def open_index(self, index: str) -> None:
+        await self.request("POST", f"/{index}/_open", params={"wait_for_active_shards": "1"})
+
+    async def get_settings(self, index: str) -> dict[str, Any]:
+        result: dict[str, Any] = await self.request("GET", f"/{index}/_settings")
+        return result
+
+    async def put_settings(self, index: str, settings: dict[str, Any]) -> None:
+        await self.request("PUT", f"/{index}/_settings", body=settings)
+
+    async def refresh(self, index: str) -> None:
+        await self.request("POST", f"/{index}/_refresh")
+
+    async def index_stats(self, index: str) -> list[dict[str, Any]]:
+        """Per-index document counts and sizes (``_cat/indices`` rows)."""
+        try:
+            rows: list[dict[str, Any]] = await self.request(
+                "GET", f"/_cat/indices/{index}", params={"format": "json", "bytes": "b"}
+            )
+        except EngineRejected as exc:
+            if exc.status == 404:
+                return []
+            raise
+        return rows
+
+    # --- Documents -----------------------------------------------------------------------------
+    async def bulk(
+        self, payload: bytes | list[dict[str, Any]], refresh: bool = False
+    ) -> dict[str, Any]:
+        """Send a bulk request: ready-made NDJSON bytes, or a list of action/source dicts."""
+        if not isinstance(payload, bytes):
+            payload = b"".join(orjson.dumps(line) + b"\n" for line in payload)
+        params = {"refresh": "true"} if refresh else None
+        result: dict[str, Any] = await self.request(
+            "POST", "/_bulk", params=params, body=payload, ndjson=True
+        )
+        return result
+
+    async def reindex(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Run ``_reindex`` as a task and wait for it (a big reindex outlives any HTTP timeout)."""
+        started = await self.request(
+            "POST", "/_reindex", params={"wait_for_completion": "false"}, body=body
+        )
+        task = started["task"]
+        while True:
+            status = await self.request("GET", f"/_tasks/{task}")
+            if status.get("completed"):
+                if status.get("error"):
+                    raise error_from_status(400, {"error": status["error"]})
+                response: dict[str, Any] = status.get("response", {})
+                if response.get("failures"):
+                    raise EngineRejected(400, "reindex_failures", str(response["failures"][:3]))
+                return response
+            await asyncio.sleep(TASK_POLL_S)
+
+    # --- Search --------------------------------------------------------------------------------
+    async def search(
+        self, index: str, body: dict[str, Any], params: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """Run a search (or a percolation: a search with a ``percolate`` query)."""
+        try:
+            result: dict[str, Any] = await self.request(
+                "POST", f"/{index}/_search", params=params, body=body
+            )
+        except EngineRejected as exc:
+            if exc.status == 400:
+                raise QueryError(f"the engine could not run this query: {exc.reason}") from exc
+            raise
+        return result
+
+    async def count(self, index: str, body: dict[str, Any] | None = None) -> int:
+        try:
+            result = await self.request("POST", f"/{index}/_count", body=body or {})
+        except EngineRejected as exc:
+            if exc.status == 400:
+                raise QueryError(f"the engine could not run this query: {exc.reason}") from exc
+            raise
+        return int(result["count"])
+
+
+@contextlib.asynccontextmanager
+async def open_engine(settings: Settings) -> AsyncIterator[Engine]:
+    """``async with open_engine(settings) as engine``: connect, and always close."""
+    engine = await Engine.connect(settings)
+    try:
+        yield engine
+    finally:
+        await engine.close()

@@ -1,0 +1,1 @@
+"""The HTTP API and analyst web app (`rasad serve`)."""

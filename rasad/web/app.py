@@ -1,0 +1,160 @@
+"""The FastAPI application: JSON API under /api, health and metrics, and the built web app.
+
+:func:`create_app` is the only way in. It refuses an unsafe combination before anything
+listens: auth off (``web_auth=local``) is allowed only on a loopback bind.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI, Request, Response, status
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import FileResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+from prometheus_client import Counter, Histogram
+
+from rasad.engine import EngineRejected, EngineUnavailable, QueryError
+from rasad.logs import get_logger
+from rasad.settings import Settings
+from rasad.web.auth import ApiKeyStore, keys_path
+from rasad.web.deps import EngineHolder, Services
+from rasad.web.live import LiveHub
+from rasad.web.routes import alerts, articles, stats, system
+
+log = get_logger(__name__)
+
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+
+REQUESTS = Counter("rasad_web_requests_total", "HTTP requests", ["route", "status"])
+LATENCY = Histogram(
+    "rasad_web_request_seconds",
+    "HTTP request latency",
+    ["route"],
+    # Search answers in tens of ms; the tail up to a few seconds is where trouble shows.
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.15, 0.25, 0.5, 1.0, 2.5, 5.0),
+)
+
+
+class UnsafeBindError(ValueError):
+    """Auth is off (local mode) but the server would listen beyond loopback."""
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_bind(settings: Settings) -> None:
+    if settings.web_auth == "local" and not is_loopback(settings.web_host):
+        raise UnsafeBindError(
+            f"RASAD_WEB_HOST={settings.web_host} with RASAD_WEB_AUTH=local would serve without "
+            "authentication beyond this machine; bind 127.0.0.1 or set RASAD_WEB_AUTH=apikey"
+        )
+
+
+def _route_name(request: Request) -> str:
+    route = request.scope.get("route")
+    # The route template, not the URL: /api/articles/{article_id} is one label, not millions.
+    return str(getattr(route, "path", "unmatched"))
+
+
+def create_app(settings: Settings) -> FastAPI:
+    check_bind(settings)
+    svc = Services(
+        settings=settings,
+        engine=EngineHolder(settings),
+        live=LiveHub(settings),
+        keys=ApiKeyStore(keys_path(settings)),
+    )
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        svc.live.start()
+        try:
+            yield
+        finally:
+            await svc.live.stop()
+            await svc.engine.close()
+
+    app = FastAPI(
+        title="Rasad API",
+        version="1",
+        lifespan=lifespan,
+        description="Search, statistics, alerts and live coverage of Arabic news.",
+    )
+    app.state.services = svc
+    origins = [o.strip() for o in settings.web_cors_origins.split(",") if o.strip()]
+    if origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=origins,
+            allow_credentials=False,
+            allow_methods=["GET", "POST", "PUT", "DELETE"],
+            allow_headers=["X-API-Key", "Content-Type"],
+        )
+
+    @app.middleware("http")
+    async def measure(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        started = time.perf_counter()
+        response = await call_next(request)
+        route = _route_name(request)
+        LATENCY.labels(route).observe(time.perf_counter() - started)
+        REQUESTS.labels(route, str(response.status_code)).inc()
+        # Feed text is rendered as text, and this forbids inline and foreign scripts besides.
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+            "img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'",
+        )
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        return response
+
+    @app.exception_handler(QueryError)
+    async def bad_query(_: Request, exc: QueryError) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=status.HTTP_400_BAD_REQUEST)
+
+    @app.exception_handler(EngineUnavailable)
+    async def engine_down(_: Request, exc: EngineUnavailable) -> JSONResponse:
+        log.warning("engine_unavailable", error=str(exc))
+        return JSONResponse(
+            {"detail": f"the search engine is unavailable: {exc}"},
+            status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
+        )
+
+    @app.exception_handler(EngineRejected)
+    async def engine_refused(_: Request, exc: EngineRejected) -> JSONResponse:
+        log.error("engine_rejected", error=str(exc))
+        return JSONResponse(
+            {"detail": f"the search engine refused the request: {exc.reason}"},
+            status_code=status.HTTP_502_BAD_GATEWAY,
+        )
+
+    app.include_router(system.router)
+    app.include_router(articles.router)
+    app.include_router(stats.router)
+    app.include_router(alerts.router)
+    _mount_web_app(app)
+    return app
+
+
+def _mount_web_app(app: FastAPI) -> None:
+    index = STATIC_DIR / "index.html"
+    if not index.exists():
+        log.warning("web_app_not_built", hint="run: make frontend", path=str(STATIC_DIR))
+        return
+    app.mount("/assets", StaticFiles(directory=STATIC_DIR / "assets"), name="assets")
+
+    @app.get("/", include_in_schema=False)
+    def home() -> FileResponse:
+        return FileResponse(index, headers={"Cache-Control": "no-cache"})

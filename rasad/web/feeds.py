@@ -1,0 +1,48 @@
+"""Feed health for the dashboard: the producer's persisted state joined with the registry.
+
+Both reads are small blocking file reads (SQLite, YAML); routes call this in a thread.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from producers.registry import load_registry
+from producers.runner import feed_health as producer_feed_health
+from rasad.settings import Settings
+
+# The producer's states folded into the four the dashboard colours.
+_SHOWN = {
+    "ok": "ok",
+    "not_modified": "ok",
+    "new": "unknown",
+    "failing": "failing",
+    "dead": "dead",
+    "disabled": "disabled",
+}
+
+
+def feed_health(settings: Settings) -> list[dict[str, Any]]:
+    """One row per registry feed: its state, last success and last error (never secrets)."""
+    health = producer_feed_health(settings)
+    rows = []
+    for spec in load_registry():
+        h = health.get(spec.id)
+        rows.append(
+            {
+                "source_id": spec.id,
+                "name": spec.name,
+                "country": spec.country,
+                "enabled": spec.enabled,
+                "state": _SHOWN.get(h.state, "unknown")
+                if h
+                else ("disabled" if not spec.enabled else "unknown"),
+                "detail": h.state if h else None,
+                "last_success": h.last_success.isoformat() if h and h.last_success else None,
+                "last_poll": h.last_poll.isoformat() if h and h.last_poll else None,
+                "last_error": h.last_error if h else None,
+                "consecutive_failures": h.consecutive_failures if h else 0,
+                "interval_s": h.interval_s if h else spec.interval,
+            }
+        )
+    return rows

@@ -1,0 +1,113 @@
+"""Search and single articles: thin routes over the shared search layer (:mod:`indexers.search`).
+
+Query parsing, Arabic normalization, filters, facets and pagination all live in the search
+layer; these routes only translate HTTP parameters in and hits out (highlights as text
+segments, see :mod:`rasad.web.highlight`).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Query, status
+
+from indexers import search as search_layer
+from indexers.query import MAX_QUERY_CHARS, Filters
+from rasad.web.deps import EngineDep, Reader, ServicesDep
+from rasad.web.highlight import highlight_segments
+
+router = APIRouter(prefix="/api", tags=["search"])
+
+# One page of results: what a person scans before refining; the bench uses the same size.
+PAGE_SIZE = 20
+# Siblings shown under an article: a story rarely has more outlets than this.
+SIBLINGS = 20
+# Fields a result card needs; bodies stay on the server until an article is opened.
+CARD_FIELDS = (
+    "id",
+    "title",
+    "summary",
+    "url",
+    "source",
+    "published_at",
+    "topics",
+    "cluster_id",
+    "language",
+)
+
+
+def _card(doc: dict[str, Any], highlights: dict[str, list[str]] | None = None) -> dict[str, Any]:
+    card = {name: doc.get(name) for name in CARD_FIELDS}
+    card["highlights"] = highlight_segments(highlights or {})
+    return card
+
+
+def _facets(facets: dict[str, list[search_layer.Bucket]]) -> dict[str, Any]:
+    def rows(name: str) -> list[dict[str, Any]]:
+        return [{"key": b.key, "count": b.count} for b in facets.get(name, [])]
+
+    return {
+        "topics": rows("topics"),
+        "sources": rows("sources"),
+        "countries": rows("countries"),
+        "entities": {etype: rows(f"entity_{etype.lower()}") for etype in ("PER", "ORG", "LOC")},
+        "histogram": rows("published"),
+    }
+
+
+@router.get("/search", summary="Search articles with filters, facets, highlights and a cursor")
+async def search(
+    engine: EngineDep,
+    svc: ServicesDep,
+    _: Reader,
+    q: Annotated[str, Query(max_length=MAX_QUERY_CHARS, description='AND/OR/NOT, "phrases"')] = "",
+    topic: Annotated[list[str] | None, Query()] = None,
+    entity: Annotated[list[str] | None, Query(description="Entity name or id")] = None,
+    source: Annotated[list[str] | None, Query()] = None,
+    country: Annotated[list[str] | None, Query()] = None,
+    language: Annotated[list[str] | None, Query()] = None,
+    min_topic_score: Annotated[float | None, Query(ge=0, le=1)] = None,
+    since: Annotated[str, Query(description="24h, 7d…; empty = any time")] = "",
+    date_from: Annotated[datetime | None, Query(description="ISO date-time with zone")] = None,
+    date_to: Annotated[datetime | None, Query(description="ISO date-time with zone")] = None,
+    sort: search_layer.SortOrder = "relevance",
+    size: Annotated[int, Query(ge=1, le=search_layer.MAX_PAGE_SIZE)] = PAGE_SIZE,
+    cursor: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
+) -> dict[str, Any]:
+    filters = Filters(
+        topics=tuple(topic or ()),
+        min_topic_score=min_topic_score,
+        entities=tuple(entity or ()),
+        sources=tuple(source or ()),
+        countries=tuple(country or ()),
+        languages=tuple(language or ()),
+        since=since or None,
+        date_from=date_from,
+        date_to=date_to,
+    )
+    request = search_layer.SearchRequest(
+        query=q, filters=filters, sort=sort, size=size, cursor=cursor or None
+    )
+    result = await search_layer.search(engine, svc.settings, request)
+    return {
+        "total": result.total,
+        "took_ms": result.took_ms,
+        "hits": [_card(h.document, h.highlights) for h in result.hits],
+        "facets": _facets(result.facets),
+        "next_cursor": result.next_cursor,
+    }
+
+
+@router.get("/articles/{article_id}", summary="One article with entities, tags and siblings")
+async def article(
+    article_id: str, engine: EngineDep, svc: ServicesDep, _: Reader
+) -> dict[str, Any]:
+    doc = await search_layer.get_article(engine, svc.settings, article_id)
+    if doc is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no article with id {article_id!r}")
+    siblings: list[dict[str, Any]] = []
+    if doc.get("cluster_id"):
+        story = await search_layer.same_story(engine, svc.settings, doc["cluster_id"], SIBLINGS)
+        siblings = [_card(h.document) for h in story if h.id != article_id]
+    return {**doc, "siblings": siblings}

@@ -1,0 +1,250 @@
+"""Same-story clustering: MinHash LSH over the content words of title + body, in a sliding window.
+
+Every article gets a :class:`~rasad.article.Cluster`. An article joins the cluster of the most
+similar article seen within the window (single link, so a story that drifts over a day stays one
+cluster) when their estimated Jaccard similarity reaches the threshold; otherwise it founds a new
+cluster whose id is its own id. An article whose body is byte-for-byte (modulo whitespace) the
+body of an earlier one is flagged ``exact_duplicate`` and joins that article's cluster.
+
+Shingles are single content words (normalized, article-stripped stems of three letters or more).
+Measured on same-day pairs of the ANT corpus from different outlets: two reports of one story
+share 0.3-0.9 of their content words while unrelated pairs share 0.03 (median) to 0.12 (p99);
+word pairs separate as well but put rewritten reports of one story at 0.1-0.2, a range plain LSH
+cannot reach without tens of thousands of candidate checks per article.
+
+State: the shared store (a ``MutableMapping[bytes, bytes]``: a Faust GlobalTable replicated to
+every worker through its changelog, or a dict) holds ONE record per article, ``a:<article id>``
+-> its assignment, time, body hash and MinHash signature, written once. Each process keeps a
+local index (LSH buckets, body hashes, signatures) of every record it has seen, so a lookup
+reads no store and an article costs one store write (one changelog message), not one per band.
+A replay of an article returns its recorded assignment: at-least-once delivery stays idempotent.
+Records older than the window are ignored, and dropped by :meth:`StoryClusters.expire`.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+import zlib
+from collections.abc import MutableMapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import numpy as np
+import orjson
+from datasketch import MinHash, MinHashLSH
+
+from rasad.article import Cluster
+from stream.enrich.normalize import normalize
+
+__all__ = ["ClusterConfig", "StoryClusters", "body_hash"]
+
+# Proclitic chains that carry the article (وال، بال، فبال، لل …) and leave three letters: the same
+# conservative stem as normalize.tokenize, applied to the whole text at once because building
+# Token objects with offsets would cost more than the rest of clustering together.
+_ARTICLE = re.compile(r"(?<!\w)[وف]?(?:[بك]?ال|لل)(?=\w{3})")
+# Content words: three letters or more (shorter ones are mostly function words: في، من، عن، قد).
+_CONTENT_WORD = re.compile(r"[^\W\d_]{3,}")
+# A bucket keeps its most recent members only: a bucket hit by hundreds of articles is
+# boilerplate, and a story's newest articles are enough for single-link joining.
+_BUCKET_CAP = 32
+# Fixed seed: every worker must draw the same permutations or signatures are incomparable.
+_SEED = 1
+# 32-bit values (half the memory of 64-bit), unbiased; the sets are far below the ~10^8 elements
+# where 32-bit hashes saturate.
+_SCHEME = "affine32"
+_WHITESPACE = re.compile(r"\s+")
+
+ClusterStore = MutableMapping[bytes, bytes]
+Signature = np.ndarray[Any, np.dtype[np.uint32]]
+
+
+@dataclass(frozen=True)
+class ClusterConfig:
+    window: timedelta = timedelta(hours=72)
+    threshold: float = 0.3
+    num_perm: int = 128
+
+
+def body_hash(text: str) -> str:
+    """Hash of a body with runs of whitespace collapsed (feeds re-wrap lines freely)."""
+    return hashlib.sha256(_WHITESPACE.sub(" ", text).strip().encode()).hexdigest()[:32]
+
+
+def _crc32(data: bytes) -> int:
+    # Stable across processes (unlike hash()) and several times faster than datasketch's SHA-1.
+    return zlib.crc32(data)
+
+
+class StoryClusters:
+    """Assigns articles to same-story clusters.
+
+    ``store`` is the shared, replicated state: one record per article (``a:<id>``), written once
+    when the article is first assigned. Matching uses a local index (LSH buckets, body hashes and
+    signatures) built from every record this process sees: its own writes via :meth:`assign`,
+    other workers' writes via :meth:`observe` (the Faust table calls it for each changelog event,
+    during recovery and afterwards), and whatever ``store`` already holds at construction.
+    One write per article keeps the changelog traffic at one message per article.
+    """
+
+    def __init__(self, store: ClusterStore, config: ClusterConfig | None = None) -> None:
+        self.store = store
+        self.config = config or ClusterConfig()
+        lsh = MinHashLSH(threshold=self.config.threshold, num_perm=self.config.num_perm)
+        self._bands = [(i * lsh.r, (i + 1) * lsh.r) for i in range(lsh.b)]
+        self._permutations = MinHash(
+            num_perm=self.config.num_perm, seed=_SEED, scheme=_SCHEME
+        ).permutations
+        self._records: dict[str, _Record] = {}
+        self._buckets: dict[bytes, list[str]] = {}
+        self._bodies: dict[str, str] = {}
+        for key, value in list(store.items()):
+            self.observe(key, value)
+
+    def assign(self, article_id: str, title: str, body: str, now: datetime) -> Cluster:
+        """The cluster of an article seen at ``now`` (an aware datetime), recording it."""
+        horizon = (now - self.config.window).timestamp()
+        known = self._live(article_id, horizon)
+        if known is not None:
+            return known.cluster
+        seen = now.timestamp()
+        digest = body_hash(body) if body.strip() else None
+        original = self._live(self._bodies.get(digest, ""), horizon) if digest else None
+        signature = None if original is not None else self._signature(title, body)
+        nearest = original or (self._nearest(signature, horizon) if signature is not None else None)
+        if nearest is not None:
+            c = nearest.cluster
+            cluster = Cluster(
+                id=c.id,
+                first_id=c.first_id,
+                first_seen=c.first_seen,
+                exact_duplicate=original is not None,
+            )
+        else:
+            cluster = Cluster(
+                id=article_id, first_id=article_id, first_seen=now, exact_duplicate=False
+            )
+        record = _Record(article_id, cluster, seen, digest, signature)
+        self.store[b"a:" + article_id.encode()] = record.to_bytes()
+        self._index(record)
+        return cluster
+
+    def observe(self, key: bytes, value: bytes | None) -> None:
+        """Index a record written by any worker (``value`` None: a deletion, handled by expiry)."""
+        if value is None or not key.startswith(b"a:") or key[2:].decode() in self._records:
+            return
+        self._index(_Record.from_bytes(value))
+
+    def expire(self, now: datetime, *, delete_from_store: bool) -> int:
+        """Forget articles older than the window; with ``delete_from_store`` (one worker only)
+        also delete their records from the shared store. Returns how many were forgotten."""
+        horizon = (now - self.config.window).timestamp()
+        stale = {a for a, r in self._records.items() if r.seen < horizon}
+        for article_id in stale:
+            del self._records[article_id]
+        self._bodies = {h: a for h, a in self._bodies.items() if a not in stale}
+        buckets = {k: [a for a in v if a not in stale] for k, v in self._buckets.items()}
+        self._buckets = {k: v for k, v in buckets.items() if v}
+        if delete_from_store:
+            for key, value in list(self.store.items()):
+                if _Record.from_bytes(value).seen < horizon:
+                    del self.store[key]
+        return len(stale)
+
+    def _live(self, article_id: str, horizon: float) -> _Record | None:
+        record = self._records.get(article_id)
+        return record if record is not None and record.seen >= horizon else None
+
+    def _index(self, record: _Record) -> None:
+        self._records[record.article_id] = record
+        if record.body_hash is not None:
+            self._bodies.setdefault(record.body_hash, record.article_id)
+        if record.signature is None:
+            return
+        for key in self._bucket_keys(record.signature):
+            members = self._buckets.setdefault(key, [])
+            members.append(record.article_id)
+            if len(members) > _BUCKET_CAP:
+                del members[0]
+
+    def _signature(self, title: str, body: str) -> Signature | None:
+        text = _ARTICLE.sub("", normalize(f"{title}\n{body}"))
+        shingles = set(_CONTENT_WORD.findall(text))
+        if not shingles:
+            return None
+        minhash = MinHash(
+            num_perm=self.config.num_perm,
+            hashfunc=_crc32,
+            permutations=self._permutations,
+            scheme=_SCHEME,
+        )
+        minhash.update_batch([s.encode() for s in shingles])
+        signature: Signature = minhash.hashvalues
+        return signature
+
+    def _bucket_keys(self, signature: Signature) -> list[bytes]:
+        raw = signature.tobytes()
+        return [b"%d:" % i + raw[4 * start : 4 * end] for i, (start, end) in enumerate(self._bands)]
+
+    def _nearest(self, signature: Signature, horizon: float) -> _Record | None:
+        candidates: set[str] = set()
+        for key in self._bucket_keys(signature):
+            candidates.update(self._buckets.get(key, ()))
+        best: _Record | None = None
+        best_similarity = self.config.threshold
+        for candidate in candidates:
+            record = self._live(candidate, horizon)
+            if record is None or record.signature is None:
+                continue
+            similarity = np.count_nonzero(record.signature == signature) / signature.size
+            if similarity >= best_similarity:
+                best, best_similarity = record, similarity
+        return best
+
+
+@dataclass(frozen=True, slots=True)
+class _Record:
+    """One article's assignment as stored (compact JSON) and indexed."""
+
+    article_id: str
+    cluster: Cluster
+    seen: float
+    body_hash: str | None
+    signature: Signature | None
+
+    def to_bytes(self) -> bytes:
+        c = self.cluster
+        return orjson.dumps(
+            {
+                "a": self.article_id,
+                "c": c.id,
+                "f": c.first_id,
+                "t": c.first_seen.timestamp(),
+                "d": c.exact_duplicate,
+                "s": self.seen,
+                "h": self.body_hash,
+                "g": _encode(self.signature) if self.signature is not None else None,
+            }
+        )
+
+    @classmethod
+    def from_bytes(cls, raw: bytes) -> _Record:
+        v = orjson.loads(raw)
+        cluster = Cluster(
+            id=v["c"],
+            first_id=v["f"],
+            first_seen=datetime.fromtimestamp(v["t"], UTC),
+            exact_duplicate=v["d"],
+        )
+        signature = _decode(v["g"]) if v["g"] is not None else None
+        return cls(v["a"], cluster, float(v["s"]), v["h"], signature)
+
+
+def _encode(signature: Signature) -> str:
+    return base64.b64encode(signature.tobytes()).decode()
+
+
+def _decode(text: str) -> Signature:
+    return np.frombuffer(base64.b64decode(text), dtype=np.uint32)

@@ -1,0 +1,237 @@
+"""Named entities (PER, ORG, LOC) of an article, from three parts that each do what they are
+good at, combined with a fixed precedence:
+
+1. the curated gazetteer (``stream/data/gazetteer``), matched longest-first on normalized,
+   clitic-stripped tokens: exact, with canonical names, English names and stable ids;
+2. the CRF tagger (``stream/data/ner-crf.crfsuite``), which also sees gazetteer and trigger
+   features, for the names the gazetteer lacks; a model span overlapping a gazetteer match loses;
+3. trigger words (titles, head nouns) act through the tagger's features, where they generalize,
+   rather than as hand rules, which misfire on descriptions ("حركة المعارضة الإيرانية").
+
+Mentions are grouped per entity across title, summary and body; offsets point into the original
+field text, past any proclitic ("وبطهران" -> "طهران"). Non-gazetteer ids are derived from the
+normalized name, so the same name gets the same id in every article.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+
+from rasad.article import Entity, EntityType, Mention, TextField
+from stream.enrich.gazetteer import Gazetteer, GazetteerEntry, default_gazetteer
+from stream.enrich.ner_crf import MODEL_PATH, CrfTagger
+from stream.enrich.normalize import clitic_variants, gaps_break, normalize, scan
+
+__all__ = ["EntityInputError", "Span", "extract_entities", "find_spans"]
+
+FIELDS: tuple[TextField, ...] = ("title", "summary", "body")
+# The lead of a wire story (its first paragraph) is ~2 sentences, 300-400 characters; feed
+# bodies often have no paragraph breaks, so a character bound serves both.
+LEAD_CHARS = 400
+_PREFIX: dict[EntityType, str] = {"PER": "per", "ORG": "org", "LOC": "loc"}
+# Marks removed from a model entity's display name (diacritics, tatweel, bidi/zero-width).
+_MARKS = {
+    ord(c): None
+    for c in [chr(x) for x in range(0x064B, 0x0660)]
+    + ["\u0670", "\u0640", "\u200b", "\u200c", "\u200d", "\u200e", "\u200f", "\u061c", "\ufeff"]
+}
+
+
+class EntityInputError(ValueError):
+    """Fields that are not a mapping of title/summary/body to strings."""
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """A name found in one text: ``start``/``end`` are char offsets into that text, past any
+    proclitic; ``tokens`` are the normalized tokens of the name (proclitics stripped)."""
+
+    type: EntityType
+    start: int
+    end: int
+    origin: str  # "gazetteer" | "model"
+    entry: GazetteerEntry | None
+    tokens: tuple[str, ...]
+
+
+@lru_cache(maxsize=1)
+def _resources() -> tuple[Gazetteer, CrfTagger]:
+    gaz = default_gazetteer()
+    return gaz, CrfTagger(MODEL_PATH, gaz)
+
+
+def find_spans(text: str) -> list[Span]:
+    """All entity spans of one text, in text order, non-overlapping."""
+    gaz, tagger = _resources()
+    surfaces, norms, starts, ends = scan(text)
+    if not norms:
+        return []
+    breaks = gaps_break(text, starts, ends)
+    matches = gaz.match(norms, breaks)
+    labels = tagger.tag(norms, breaks, matches)
+    taken = [False] * len(norms)
+    spans: list[Span] = []
+    for m in matches:
+        for k in range(m.start, m.end):
+            taken[k] = True
+        start = starts[m.start] + _orig_offset(surfaces[m.start], m.strip)
+        name = (norms[m.start][m.strip :], *norms[m.start + 1 : m.end])
+        spans.append(Span(m.entry.type, start, ends[m.end - 1], "gazetteer", m.entry, name))
+    for i, j, etype in _label_spans(labels):
+        if any(taken[i:j]):
+            continue
+        strip = _model_strip(norms[i], gaz)
+        start = starts[i] + _orig_offset(surfaces[i], strip)
+        name = (norms[i][strip:], *norms[i + 1 : j])
+        spans.append(Span(etype, start, ends[j - 1], "model", None, name))
+    spans.sort(key=lambda s: s.start)
+    return spans
+
+
+def extract_entities(fields: Mapping[str, str]) -> list[Entity]:
+    """Entities of an article's ``title``/``summary``/``body`` (missing fields count as empty),
+    most salient first."""
+    unknown = set(fields) - set(FIELDS)
+    if unknown:
+        raise EntityInputError(f"unknown field(s) {sorted(unknown)}; expected {FIELDS}")
+    found: list[tuple[TextField, str, list[Span]]] = []
+    for fname in FIELDS:
+        text = fields.get(fname, "")
+        if not isinstance(text, str):
+            raise EntityInputError(f"field {fname!r} must be a string, not {type(text).__name__}")
+        found.append((fname, text, find_spans(text)))
+    names = {span.tokens for _, _, spans in found for span in spans}
+    groups: dict[str, _Group] = {}
+    order: list[str] = []
+    for fname, text, spans in found:
+        for raw in spans:
+            span = _unclitic(raw, text, names)
+            key = _group_key(span, groups)
+            group = groups.get(key)
+            if group is None:
+                group = groups[key] = _Group(span)
+                order.append(key)
+            in_lead = fname == "summary" or (fname == "body" and span.start < LEAD_CHARS)
+            group.add(fname, span, text, in_lead)
+    rank = {key: i for i, key in enumerate(order)}
+    entities = [groups[k].entity(k) for k in order]
+    entities.sort(key=lambda e: (-e.salience, rank[e.id]))
+    return entities
+
+
+class _Group:
+    """Mentions of one entity across the fields of one article."""
+
+    def __init__(self, span: Span) -> None:
+        self.first = span
+        self.mentions: list[Mention] = []
+        self.surfaces: Counter[str] = Counter()
+        self.in_title = False
+        self.in_lead = False
+
+    def add(self, fname: TextField, span: Span, text: str, in_lead: bool) -> None:
+        surface = text[span.start : span.end]
+        self.mentions.append(Mention(field=fname, start=span.start, end=span.end, text=surface))
+        self.surfaces[" ".join(surface.translate(_MARKS).split())] += 1
+        self.in_title |= fname == "title"
+        self.in_lead |= in_lead
+
+    def entity(self, key: str) -> Entity:
+        span, count = self.first, len(self.mentions)
+        salience = 0.5 * self.in_title + 0.25 * self.in_lead + 0.25 * min(count, 5) / 5
+        entry = span.entry
+        return Entity(
+            type=span.type,
+            id=key,
+            name=entry.name if entry else self.surfaces.most_common(1)[0][0],
+            name_en=entry.name_en if entry else None,
+            count=count,
+            salience=round(salience, 3),
+            in_title=self.in_title,
+            origin="gazetteer" if entry else "model",
+            mentions=self.mentions,
+        )
+
+
+def _group_key(span: Span, groups: Mapping[str, _Group]) -> str:
+    if span.entry is not None:
+        return span.entry.id
+    key = f"{_PREFIX[span.type]}.x{_digest(' '.join(span.tokens))}"
+    if key in groups or span.type != "PER" or len(span.tokens) != 1:
+        return key
+    # A lone surname after the full name ("صفوي" after "علي صفوي") is the same person.
+    owners = [
+        k
+        for k, g in groups.items()
+        if g.first.entry is None
+        and g.first.type == "PER"
+        and len(g.first.tokens) > 1
+        and g.first.tokens[-1] == span.tokens[0]
+    ]
+    return owners[0] if len(owners) == 1 else key
+
+
+def _unclitic(span: Span, text: str, names: set[tuple[str, ...]]) -> Span:
+    """A model span whose first token still carries a proclitic the tagger could not judge
+    ("لإيران", "وأوروبا") loses it when the article names the entity without it elsewhere."""
+    if span.origin != "model":
+        return span
+    head, rest = span.tokens[0], span.tokens[1:]
+    for v in clitic_variants(head)[1:]:
+        if (v, *rest) in names:
+            strip = len(head) - len(v) + (0 if head.endswith(v) else 1)
+            start = span.start + _orig_offset(text[span.start : span.end], strip)
+            return Span(span.type, start, span.end, span.origin, None, (v, *rest))
+    return span
+
+
+def _digest(name: str) -> str:
+    return hashlib.blake2b(name.encode(), digest_size=5).hexdigest()
+
+
+def _label_spans(labels: list[str]) -> list[tuple[int, int, EntityType]]:
+    """(start, end, type) token spans of an IOB2 sequence; a stray I- opens a span."""
+    out: list[tuple[int, int, EntityType]] = []
+    start, kind = -1, ""
+    for i, label in enumerate([*labels, "O"]):
+        if start >= 0 and (label == "O" or label[0] == "B" or label[2:] != kind):
+            out.append((start, i, kind))  # type: ignore[arg-type]
+            start = -1
+        if label != "O" and start < 0:
+            start, kind = i, label[2:]
+    return out
+
+
+def _model_strip(norm: str, gaz: Gazetteer) -> int:
+    """Proclitic characters to drop from the first token of a model span: down to the article
+    when the token carries one (للمقاومه -> المقاومه, بالعراق -> العراق); otherwise only when the
+    token is not itself a known name word but its stripped reading is (لبوتين -> بوتين, while
+    وليد and فلاديمير stay whole)."""
+    variants = clitic_variants(norm)
+    if not norm.startswith("ال"):
+        for v in variants[1:]:
+            if v.startswith("ال") and len(v) > 3:
+                return len(norm) - len(v) + (0 if norm.endswith(v) else 1)
+    if norm in gaz.word_types:
+        return 0
+    for v in variants[1:]:
+        if v in gaz.word_types and not v.startswith("ال"):
+            return len(norm) - len(v)
+    return 0
+
+
+def _orig_offset(surface: str, nchars: int) -> int:
+    """Index into ``surface`` after its first ``nchars`` normalized characters (diacritics and
+    tatweel take no normalized room, so "وَطهران" with one stripped char starts at "طهران")."""
+    if nchars <= 0:
+        return 0
+    count = 0
+    for idx, ch in enumerate(surface):
+        if count >= nchars and normalize(ch):
+            return idx
+        count += len(normalize(ch))
+    return len(surface)

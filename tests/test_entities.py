@@ -1,0 +1,173 @@
+"""Named entities: gazetteer + CRF on real Arabic news, and the gazetteer loader's validation."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from functools import lru_cache
+from pathlib import Path
+
+import pytest
+
+from rasad.article import Entity
+from stream.enrich.entities import EntityInputError, extract_entities
+from stream.enrich.gazetteer import GazetteerError, default_gazetteer, load_gazetteer
+from stream.enrich.normalize import normalize
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+SEED = SHARED / "seed" / "000_40caac64b2919ceb.txt"
+
+
+@lru_cache(maxsize=1)
+def seed_entities() -> list[Entity]:
+    title, body = SEED.read_text(encoding="utf-8").split("\n", 1)
+    return extract_entities({"title": title.strip(), "body": body.strip()})
+
+
+@lru_cache(maxsize=1)
+def corpus(*ids: str) -> dict[str, str]:
+    wanted, found = set(ids), {}
+    with gzip.open(SHARED / "data" / "corpus" / "ant-multisource.jsonl.gz", "rt") as f:
+        for line in f:
+            doc = json.loads(line)
+            if doc["id"] in wanted:
+                found[doc["id"]] = doc["text"]
+                if len(found) == len(wanted):
+                    break
+    return found
+
+
+def names(entities: list[Entity], etype: str) -> set[str]:
+    """Every normalized surface an entity of this type was found under, plus its name."""
+    out = set()
+    for e in entities:
+        if e.type == etype:
+            out.add(normalize(e.name))
+            out.update(normalize(m.text) for m in e.mentions)
+    return out
+
+
+@pytest.mark.parametrize(
+    ("etype", "expected"),
+    [
+        (
+            "PER",
+            [
+                "دونالد ترمب",
+                "رودي غولياني",
+                "جو ليبرمان",
+                "مايكل موكازي",
+                "روبرت جوزيف",
+                "قاسم سليماني",
+                "علي صفوي",
+            ],
+        ),
+        ("ORG", ["المجلس الوطني للمقاومة الإيرانية", "الأمم المتحدة"]),
+        ("LOC", ["إيران", "طهران", "الولايات المتحدة", "أوروبا", "باريس", "واشنطن"]),
+    ],
+)
+def test_seed_article_people_organisations_places(etype: str, expected: list[str]) -> None:
+    found = names(seed_entities(), etype)
+    assert {normalize(n) for n in expected} <= found
+
+
+def test_seed_mentions_point_into_the_original_text() -> None:
+    title, body = SEED.read_text(encoding="utf-8").split("\n", 1)
+    fields = {"title": title.strip(), "body": body.strip()}
+    for entity in seed_entities():
+        assert entity.count == len(entity.mentions)
+        for m in entity.mentions:
+            assert fields[m.field][m.start : m.end] == m.text
+
+
+def test_seed_trump_is_one_entity_with_both_spellings_of_his_mentions() -> None:
+    trump = [e for e in seed_entities() if e.name_en == "Donald Trump"]
+    assert len(trump) == 1
+    assert trump[0].id.startswith("per.") and trump[0].origin == "gazetteer"
+    assert {m.text for m in trump[0].mentions} == {"دونالد ترمب", "ترمب"}
+
+
+@pytest.mark.parametrize(
+    ("text", "etype", "mention"),
+    [
+        ("تصاعد التوتر بين واشنطن وبطهران خلال الأسبوع", "LOC", "طهران"),
+        ("حرب تجارية بين #الصين والولايات المتحدة لم يسلم منها أحد", "LOC", "الولايات المتحدة"),
+        ("وقال في مقابلة مع تلفزيون المنار التابع لحزب الله", "ORG", "حزب الله"),
+        ("جائزة مونلوك للمقاومة والحرية في فرنسا", "LOC", "فرنسا"),
+    ],
+)
+def test_names_are_found_behind_proclitics(text: str, etype: str, mention: str) -> None:
+    found = [(e.type, m.text) for e in extract_entities({"body": text}) for m in e.mentions]
+    assert (etype, mention) in found
+
+
+def test_corpus_sentences_countries_behind_waw() -> None:
+    text = corpus("AL-culture-46-20180204")["AL-culture-46-20180204"]
+    places = names(extract_entities({"body": text}), "LOC")
+    assert {"مصر", "العراق", "اليمن", "المغرب", "السعوديه", "لبنان"} <= places
+
+
+def test_title_mentions_are_more_salient() -> None:
+    entities = extract_entities(
+        {"title": "ترمب يهاجم طهران", "body": "قال الرئيس ترمب إن العقوبات على إيران باقية."}
+    )
+    by_name = {e.name_en: e for e in entities}
+    trump, iran = by_name["Donald Trump"], by_name["Iran"]
+    assert trump.in_title and not iran.in_title
+    assert trump.salience > iran.salience
+    assert entities[0].in_title
+
+
+def test_model_entity_ids_are_stable_and_derived_from_the_name() -> None:
+    safavi = [e for e in seed_entities() if normalize(e.name) == normalize("علي صفوي")]
+    assert safavi and safavi[0].id.startswith("per.x")
+    again = extract_entities({"body": "وقال علي صفوي، عضو البرلمان الإيراني في المنفى"})
+    assert safavi[0].id in {e.id for e in again}
+
+
+def test_empty_and_bad_input() -> None:
+    assert extract_entities({}) == []
+    assert extract_entities({"title": "", "body": "\u200f ،"}) == []
+    with pytest.raises(EntityInputError, match="unknown field"):
+        extract_entities({"text": "طهران"})
+    with pytest.raises(EntityInputError, match="must be a string"):
+        extract_entities({"body": None})  # type: ignore[dict-item]
+
+
+def test_shipped_gazetteer_is_large_and_valid() -> None:
+    gaz = default_gazetteer()
+    assert len(gaz.entries) >= 3000
+    assert {e.type for e in gaz.entries.values()} == {"PER", "ORG", "LOC"}
+
+
+GOOD = "- id: loc.tehran\n  type: LOC\n  name: طهران\n"
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (GOOD + "- id: loc.tehran\n  type: LOC\n  name: طهران\n", "b.yaml:4: duplicate id"),
+        (GOOD + "- id: per.x\n  type: ORG\n  name: س\n", "b.yaml:4: id 'per.x' does not agree"),
+        (GOOD + "- id: loc.y\n  type: LOC\n  name: Paris\n", "b.yaml:4: .*not written in Arabic"),
+        (GOOD + "- id: loc.z\n  type: LOC\n  name: ر\n  alias: [x]\n", "b.yaml:4: unknown field"),
+        (GOOD + "- id: loc.q\n  type: LOC\n  name: قم\n  country: Iran\n", "b.yaml:4: country"),
+        (GOOD + "- [oops\n", "b.yaml:5: not valid YAML"),
+    ],
+)
+def test_gazetteer_errors_name_file_and_line(tmp_path: Path, content: str, message: str) -> None:
+    (tmp_path / "a.yaml").write_text("", encoding="utf-8")
+    (tmp_path / "b.yaml").write_text(content, encoding="utf-8")
+    with pytest.raises(GazetteerError, match=message):
+        load_gazetteer(tmp_path)
+
+
+def test_gazetteer_alias_shared_by_two_entries_matches_neither(tmp_path: Path) -> None:
+    (tmp_path / "a.yaml").write_text(
+        "- id: per.michel_aoun\n  type: PER\n  name: ميشال عون\n  aliases: [عون]\n"
+        "- id: per.joseph_aoun\n  type: PER\n  name: جوزيف عون\n  aliases: [عون]\n",
+        encoding="utf-8",
+    )
+    gaz = load_gazetteer(tmp_path)
+    assert [m.entry.id for m in gaz.match(["ميشال", "عون", "عون"], [False] * 3)] == [
+        "per.michel_aoun"
+    ]

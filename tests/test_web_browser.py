@@ -1,0 +1,209 @@
+"""The web app in real headless Chromium (Debian's /usr/bin/chromium driven by Playwright).
+
+Screenshots of each page go to test-artifacts/ for a person to look at.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import re
+import shutil
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import orjson
+import pytest
+from kafka import KafkaProducer
+from kafka.admin import KafkaAdminClient, NewTopic
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from rasad.article import EnrichedArticle
+from rasad.kafka_config import client_config
+from rasad.settings import Settings
+from tests.web_fixtures import (
+    HOSTILE_TITLE,
+    LiveServer,
+    enriched_corpus,
+    indexed,
+    live_server,
+)
+
+__all__ = ["enriched_corpus", "indexed", "live_server"]  # fixtures used by name
+
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
+# Flags for a sandboxed CI container: no GPU, no network side-traffic from the browser itself.
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]  # fmt: skip
+# Generous for a loaded 2-core CI machine; pages normally settle in well under a second.
+WAIT_MS = 20_000
+
+pytestmark = pytest.mark.skipif(
+    shutil.which(CHROMIUM) is None, reason=f"{CHROMIUM} missing: make test installs it"
+)
+
+
+@pytest.fixture(scope="module")
+def browser(live_server: LiveServer) -> Iterator[Browser]:
+    # After live_server: its async set-up must run before Playwright owns this thread's loop.
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(locale="ar", viewport={"width": 1400, "height": 1000})
+    opened = context.new_page()
+    errors: list[str] = []
+    opened.on("pageerror", lambda exc: errors.append(str(exc)))
+    yield opened
+    context.close()
+    assert errors == [], f"JavaScript errors on the page: {errors}"
+
+
+def shot(page: Page, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"web-{name}.png"), full_page=True)
+
+
+def test_searching_an_arabic_term_shows_highlighted_results(
+    page: Page, live_server: LiveServer
+) -> None:
+    page.goto(f"{live_server.url}/#/search")
+    page.fill("input[name=q]", "ترامب")
+    page.press("input[name=q]", "Enter")
+
+    marks = page.locator("#results mark")
+    expect(marks.first).to_be_visible(timeout=WAIT_MS)
+    assert all(("ترامب" in m or "ترمب" in m) for m in marks.all_inner_texts())
+    expect(page.locator("html")).to_have_attribute("dir", "rtl")
+    page.locator("#results .result h2 a").first.click()
+    expect(page.locator("#detail h2")).to_be_visible(timeout=WAIT_MS)
+    shot(page, "search")
+
+
+def test_a_feed_title_with_markup_shows_as_text_and_runs_nothing(
+    page: Page, live_server: LiveServer
+) -> None:
+    page.goto(f"{live_server.url}/#/search")
+    page.fill("input[name=q]", "onerror")
+    page.press("input[name=q]", "Enter")
+
+    title = page.locator("#results .result h2").filter(has_text="<script>")
+    expect(title).to_have_text(HOSTILE_TITLE, timeout=WAIT_MS)
+    assert page.locator("#results img, #results script").count() == 0
+    assert page.evaluate("window.__xss") is None
+    shot(page, "xss")
+
+
+def test_the_dashboard_draws_the_volume_chart_and_fills_its_tables(
+    page: Page, live_server: LiveServer
+) -> None:
+    page.goto(f"{live_server.url}/#/dashboard")
+
+    chart = page.locator("#volume-chart")
+    expect(chart.locator("canvas")).to_have_count(1, timeout=WAIT_MS)
+    expect(chart).to_have_attribute("data-series", re.compile(r"^[1-9]\d*$"), timeout=WAIT_MS)
+    expect(page.locator("#sources tbody tr").first).to_be_visible(timeout=WAIT_MS)
+    expect(page.locator("#live-state")).to_have_attribute("data-state", "open", timeout=WAIT_MS)
+    shot(page, "dashboard")
+
+
+def test_the_live_feed_shows_a_new_article_without_reload(
+    page: Page, live_server: LiveServer, enriched_corpus: list[EnrichedArticle]
+) -> None:
+    settings = live_server.settings
+    with _topics(settings, settings.topic_enriched, settings.topic_alert_hits):
+        page.goto(f"{live_server.url}/#/dashboard")
+        expect(page.locator("#live-state")).to_have_attribute("data-state", "open", timeout=WAIT_MS)
+        page.wait_for_timeout(1500)  # the live consumer has just seeked to the topics' end
+        article = enriched_corpus[2]
+        hit = {
+            "alert_id": "a1",
+            "alert_name": "تنبيه اختبار",
+            "article_id": article.id,
+            "title": article.title,
+        }
+        producer = KafkaProducer(**client_config(settings))
+        producer.send(settings.topic_enriched, article.to_json())
+        producer.send(settings.topic_alert_hits, orjson.dumps(hit))
+        producer.flush()
+        producer.close()
+
+        expect(page.locator("#live-feed li").first).to_contain_text(article.title, timeout=WAIT_MS)
+        expect(page.locator("#alert-hits li").first).to_contain_text(
+            "تنبيه اختبار", timeout=WAIT_MS
+        )
+        shot(page, "live")
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("indexers.alerts") is None,
+    reason="the alert layer (indexers.alerts, issue 6) has not landed",
+)
+def test_an_alert_created_in_the_ui_previews_and_its_hit_arrives_live(
+    page: Page, live_server: LiveServer, enriched_corpus: list[EnrichedArticle]
+) -> None:
+    import asyncio
+
+    alerts = importlib.import_module("indexers.alerts")
+    from rasad.engine import Engine
+
+    settings = live_server.settings
+    with _topics(settings, settings.topic_enriched, settings.topic_alert_hits):
+        page.goto(f"{live_server.url}/#/alerts")
+        page.fill("input[name=name]", "ترامب في الأخبار")
+        page.fill("input[name=query]", "ترامب")
+        page.select_option("select[name=since]", "3650d")
+        page.click("#backtest-button")
+        expect(page.locator("#backtest-total")).to_be_visible(timeout=WAIT_MS)
+        shot(page, "alerts")
+        page.click("form.alert-form button[type=submit]")
+        expect(page.locator("#alert-list tr")).to_have_count(1, timeout=WAIT_MS)
+
+        page.goto(f"{live_server.url}/#/dashboard")
+        expect(page.locator("#live-state")).to_have_attribute("data-state", "open", timeout=WAIT_MS)
+        page.wait_for_timeout(1500)
+        article = next(a for a in enriched_corpus if "ترامب" in a.title)
+
+        async def percolate_and_publish() -> None:
+            # What the alert agent does per batch: percolate, then emit the hits.
+            async with await Engine.connect(settings) as engine:
+                hits = await alerts.percolate(engine, settings, [article])
+            producer = KafkaProducer(**client_config(settings))
+            for found in hits:
+                producer.send(settings.topic_alert_hits, found.to_json())
+            producer.flush()
+            producer.close()
+
+        # Playwright's sync API holds this thread's event loop; the engine client needs its own.
+        with ThreadPoolExecutor(1) as pool:
+            pool.submit(asyncio.run, percolate_and_publish()).result()
+        expect(page.locator("#alert-hits li").first).to_contain_text(
+            "ترامب في الأخبار", timeout=WAIT_MS
+        )
+
+
+class _topics:
+    """Create the live topics for a test and delete them after."""
+
+    def __init__(self, settings: Settings, *names: str) -> None:
+        self.config = client_config(settings)
+        self.names = list(names)
+        self.admin: KafkaAdminClient | None = None
+
+    def __enter__(self) -> None:
+        self.admin = KafkaAdminClient(client_id="rasad-web-browser-tests", **self.config)
+        existing = set(self.admin.list_topics())
+        self.admin.create_topics([NewTopic(n, 1, 1) for n in self.names if n not in existing])
+
+    def __exit__(self, *exc: object) -> None:
+        assert self.admin is not None
+        self.admin.delete_topics(self.names)
+        self.admin.close()
