@@ -38,7 +38,7 @@ from indexers.templates import ensure_index_setup, template_name, write_generati
 from producers.registry import load_registry
 from producers.replay import corpus_article, source_for
 from rasad.article import EnrichedArticle
-from rasad.engine import Engine
+from rasad.engine import Engine, EngineError
 from rasad.settings import Settings
 from stream.enrich.cluster import StoryClusters
 from stream.enrich.pipeline import enrich
@@ -140,21 +140,29 @@ def percentiles(samples: list[float]) -> str:
 
 
 async def hammer(call: Any, jobs: list[Any], clients: int) -> tuple[list[float], float]:
-    """Run `call(job)` for every job with `clients` concurrent workers; per-call latencies."""
+    """Run `call(job)` for every job with `clients` concurrent workers; per-call latencies of
+    the calls that succeeded (failures are counted and printed, never hidden)."""
     queue: asyncio.Queue[Any] = asyncio.Queue()
     for job in jobs:
         queue.put_nowait(job)
     latencies: list[float] = []
+    failures: list[str] = []
 
     async def worker() -> None:
         while not queue.empty():
             job = queue.get_nowait()
             started = time.perf_counter()
-            await call(job)
+            try:
+                await call(job)
+            except (httpx.HTTPError, EngineError) as exc:
+                failures.append(f"{type(exc).__name__}: {exc}"[:120])
+                continue
             latencies.append(time.perf_counter() - started)
 
     started = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(clients)))
+    if failures:
+        print(f"  {len(failures)} of {len(jobs)} requests failed, e.g. {failures[0]}")
     return latencies, time.perf_counter() - started
 
 
@@ -221,13 +229,20 @@ def serve(settings: Settings) -> subprocess.Popen[bytes]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--copies", type=int, default=4, help="corpus copies (4 = 126,100)")
+    parser.add_argument(
+        "--copies",
+        type=int,
+        default=4,
+        help="corpus copies (4 = 120,716: duplicate URLs share an id)",
+    )
     parser.add_argument("--requests", type=int, default=2000, help="search requests measured")
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--keep", action="store_true", help="keep the bench index afterwards")
     args = parser.parse_args()
     settings = Settings(index_prefix=f"bench-web-{uuid.uuid4().hex[:6]}", web_port=args.port)
     articles = enriched_corpus(settings)
+    # Other processes on the machine skew every figure: say how busy it was.
+    print(f"load average before: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     started = time.perf_counter()
     count = asyncio.run(load(settings, articles, args.copies))
     print(
@@ -235,6 +250,7 @@ def main() -> None:
         f"({settings.index_prefix})"
     )
     server = serve(settings)
+    print(f"load average now: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     try:
         asyncio.run(measure(settings, f"http://127.0.0.1:{args.port}", args.requests))
     finally:

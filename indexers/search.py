@@ -11,12 +11,12 @@ import base64
 import binascii
 import hashlib
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 import orjson
 
-from indexers.query import Filters, build_query
+from indexers.query import Filters, build_query, parse_since
 from rasad.engine import Engine, QueryError
 from rasad.settings import Settings
 
@@ -31,7 +31,6 @@ SORTS: dict[str, list[dict[str, str]]] = {
 MAX_PAGE_SIZE = 100
 # Facet lengths: enough to scan at a glance on a dashboard, cheap to compute.
 FACET_SIZE = 10
-HISTOGRAM_BUCKETS = 30
 # The body is the bulk of an article's bytes; hits carry the summary and highlights instead.
 HIT_SOURCE_EXCLUDES = ["body"]
 HIGHLIGHT_FIELDS = ("title", "summary", "body")
@@ -96,7 +95,7 @@ def decode_cursor(request: SearchRequest, cursor: str) -> list[Any]:
     return after
 
 
-def _aggregations() -> dict[str, Any]:
+def _aggregations(interval: str) -> dict[str, Any]:
     terms = {
         "sources": "source.id",
         "countries": "source.country",
@@ -111,10 +110,22 @@ def _aggregations() -> dict[str, Any]:
         "nested": {"path": "topics"},
         "aggs": {"tags": {"terms": {"field": "topics.tag", "size": FACET_SIZE}}},
     }
-    aggs["published"] = {
-        "auto_date_histogram": {"field": "published_at", "buckets": HISTOGRAM_BUCKETS}
-    }
+    aggs["published"] = {"date_histogram": {"field": "published_at", "calendar_interval": interval}}
     return aggs
+
+
+def histogram_interval(filters: Filters, now: datetime) -> str:
+    """Hours for a day or two, days up to a quarter, else weeks: a readable number of bars.
+
+    (A fixed interval is several times cheaper than ``auto_date_histogram``.)
+    """
+    start = parse_since(filters.since, now) if filters.since else filters.date_from
+    if start is None:
+        return "week"
+    span = (filters.date_to or now) - start
+    if span <= timedelta(days=2):
+        return "hour"
+    return "day" if span <= timedelta(days=92) else "week"
 
 
 def _highlight() -> dict[str, Any]:
@@ -152,7 +163,7 @@ def search_body(request: SearchRequest, now: datetime) -> dict[str, Any]:
     if request.highlight:
         body["highlight"] = _highlight()
     if request.facets and not request.cursor:
-        body["aggs"] = _aggregations()
+        body["aggs"] = _aggregations(histogram_interval(request.filters, now))
     return body
 
 

@@ -47,23 +47,27 @@ class TemplateVersionError(RuntimeError):
     """The cluster holds a newer mapping generation than this code knows: refuse to downgrade."""
 
 
-def text_field() -> dict[str, Any]:
+def text_field(offsets: bool = False) -> dict[str, Any]:
     """Analysed Arabic text with an unstemmed ``exact`` sub-field for quoted phrases.
 
     Shared with the alert percolator index so alerts analyse text exactly like articles.
+    ``offsets`` stores term offsets so highlighting a long field reads them instead of
+    re-analysing the text of every hit (about 10% more index for a much cheaper highlight).
     """
-    return {
+    exact: dict[str, Any] = {
+        "type": "text",
+        "analyzer": "rasad_exact",
+        "search_analyzer": "rasad_exact_search",
+    }
+    field: dict[str, Any] = {
         "type": "text",
         "analyzer": "rasad_arabic",
         "search_analyzer": "rasad_arabic_search",
-        "fields": {
-            "exact": {
-                "type": "text",
-                "analyzer": "rasad_exact",
-                "search_analyzer": "rasad_exact_search",
-            }
-        },
+        "fields": {"exact": exact},
     }
+    if offsets:
+        field["index_options"] = exact["index_options"] = "offsets"
+    return field
 
 
 def _keyword(ignore_above: int = NAME_IGNORE_ABOVE, normalized: bool = False) -> dict[str, Any]:
@@ -89,7 +93,7 @@ def article_mappings() -> dict[str, Any]:
             "canonical_url": _keyword(URL_IGNORE_ABOVE),
             "title": text_field(),
             "summary": text_field(),
-            "body": text_field(),
+            "body": text_field(offsets=True),
             "body_kind": _keyword(),
             "source": {
                 "properties": {

@@ -19,7 +19,7 @@ from kafka.errors import KafkaError
 
 from producers import metrics
 from producers.spool import Spool
-from producers.state import StateStore
+from producers.state import Known, StateStore
 from rasad.article import Article
 from rasad.kafka_config import client_config
 from rasad.settings import Settings
@@ -101,12 +101,25 @@ class Publisher:
 
     def _connected(self) -> Any:
         if self._producer is None and time.monotonic() >= self._retry_at:
+            producer = None
             try:
-                self._producer = self._factory(self._config())
+                producer = self._factory(self._config())
+                # Without this, every send to a missing topic would block max_block_ms.
+                if not producer.partitions_for(self.topic):
+                    raise KafkaError(f"topic {self.topic} has no partitions")
+                self._producer = producer
             except (KafkaError, OSError, ValueError) as exc:
-                self.last_error = f"broker unreachable: {exc}"
+                if producer is not None:
+                    producer.close(timeout=0)
+                    self.last_error = f"topic {self.topic} not on the broker (run `rasad setup`)"
+                else:
+                    self.last_error = f"broker unreachable: {exc}"
                 self._retry_at = time.monotonic() + self.settings.producer_spool_retry_s
         return self._producer
+
+    def check(self) -> str | None:
+        """Connect now; None when the broker and topic are there, else why not."""
+        return None if self._connected() is not None else self.last_error
 
     def close(self) -> None:
         if self._producer is not None:
@@ -156,15 +169,18 @@ class Publisher:
         metrics.SPOOL_SIZE.set(self.spool.size())
         return sent
 
-    def _known(self, ids: Sequence[str]) -> dict[str, tuple[str, int]]:
+    def _known(self, ids: Sequence[str]) -> Known:
         known = self.state.lookup(ids)
-        known.update(self.spool.latest(ids))  # spooled = published, just not acked yet
+        for article_id, (hashes, version) in self.spool.lookup(ids).items():
+            # spooled = published, just not acknowledged yet
+            seen, top = known.get(article_id, (set(), 0))
+            known[article_id] = (seen | hashes, max(top, version))
         return known
 
     def unseen(self, articles: Sequence[Article]) -> set[str]:
         """Ids of the articles that :meth:`submit` would publish (new or changed)."""
         known = self._known([a.id for a in articles])
-        return {a.id for a in articles if known.get(a.id, ("", 0))[0] != a.content_hash}
+        return {a.id for a in articles if a.content_hash not in known.get(a.id, (set(), 0))[0]}
 
     def submit(self, articles: Sequence[Article]) -> SubmitReport:
         """Publish what is new or changed in ``articles``; everything else is counted."""
@@ -175,7 +191,7 @@ class Publisher:
         outgoing: list[Article] = []
         for article in articles:
             previous = known.get(article.id)
-            if previous is not None and previous[0] == article.content_hash:
+            if previous is not None and article.content_hash in previous[0]:
                 report.duplicate += 1
                 continue
             version = 1 if previous is None else previous[1] + 1
@@ -184,7 +200,8 @@ class Publisher:
             else:
                 report.updated += 1
             article = article.model_copy(update={"version": version})
-            known[article.id] = (article.content_hash, version)  # same story twice in one batch
+            hashes = previous[0] if previous else set()
+            known[article.id] = (hashes | {article.content_hash}, version)  # twice in one batch
             outgoing.append(article)
         payloads = [(a.id, a.content_hash, a.version, a.to_json()) for a in outgoing]
         acked, error = self._send([(p[0], p[3]) for p in payloads]) if payloads else ([], None)

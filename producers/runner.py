@@ -16,7 +16,7 @@ from producers.fulltext import FullText
 from producers.poller import Poller, PollOutcome
 from producers.publish import Publisher, SubmitReport
 from producers.registry import FeedSpec
-from producers.replay import replay_batches
+from producers.replay import ReplayError, replay_batches
 from producers.spool import Spool
 from producers.state import FeedHealth, StateStore
 from rasad.settings import Settings
@@ -104,8 +104,11 @@ async def run_replay(
     batch = REPLAY_BATCH if rate == 0 else max(1, min(REPLAY_BATCH, int(rate)))
     totals = ReplayTotals()
     started = time.monotonic()
-    batches = replay_batches(path, by_id, batch)
     try:
+        batches = replay_batches(path, by_id, batch)
+        problem = await asyncio.to_thread(publisher.check)
+        if problem:  # a demo replay into a spool helps nobody: say why and stop
+            raise ReplayError(f"cannot publish to Kafka: {problem}")
         while (articles := await asyncio.to_thread(next, batches, None)) is not None:
             report: SubmitReport = await asyncio.to_thread(publisher.submit, articles)
             totals.articles += len(articles)

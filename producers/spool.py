@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from producers.state import open_db
+from producers.state import Known, known_from, open_db
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS spool (
@@ -69,19 +69,9 @@ class Spool:
         )
         return [Spooled(*row) for row in rows]
 
-    def latest(self, ids: Iterable[str]) -> dict[str, tuple[str, int]]:
-        """content_hash and version of the newest spooled entry per id (pending publishes)."""
-        ids = list(ids)
-        found: dict[str, tuple[str, int]] = {}
-        for start in range(0, len(ids), 900):  # SQLite bound-parameter limit, see state.py
-            chunk = ids[start : start + 900]
-            marks = ",".join("?" * len(chunk))
-            rows = self._db.execute(
-                f"SELECT id, content_hash, version FROM spool WHERE id IN ({marks}) ORDER BY seq",
-                chunk,
-            )
-            found.update({row[0]: (row[1], row[2]) for row in rows})
-        return found
+    def lookup(self, ids: Iterable[str]) -> Known:
+        """Content hashes and highest version per id among pending (spooled) publishes."""
+        return known_from(self._db, "spool", list(ids))
 
     def remove(self, seqs: Iterable[int]) -> None:
         with self._db:

@@ -14,14 +14,20 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
+# Per article id: every content hash published so far, and the highest version. Every hash, not
+# just the last: an outlet's RSS and Atom feeds often carry the same story with different
+# bodies, and must not make it ping-pong between two "new versions" forever.
+Known = dict[str, tuple[set[str], int]]
+
 HealthState = Literal["new", "ok", "not_modified", "failing", "dead", "disabled"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS seen (
-    id TEXT PRIMARY KEY,
+    id TEXT NOT NULL,
     content_hash TEXT NOT NULL,
     version INTEGER NOT NULL,
-    published_at TEXT NOT NULL
+    published_at TEXT NOT NULL,
+    PRIMARY KEY (id, content_hash)
 );
 CREATE TABLE IF NOT EXISTS feeds (id TEXT PRIMARY KEY, data TEXT NOT NULL);
 """
@@ -61,6 +67,23 @@ def open_db(path: Path) -> sqlite3.Connection:
     return conn
 
 
+def known_from(db: sqlite3.Connection, table: str, ids: list[str]) -> Known:
+    """Aggregate (id, content_hash, version) rows of ``table`` for ``ids``."""
+    found: Known = {}
+    # SQLite's default limit on bound parameters is 999 (older builds): stay under it.
+    for start in range(0, len(ids), 900):
+        chunk = ids[start : start + 900]
+        marks = ",".join("?" * len(chunk))
+        rows = db.execute(
+            f"SELECT id, content_hash, version FROM {table} WHERE id IN ({marks})", chunk
+        )
+        for article_id, content_hash, version in rows:
+            hashes, top = found.get(article_id, (set(), 0))
+            hashes.add(content_hash)
+            found[article_id] = (hashes, max(top, version))
+    return found
+
+
 class StateStore:
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -71,19 +94,9 @@ class StateStore:
         self._db.close()
 
     # --- dedup ---------------------------------------------------------------------------------
-    def lookup(self, ids: Iterable[str]) -> dict[str, tuple[str, int]]:
-        """content_hash and version of each already-published id."""
-        ids = list(ids)
-        found: dict[str, tuple[str, int]] = {}
-        # SQLite's default limit on bound parameters is 999 (older builds): stay under it.
-        for start in range(0, len(ids), 900):
-            chunk = ids[start : start + 900]
-            marks = ",".join("?" * len(chunk))
-            rows = self._db.execute(
-                f"SELECT id, content_hash, version FROM seen WHERE id IN ({marks})", chunk
-            )
-            found.update({row[0]: (row[1], row[2]) for row in rows})
-        return found
+    def lookup(self, ids: Iterable[str]) -> Known:
+        """Published content hashes and highest version of each already-published id."""
+        return known_from(self._db, "seen", list(ids))
 
     def mark_published(self, rows: Iterable[tuple[str, str, int, str]]) -> None:
         """Record (id, content_hash, version, when) AFTER the broker acknowledged them."""
@@ -91,14 +104,12 @@ class StateStore:
             self._db.execute("BEGIN")
             self._db.executemany(
                 "INSERT INTO seen (id, content_hash, version, published_at) VALUES (?, ?, ?, ?) "
-                "ON CONFLICT(id) DO UPDATE SET content_hash = excluded.content_hash, "
-                "version = excluded.version, published_at = excluded.published_at "
-                "WHERE excluded.version > seen.version",
+                "ON CONFLICT(id, content_hash) DO NOTHING",
                 rows,
             )
 
     def published_count(self) -> int:
-        return int(self._db.execute("SELECT count(*) FROM seen").fetchone()[0])
+        return int(self._db.execute("SELECT count(DISTINCT id) FROM seen").fetchone()[0])
 
     # --- feed health ---------------------------------------------------------------------------
     def load_feeds(self) -> dict[str, FeedHealth]:

@@ -229,7 +229,7 @@ class Settings(BaseSettings):
     stream_cluster_num_perm: int = Field(
         128,
         ge=16,
-        description="MinHash permutations: Jaccard estimate error ~0.04 at 128; memory per article.",
+        description="MinHash permutations: Jaccard error ~0.04 at 128; costs memory per article.",
     )
 
     # --- HTTP API and web app ------------------------------------------------------------------

@@ -52,11 +52,11 @@ ENRICH_SECONDS = Histogram(
     buckets=(0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.5, 1.0),
 )
 CLUSTER_ENTRIES_EXPIRED = Counter(
-    "rasad_stream_cluster_entries_expired", "Cluster-state entries dropped by the window."
+    "rasad_stream_cluster_articles_expired", "Articles forgotten by the clustering window."
 )
 
-# How often the leader drops cluster entries older than the window: a sweep walks the whole
-# table, and entries past the window are already ignored on read, so hourly only bounds memory.
+# How often cluster state older than the window is dropped: a sweep walks the whole state, and
+# entries past the window are already ignored on read, so hourly only bounds memory.
 CLUSTER_EXPIRY_INTERVAL_S = 3600.0
 _METRICS_CONTENT_TYPE = "text/plain; version=0.0.4"
 
@@ -133,20 +133,27 @@ raw_topic = app.topic(settings.topic_raw, partitions=settings.topic_partitions)
 enriched_topic = app.topic(settings.topic_enriched, partitions=settings.topic_partitions)
 raw_dead_letter_topic = app.topic(settings.dead_letter_topic(settings.topic_raw), partitions=1)
 
+
 # Same-story state must be seen by every worker: two reports of one story arrive keyed by their
 # own ids, so on different partitions, usually consumed by different workers. A GlobalTable is
-# replicated in full to every worker through its changelog. One changelog partition with the
-# default partitioner keeps each key's history in order (and is Faust's documented fix for
-# GlobalTable recovery loops with several workers). Two workers that see two reports of one new
-# story within the same few milliseconds may found two clusters: accepted, the cost is rare.
+# replicated in full to every worker through its changelog; each record written is also fed to
+# the local LSH index (StoryClusters.observe), during recovery and afterwards. One changelog
+# partition keeps the records in one order (and is Faust's documented fix for GlobalTable
+# recovery loops with several workers). Two workers that see two reports of one new story within
+# the same few milliseconds may found two clusters: accepted, the cost is rare and bounded.
+async def _observe_cluster_record(event: EventT[Any]) -> None:
+    story_clusters.observe(cast(bytes, event.key), cast(bytes | None, event.value))
+
+
 cluster_table = app.GlobalTable(
     "story-clusters",
-    schema=faust.Schema(
-        key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw"
-    ),
+    # bytes in, bytes out: Faust picks its "raw" codec for bytes types (orjson records inside).
+    key_type=bytes,
+    value_type=bytes,
     partitions=1,
     recovery_buffer_size=1,
     use_partitioner=True,
+    on_changelog_event=_observe_cluster_record,
 )
 story_clusters = StoryClusters(
     cast(MutableMapping[bytes, bytes], cluster_table),
@@ -161,8 +168,8 @@ story_clusters = StoryClusters(
 def dead_letter(event: EventT[Any], stage: str, error: Exception) -> DeadLetter:
     """The dead-letter record of a message that failed at ``stage``."""
     message = event.message
-    key = cast(bytes | None, message.key)
-    value = cast(bytes | None, message.value) or b""
+    key = message.key
+    value = message.value or b""
     return DeadLetter(
         stage=stage,
         error_type=type(error).__name__,
@@ -220,12 +227,13 @@ def _decode(value: object) -> Article:
     return Article.from_json(value)
 
 
-@app.timer(interval=CLUSTER_EXPIRY_INTERVAL_S, on_leader=True)
+@app.timer(interval=CLUSTER_EXPIRY_INTERVAL_S)  # type: ignore[untyped-decorator]  # Faust's typing
 async def expire_clusters() -> None:
-    """Drop cluster entries that left the window (only the leader: the table is global)."""
-    dropped = story_clusters.expire(datetime.now(UTC))
+    """Forget articles that left the window; the leader also deletes their table records (the
+    table is global, so one deleter is enough)."""
+    dropped = story_clusters.expire(datetime.now(UTC), delete_from_store=app.is_leader())
     CLUSTER_ENTRIES_EXPIRED.inc(dropped)
-    log.info("cluster entries expired", dropped=dropped)
+    log.info("cluster window swept", forgotten=dropped)
 
 
 @app.page("/metrics")

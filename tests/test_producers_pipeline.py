@@ -15,11 +15,13 @@ import pytest
 from aiohttp import web
 
 from producers.parse import parse_feed
+from producers.publish import Publisher
 from producers.runner import open_poller, spool_path, state_path
 from producers.spool import Spool
 from producers.state import StateStore
 from rasad.settings import Settings
 from tests.producers_fixtures import (
+    NABD,
     FeedServer,
     closed_port,
     local_feed,
@@ -57,7 +59,7 @@ async def server() -> AsyncIterator[FeedServer]:
     await srv.stop()
 
 
-def expected_changes(path: Path, feed_url: str, seen: dict[str, str]) -> set[str]:
+def expected_changes(path: Path, feed_url: str, seen: dict[str, set[str]]) -> set[str]:
     """Ids in this snapshot that are new or whose content changed since the last publish.
 
     (Early snapshots have relative links: ids depend on the feed URL they are resolved against.)
@@ -69,8 +71,9 @@ def expected_changes(path: Path, feed_url: str, seen: dict[str, str]) -> set[str
         feed_url=feed_url,
         fetched_at=datetime.now(UTC),
     )
-    changed = {a.id for a in parsed.articles if seen.get(a.id) != a.content_hash}
-    seen.update({a.id: a.content_hash for a in parsed.articles})
+    changed = {a.id for a in parsed.articles if a.content_hash not in seen.get(a.id, set())}
+    for a in parsed.articles:
+        seen.setdefault(a.id, set()).add(a.content_hash)
     return changed
 
 
@@ -82,7 +85,7 @@ async def test_each_poll_publishes_exactly_the_new_or_changed_items(
     versions = Versions()
     server.routes["/feed.xml"] = versions.handler
     feed = local_feed(server.url("/feed.xml"))
-    seen: dict[str, str] = {}
+    seen: dict[str, set[str]] = {}
     published = 0
     async with open_poller(settings, [feed]) as poller:
         for snapshot in SNAPSHOTS:
@@ -210,3 +213,27 @@ async def test_broken_feeds_get_states_and_never_stop_the_others(
     health = poller.health["refused"]
     assert health.consecutive_failures == 2 and health.last_error_kind == "connect"
     assert poller.next_delay("refused") > poller.next_delay("good") * 2 * 0.8  # backed off
+
+
+async def test_one_story_in_an_outlets_rss_and_atom_feeds_does_not_ping_pong(
+    live_stack: Settings, new_topic: Callable[..., str], tmp_path: Path
+) -> None:
+    settings = producer_settings(tmp_path, topic_raw=new_topic("producers"))
+    source, now = local_feed("http://x").source, datetime.now(UTC)
+    rss, atom = (
+        parse_feed(
+            (NABD / name).read_bytes(), None, source=source, feed_url="http://x", fetched_at=now
+        ).articles
+        for name in ("feed.xml", "atom.xml")
+    )
+    assert {a.id for a in rss} == {a.id for a in atom}  # same stories, different bodies
+    state, spool = StateStore(state_path(settings)), Spool(spool_path(settings))
+    publisher = Publisher(settings, state, spool)
+    reports = [publisher.submit(batch) for batch in (rss, atom, rss, atom)]
+    publisher.close()
+    assert [(r.new, r.updated, r.duplicate) for r in reports] == [
+        (10, 0, 0),
+        (0, 10, 0),
+        (0, 0, 10),
+        (0, 0, 10),
+    ]

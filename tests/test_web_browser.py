@@ -83,6 +83,8 @@ def test_searching_an_arabic_term_shows_highlighted_results(
     expect(marks.first).to_be_visible(timeout=WAIT_MS)
     assert all(("ترامب" in m or "ترمب" in m) for m in marks.all_inner_texts())
     expect(page.locator("html")).to_have_attribute("dir", "rtl")
+    snippets = " ".join(page.locator("#results .snippet").all_inner_texts())
+    assert snippets.strip() and "[object" not in snippets
     page.locator("#results .result h2 a").first.click()
     expect(page.locator("#detail h2")).to_be_visible(timeout=WAIT_MS)
     shot(page, "search")

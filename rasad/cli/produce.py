@@ -93,6 +93,9 @@ def register(app: typer.Typer) -> None:
 
     def _replay(path: Path, feeds: list[FeedSpec], rate: float) -> None:
         settings = get_settings()
+        if not path.exists():
+            console.print(f"[red]{path}: no such file or folder[/red]")
+            raise typer.Exit(2)
         with Progress(console=console, transient=False) as progress:
             task = progress.add_task(f"replaying {path.name}", total=None)
 

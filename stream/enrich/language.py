@@ -39,32 +39,37 @@ _SCRIPTS: dict[str, re.Pattern[str]] = {
     "Hangul": re.compile("[\uac00-\ud7af]"),
 }
 # Arabic-script letters but not letters: digits, punctuation and diacritics.
-_ARABIC_NON_LETTERS = re.compile("[\u0609-\u061f\u064b-\u065f\u0660-\u066d\u0670\u06d4\u06f0-\u06f9]")
+_ARABIC_NON_LETTERS = re.compile(
+    "[\u0609-\u061f\u064b-\u065f\u0660-\u066d\u0670\u06d4\u06f0-\u06f9]"
+)
+
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
 
 # Function words, written as they appear (Persian/Urdu with ی ک, Arabic with ي ك). Words shared
 # between the languages of one script (و، من، به، تا، ما …) are left out: they cannot decide.
 _PROFILES: dict[str, dict[str, frozenset[str]]] = {
     "Arabic": {
-        "ar": frozenset(
+        "ar": _words(
             "في على إلى الى أن إن التي الذي الذين عن مع هذا هذه كان كانت قد لم لن ثم حيث "
-            "بين وفي وقال قال أو وأن بعد عند كما أيضا أي ذلك تلك منذ خلال التى إلي فيه عليه".split()
+            "بين وفي وقال قال أو وأن بعد عند كما أيضا أي ذلك تلك منذ خلال التى إلي فيه عليه"
         ),
-        "fa": frozenset(
+        "fa": _words(
             "است این آن که را از با برای های می شده شد بود یک کرد کند خود نیز اند هم "
-            "ایران بر پس اما شود دارد کرده وی ای".split()
+            "ایران بر پس اما شود دارد کرده وی ای"
         ),
-        "ur": frozenset(
-            "کے کی میں ہے ہیں سے نے کو اور بھی کا یہ وہ تھا گیا کر پر لیے ہو رہے".split()
-        ),
+        "ur": _words("کے کی میں ہے ہیں سے نے کو اور بھی کا یہ وہ تھا گیا کر پر لیے ہو رہے"),
     },
     "Latin": {
-        "en": frozenset(
+        "en": _words(
             "the of and to in is that for on with was as by it at from are be this has have "
-            "which were said its an been not".split()
+            "which were said its an been not"
         ),
-        "fr": frozenset(
+        "fr": _words(
             "le la les des du et est une que qui dans pour sur au aux par pas avec il ce se "
-            "sont été cette ont son leur".split()
+            "sont été cette ont son leur"
         ),
     },
 }

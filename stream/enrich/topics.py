@@ -223,7 +223,8 @@ class Tagger:
 
 def _compile(t: int, spec: TagSpec, targets: dict[Key, list[tuple[int, int]]]) -> _Tag:
     """Tag ``t``'s terms into ``targets`` (key -> (tag, term) pairs) and its rules into term-index
-    sets. A rule word that no term contains becomes an auxiliary term of weight 0."""
+    sets. A proximity or excluding word that is not a term becomes an auxiliary term of weight
+    0; a required word must be contained in a term (the loader checks it)."""
     tag = _Tag(spec.name, spec.threshold)
     keys_of: list[tuple[Key, ...]] = []
 
@@ -239,16 +240,22 @@ def _compile(t: int, spec: TagSpec, targets: dict[Key, list[tuple[int, int]]]) -
         add(term.keys, term.weight, term.label)
 
     def containing(key: Key) -> frozenset[int]:
-        found = frozenset(
+        return frozenset(
             i for i, keys in enumerate(keys_of) if any(_contains(k, key) for k in keys)
         )
-        return found or frozenset({add((key,), 0.0, " ".join(key))})
+
+    def word(key: Key) -> frozenset[int]:
+        """The terms containing ``key``, and ``key`` itself (as an auxiliary term if no term
+        is exactly it): "على" near "عقوبات" must match the bare preposition too."""
+        exact = any(key in keys for keys in keys_of)
+        found = containing(key)
+        return found if exact else found | {add((key,), 0.0, " ".join(key))}
 
     tag.required = [frozenset().union(*map(containing, group)) for group in spec.required]
-    tag.exclude = frozenset().union(*map(containing, spec.exclude))
+    tag.exclude = frozenset().union(*map(word, spec.exclude))
     for rule in spec.near:
-        a = frozenset().union(*map(containing, rule.a))
-        b = frozenset().union(*map(containing, rule.b))
+        a = frozenset().union(*map(word, rule.a))
+        b = frozenset().union(*map(word, rule.b))
         label = f"{' '.join(rule.a[0])} ~ {' '.join(rule.b[0])}"
         tag.near.append((a, b, rule.within, rule.weight, label))
     tag.hooks = [(h.kind, h.key, h.etype, h.weight) for h in spec.entities]

@@ -1,0 +1,118 @@
+"""Index templates, aliases, mapping migration and synonym reload against the real engine."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from indexers.analysis import AnalysisFileError, load_synonyms, parse_synonyms
+from indexers.query import Filters, build_query
+from indexers.sink import IndexSink
+from indexers.templates import (
+    TemplateVersionError,
+    ensure_index_setup,
+    generation,
+    migrate,
+    reload_synonyms,
+    write_generation,
+)
+from rasad.article import EnrichedArticle
+from rasad.engine import Engine
+from rasad.settings import Settings
+from tests.index_fixtures import (
+    article_text,
+    engine,
+    has_word,
+    index_settings,
+    raw_corpus,
+    to_enriched,
+)
+
+__all__ = ["engine", "index_settings"]
+
+
+async def never_dead(article: EnrichedArticle, reason: str) -> None:
+    raise AssertionError(f"{article.id} dead-lettered: {reason}")
+
+
+async def index(engine: Engine, settings: Settings, articles: list[EnrichedArticle]) -> None:
+    sink = IndexSink(engine, settings, never_dead)
+    for article in articles:
+        await sink.add(article)
+    await sink.flush()
+    await engine.refresh(settings.articles_read_alias)
+
+
+async def hits(engine: Engine, settings: Settings, query: str) -> set[str]:
+    body = {"query": build_query(query, Filters(), datetime.now(UTC)), "size": 500}
+    raw = await engine.search(settings.articles_read_alias, body)
+    return {h["_id"] for h in raw["hits"]["hits"]}
+
+
+async def test_setup_is_idempotent(engine: Engine, index_settings: Settings) -> None:
+    read = await engine.get_alias(index_settings.articles_read_alias)
+    assert read == await engine.get_alias(index_settings.articles_write_alias)
+    assert read and all(name.startswith(generation(index_settings)) for name in read)
+    assert await ensure_index_setup(engine, index_settings) == []
+    assert await engine.get_alias(index_settings.articles_read_alias) == read
+
+
+async def test_the_mapping_is_strict(engine: Engine, index_settings: Settings) -> None:
+    target = (await engine.get_alias(index_settings.articles_write_alias))[0]
+    result = await engine.bulk([{"index": {"_index": target}}, {"id": "x", "unexpected": 1}])
+    assert result["items"][0]["index"]["error"]["type"] == "strict_dynamic_mapping_exception"
+
+
+async def test_setup_refuses_to_downgrade_a_newer_mapping(
+    engine: Engine, index_settings: Settings
+) -> None:
+    newer = f"{index_settings.index_prefix}-articles-v9-2018.01"
+    await engine.create_index(newer, {"aliases": {index_settings.articles_write_alias: {}}})
+    with pytest.raises(TemplateVersionError, match="newer"):
+        await ensure_index_setup(engine, index_settings)
+
+
+async def test_migration_reindexes_behind_the_aliases(
+    engine: Engine, index_settings: Settings
+) -> None:
+    articles = [to_enriched(raw) for raw in raw_corpus(60)]
+    await index(engine, index_settings, articles)
+    before = await hits(engine, index_settings, "ترمب")
+    assert before
+
+    done = await migrate(engine, index_settings, to_version=2)
+
+    assert "reindexed 60 articles" in done[0]
+    assert await write_generation(engine, index_settings) == generation(index_settings, 2)
+    read = await engine.get_alias(index_settings.articles_read_alias)
+    assert read and all(name.startswith(generation(index_settings, 2)) for name in read)
+    assert await engine.count(index_settings.articles_read_alias) == 60
+    assert await hits(engine, index_settings, "ترمب") == before
+    # A sink started now writes into the new generation; a replay is still a no-op.
+    await index(engine, index_settings, articles[:5])
+    assert await engine.count(index_settings.articles_read_alias) == 60
+
+
+async def test_reloaded_synonyms_change_search_without_reindexing(
+    engine: Engine, index_settings: Settings
+) -> None:
+    raws = [r for r in raw_corpus(3000) if has_word(article_text(r), "موسكو")][:5]
+    raws += [r for r in raw_corpus(3000) if has_word(article_text(r), "الكرملين")][:5]
+    articles = [to_enriched(raw) for raw in raws]
+    await index(engine, index_settings, articles)
+    moscow_only = {
+        a.id for a, r in zip(articles, raws, strict=True) if "الكرملين" not in article_text(r)
+    }
+    assert moscow_only
+    assert not moscow_only & await hits(engine, index_settings, "الكرملين")
+
+    reloaded = await reload_synonyms(engine, index_settings, [*load_synonyms(), "الكرملين, موسكو"])
+
+    assert reloaded == await engine.get_alias(index_settings.articles_read_alias)
+    assert moscow_only <= await hits(engine, index_settings, "الكرملين")
+
+
+def test_a_malformed_synonym_line_is_named_by_file_and_line() -> None:
+    with pytest.raises(AnalysisFileError, match=r"synonyms\.txt:2: expected two or more"):
+        parse_synonyms("ترمب, ترامب\nبوتين\n", "synonyms.txt")

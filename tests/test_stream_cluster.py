@@ -1,0 +1,108 @@
+"""Same-story clustering on real reports of one story by different outlets (ANT corpus)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from stream.enrich.cluster import ClusterConfig, StoryClusters
+from tests.stream_fixtures import REWRITTEN_PAIR, UNRELATED, WIRE_PAIR, corpus_row
+
+NOW = datetime(2018, 6, 18, 9, 0, tzinfo=UTC)
+
+
+def assign(clusters: StoryClusters, corpus_id: str, now: datetime = NOW, as_id: str = "") -> str:
+    row = corpus_row(corpus_id)
+    return clusters.assign(as_id or corpus_id, row["title"], row["text"], now).id
+
+
+def test_two_outlets_same_wire_copy_share_a_cluster() -> None:
+    clusters = StoryClusters({})
+    first, second = WIRE_PAIR
+    assert assign(clusters, first) == first
+    assert assign(clusters, second) == first
+
+
+def test_two_outlets_rewriting_one_story_share_a_cluster() -> None:
+    clusters = StoryClusters({})
+    first, second = REWRITTEN_PAIR
+    assign(clusters, first)
+    assert assign(clusters, second) == first
+
+
+def test_an_unrelated_article_founds_its_own_cluster() -> None:
+    clusters = StoryClusters({})
+    assign(clusters, WIRE_PAIR[0])
+    assign(clusters, REWRITTEN_PAIR[0])
+    assert assign(clusters, UNRELATED) == UNRELATED
+
+
+def test_the_cluster_remembers_its_first_article_and_time() -> None:
+    clusters = StoryClusters({})
+    first, second = WIRE_PAIR
+    assign(clusters, first, NOW)
+    row = corpus_row(second)
+    cluster = clusters.assign(second, row["title"], row["text"], NOW + timedelta(hours=5))
+    assert (cluster.first_id, cluster.first_seen) == (first, NOW)
+    assert not cluster.exact_duplicate
+
+
+def test_the_same_body_under_another_id_is_an_exact_duplicate() -> None:
+    clusters = StoryClusters({})
+    first = WIRE_PAIR[0]
+    assign(clusters, first)
+    row = corpus_row(first)
+    copy = clusters.assign("copy", "عنوان آخر", "  " + row["text"].replace("\n", "\n\n"), NOW)
+    assert copy.exact_duplicate
+    assert copy.id == first
+
+
+def test_a_replayed_article_gets_its_recorded_cluster_again() -> None:
+    clusters = StoryClusters({})
+    first, second = WIRE_PAIR
+    assign(clusters, first)
+    before = clusters.assign(second, corpus_row(second)["title"], corpus_row(second)["text"], NOW)
+    later = NOW + timedelta(minutes=3)
+    again = clusters.assign(second, corpus_row(second)["title"], corpus_row(second)["text"], later)
+    assert again == before
+    assert not again.exact_duplicate
+
+
+def test_articles_older_than_the_window_are_not_joined() -> None:
+    clusters = StoryClusters({}, ClusterConfig(window=timedelta(hours=72)))
+    first, second = WIRE_PAIR
+    assign(clusters, first, NOW)
+    assert assign(clusters, second, NOW + timedelta(hours=73)) == second
+
+
+def test_expiry_forgets_old_articles_and_deletes_their_records() -> None:
+    store: dict[bytes, bytes] = {}
+    clusters = StoryClusters(store)
+    assign(clusters, WIRE_PAIR[0], NOW)
+    assign(clusters, UNRELATED, NOW + timedelta(hours=48))
+    assert clusters.expire(NOW + timedelta(hours=73), delete_from_store=True) == 1
+    assert list(store) == [b"a:" + UNRELATED.encode()]
+
+
+def test_a_second_worker_sees_the_first_workers_articles_through_the_shared_store() -> None:
+    # Worker B learns A's records the way a Faust GlobalTable delivers them: one observe() per
+    # changelog record.
+    shared: dict[bytes, bytes] = {}
+    worker_a = StoryClusters(shared)
+    worker_b = StoryClusters({})
+    first, second = WIRE_PAIR
+    assign(worker_a, first)
+    for key, value in shared.items():
+        worker_b.observe(key, value)
+    assert assign(worker_b, second) == first
+
+
+def test_a_restarted_worker_rebuilds_its_index_from_the_store() -> None:
+    store: dict[bytes, bytes] = {}
+    first, second = REWRITTEN_PAIR
+    assign(StoryClusters(store), first)
+    assert assign(StoryClusters(store), second) == first
+
+
+def test_an_article_without_words_still_gets_a_cluster() -> None:
+    cluster = StoryClusters({}).assign("numbers", "2018", "12 - 30", NOW)
+    assert cluster.id == "numbers"
