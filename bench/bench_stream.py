@@ -36,7 +36,6 @@ from producers.replay import corpus_article, source_for
 from rasad.article import Article
 from rasad.kafka_config import client_config
 from rasad.settings import Settings
-from rasad.topics import ensure_topics
 from stream.enrich.cluster import StoryClusters
 from stream.enrich.entities import extract_entities
 from stream.enrich.language import identify_language
@@ -148,24 +147,11 @@ def bench_kafka(articles: list[Article], settings: Settings) -> float:
         "RASAD_DATA_DIR": str(data_dir),
         "RASAD_LOG_LEVEL": "WARNING",
     }
-    # Created up front (the worker would too) so producing N articles does not wait on it.
-    topic_settings = settings.model_copy(
-        update={
-            "topic_raw": raw,
-            "topic_enriched": enriched,
-            "topic_alert_hits": f"bench.hits.{tag}",
-        }
-    )
-    ensure_topics(topic_settings)
-    producer = KafkaProducer(acks="all", linger_ms=5, **client_config(settings))
-    for article in articles:
-        producer.send(raw, key=article.id.encode(), value=article.to_json())
-    producer.flush()
-    producer.close()
-
     consumer = KafkaConsumer(enriched, auto_offset_reset="earliest", **client_config(settings))
     log = (data_dir / "worker.log").open("wb")
     started = time.perf_counter()
+    # The worker creates the topics (rasad.topics.ensure_topics) with the configured partitions;
+    # the articles are produced once it has, and queue up while it joins its group.
     worker = subprocess.Popen(
         [sys.executable, "-m", "rasad.cli", "worker"],
         cwd=ROOT,
@@ -173,6 +159,14 @@ def bench_kafka(articles: list[Article], settings: Settings) -> float:
         stdout=log,
         stderr=subprocess.STDOUT,
     )
+    admin = KafkaAdminClient(client_id="rasad-bench", **client_config(settings))
+    while raw not in admin.list_topics() and worker.poll() is None:
+        time.sleep(0.2)
+    producer = KafkaProducer(acks="all", linger_ms=5, **client_config(settings))
+    for article in articles:
+        producer.send(raw, key=article.id.encode(), value=article.to_json())
+    producer.flush()
+    producer.close()
     first = last = 0.0
     seen: set[bytes] = set()
     try:
@@ -187,7 +181,6 @@ def bench_kafka(articles: list[Article], settings: Settings) -> float:
         worker.wait(timeout=60)
         log.close()
         consumer.close()
-        admin = KafkaAdminClient(client_id="rasad-bench", **client_config(settings))
         admin.delete_topics([t for t in admin.list_topics() if tag in t])
         admin.close()
     if len(seen) < len(articles):

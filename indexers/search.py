@@ -235,27 +235,32 @@ class IndexStats:
 
 
 async def index_stats(engine: Engine, settings: Settings) -> IndexStats:
-    """Counts per monthly index and freshness (the newest article published and indexed)."""
+    """Counts per monthly index and freshness (the newest article published and indexed).
+
+    Counts come from an aggregation on ``_index``, not from ``_cat/indices``, which also counts
+    the hidden per-topic documents of the nested ``topics`` field.
+    """
     alias = settings.articles_read_alias
-    rows = await engine.index_stats(alias)
+    indices = dict.fromkeys(await engine.get_alias(alias), 0)
     raw = await engine.search(
         alias,
         {
             "size": 0,
             "track_total_hits": True,
             "aggs": {
+                # Thousands of monthly indices would be centuries of news.
+                "indices": {"terms": {"field": "_index", "size": 10_000}},
                 "published": {"max": {"field": "published_at"}},
                 "indexed": {"max": {"field": "indexed_at"}},
             },
         },
     )
     aggs = raw.get("aggregations", {})
+    for bucket in aggs.get("indices", {}).get("buckets", []):
+        indices[str(bucket["key"])] = int(bucket["doc_count"])
     return IndexStats(
         total=int(raw["hits"]["total"]["value"]),
-        indices={
-            r["index"]: int(r.get("docs.count") or 0)
-            for r in sorted(rows, key=lambda r: r["index"])
-        },
+        indices=dict(sorted(indices.items())),
         newest_published_at=aggs.get("published", {}).get("value_as_string"),
         newest_indexed_at=aggs.get("indexed", {}).get("value_as_string"),
     )

@@ -133,9 +133,9 @@ class IndexSink:
     def due(self) -> bool:
         """True when the batch is full by count or bytes, or its oldest article waited enough."""
         s = self._settings
-        if not self._items:
+        if not self._items or self._oldest is None:
             return False
-        waited = self._clock() - (self._oldest or self._clock())
+        waited = self._clock() - self._oldest
         return (
             len(self._items) >= s.indexer_batch_count
             or self._bytes >= s.indexer_batch_bytes

@@ -223,7 +223,7 @@ async def ensure_index_setup(engine: Engine, settings: Settings) -> list[str]:
     if await _put_template_if_changed(engine, name, body):
         done.append(f"{'updated' if existing else 'created'} index template {name}")
         gen_pattern = f"{generation(settings)}-*"
-        if existing and await engine.index_stats(gen_pattern):
+        if existing and await engine.cat_indices(gen_pattern):
             # Dynamic settings follow the template onto the existing monthly indices.
             await engine.put_settings(
                 gen_pattern,

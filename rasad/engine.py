@@ -359,7 +359,7 @@ class Engine:
     async def refresh(self, index: str) -> None:
         await self.request("POST", f"/{index}/_refresh")
 
-    async def index_stats(self, index: str) -> list[dict[str, Any]]:
+    async def cat_indices(self, index: str) -> list[dict[str, Any]]:
         """Per-index document counts and sizes (``_cat/indices`` rows)."""
         try:
             rows: list[dict[str, Any]] = await self.request(

@@ -414,9 +414,14 @@ def _probe_opensearch(settings: Settings) -> tuple[bool, str]:
     return colour in ("green", "yellow"), f"cluster {health.get('cluster_name')} is {colour}"
 
 
-def _wait_healthy(settings: Settings, layout: _Layout, progress: Callable[[str], None]) -> None:
+def _wait_healthy(
+    settings: Settings,
+    layout: _Layout,
+    progress: Callable[[str], None],
+    services: tuple[str, ...] = SERVICES,
+) -> None:
     deadline = time.monotonic() + settings.stack_start_timeout_s
-    pending = list(SERVICES)
+    pending = list(services)
     details: dict[str, str] = {}
     while pending:
         for service in list(pending):
@@ -524,6 +529,48 @@ def down(settings: Settings, reset: bool = False, progress: Callable[[str], None
                 shutil.rmtree(layout.data(service), ignore_errors=True)
                 progress(f"Wiped {layout.data(service)}.")
     progress("Stack stopped." + ("" if reset else f" Data kept in {layout.root}."))
+
+
+def _check_service(service: str) -> None:
+    if service not in SERVICES:
+        raise StackError(f"Unknown service {service!r}; choose one of: {', '.join(SERVICES)}.")
+
+
+def stop_service(settings: Settings, service: str, progress: Callable[[str], None] = print) -> None:
+    """Stop one server and keep its data (fault drills, a restart of one side of the stack)."""
+    _check_service(service)
+    layout = _layout(settings)
+    with _locked(layout):
+        pid = _live_pid(layout, service)
+        if pid is None:
+            progress(f"{service} is not running.")
+            return
+        progress(f"Stopping {service} (pid {pid})...")
+        _signal(pid, signal.SIGTERM)
+        if _wait_exit(layout, {service: pid}, _STOP_TIMEOUT_S):
+            progress(f"{service} ignored SIGTERM for {_STOP_TIMEOUT_S:.0f} s; killing it.")
+            _signal(pid, signal.SIGKILL)
+            _wait_exit(layout, {service: pid}, _STOP_TIMEOUT_S)
+        layout.pid_file(service).unlink(missing_ok=True)
+
+
+def start_service(
+    settings: Settings, service: str, progress: Callable[[str], None] = print
+) -> ServiceStatus:
+    """Start one server if it is not running and wait until it is healthy (the other is left
+    as it is, running or not)."""
+    _check_service(service)
+    layout = _layout(settings)
+    java = _java(settings)
+    with _locked(layout):
+        if _live_pid(layout, service) is None:
+            _check_ports(settings, [service])
+            layout.logs.mkdir(parents=True, exist_ok=True)
+            layout.data(service).mkdir(parents=True, exist_ok=True)
+            pid = _start(settings, java, layout, service)
+            progress(f"Started {service} (pid {pid}); waiting until it is healthy...")
+        _wait_healthy(settings, layout, progress, (service,))
+    return next(s for s in status(settings) if s.name == service)
 
 
 def status(settings: Settings) -> list[ServiceStatus]:

@@ -63,7 +63,7 @@ def ensure_topics(settings: Settings) -> list[str]:
     admin = KafkaAdminClient(client_id="rasad-setup", **client_config(settings))
     try:
         existing = {
-            t["topic"]: len(t["partitions"])
+            t["name"]: len(t["partitions"])  # kafka-python 3.x names the key "name"
             for t in admin.describe_topics([s.name for s in specs if s.name in admin.list_topics()])
         }
         missing = [s for s in specs if s.name not in existing]

@@ -32,6 +32,8 @@ from faust.web import Request, Response, View
 from prometheus_client import Counter, Histogram, generate_latest
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
+from indexers.alerts import AlertMatcher
+from indexers.notify import Notifier
 from rasad.article import Article, SchemaError
 from rasad.kafka_config import bootstrap_servers, ssl_context
 from rasad.logs import get_logger
@@ -243,3 +245,41 @@ class Metrics(View):
     async def get(self, request: Request) -> Response:
         # aiohttp refuses a charset inside content_type; the exposition format is UTF-8 anyway.
         return self.bytes(generate_latest(), content_type=_METRICS_CONTENT_TYPE)
+
+
+# --- Alerts: enriched -> percolate in batches -> alert-hits -> notifier ------------------------
+alert_hits_topic = app.topic(settings.topic_alert_hits, partitions=settings.topic_partitions)
+alert_hits_dead_letter_topic = app.topic(
+    settings.dead_letter_topic(settings.topic_alert_hits), partitions=1
+)
+alert_matcher = AlertMatcher(settings)
+ALERT_BATCH = settings.alert_percolate_batch
+
+
+async def _alert_dead_letter(key: bytes, value: bytes) -> None:
+    await alert_hits_dead_letter_topic.send(key=key, value=value)
+
+
+notifier = Notifier(settings, _alert_dead_letter)
+
+
+@app.agent(enriched_topic)
+async def match_alerts(stream: StreamT[bytes]) -> None:
+    """enriched -> alert-hits, keyed by alert id (one alert's hits stay on one partition)."""
+    async for values in stream.take(ALERT_BATCH, within=settings.alert_percolate_batch_s):
+        for hit in await alert_matcher.match(values):
+            await alert_hits_topic.send(key=hit.alert_id.encode(), value=hit.to_json())
+
+
+@app.agent(alert_hits_topic)
+async def deliver_alerts(stream: StreamT[bytes]) -> None:
+    """alert-hits -> webhook / email; offsets advance only after the batch is handled."""
+    async for values in stream.take(ALERT_BATCH, within=settings.alert_percolate_batch_s):
+        for value in values:
+            notifier.add(value)
+        await notifier.flush()
+
+
+@app.timer(interval=settings.alert_digest_check_s)  # type: ignore[untyped-decorator]
+async def send_alert_digests() -> None:
+    await notifier.send_due_digests()

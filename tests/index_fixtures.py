@@ -169,7 +169,9 @@ async def drop_prefix(engine: Engine, settings: Settings) -> None:
 
 @pytest.fixture(scope="session")
 async def engine(live_stack: Settings) -> AsyncIterator[Engine]:
-    async with await Engine.connect(live_stack) as connected:
+    # A generous timeout: on a shared 2-core machine a refresh can queue behind other work.
+    patient = live_stack.model_copy(update={"engine_timeout_s": 120.0})
+    async with await Engine.connect(patient) as connected:
         yield connected
 
 

@@ -65,6 +65,21 @@ async def test_a_query_finds_articles_that_spell_the_word_another_way(
     assert expected <= await hit_ids(engine, search_corpus, query)
 
 
+@pytest.mark.parametrize("clitic", ["ب", "ل"])
+async def test_a_name_is_found_behind_a_single_letter_proclitic(
+    engine: Engine, search_corpus: IndexedCorpus, clitic: str
+) -> None:
+    only_with_clitic = {
+        article_id
+        for article_id, raw in search_corpus.raws.items()
+        if has_word(article_text(raw), f"{clitic}إيران")
+        and not has_word(article_text(raw), "إيران")
+        and not has_word(article_text(raw), "ايران")
+    }
+    assert only_with_clitic, f"the corpus sample should write {clitic}إيران without إيران"
+    assert only_with_clitic <= await hit_ids(engine, search_corpus, "إيران")
+
+
 @pytest.mark.parametrize("decorated", ["العُقُوبَات", "العقـــوبات", "ٱلعقوبات"])
 async def test_diacritics_and_tatweel_do_not_change_results(
     engine: Engine, search_corpus: IndexedCorpus, decorated: str

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from rasad.article import Entity, Mention, TopicTag
+from stream.enrich.gazetteer import default_gazetteer
 from stream.enrich.normalize import normalize
 from stream.enrich.taxonomy import DEFAULT_PATH, TaxonomyError, load_taxonomy, parse_taxonomy
 from stream.enrich.topics import Tagger, tag_topics
@@ -142,6 +143,18 @@ def test_the_shipped_taxonomy_has_every_required_tag() -> None:
         "diplomacy", "elections", "economy", "energy", "human-rights", "health", "migration",
         "sport", "culture", "technology",
     }  # fmt: skip
+
+
+def test_every_entity_id_the_taxonomy_names_is_in_the_gazetteer() -> None:
+    # a hook naming an id the gazetteer does not have would silently never fire
+    entries = default_gazetteer().entries
+    named = {
+        (hook.key, hook.where)
+        for tag in load_taxonomy(DEFAULT_PATH).tags
+        for hook in tag.entities
+        if hook.kind == "id"
+    }
+    assert named and {(key, where) for key, where in named if key not in entries} == set()
 
 
 GOOD = """version: 1

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from rasad.cli import config, produce, run, search, serve, stack, stream
+from rasad.cli import alerts, config, produce, run, search, serve, stack, status, stream
 
 app = typer.Typer(
     name="rasad",
@@ -19,6 +19,8 @@ produce.register(app)
 serve.register(app)
 stream.register(app)
 search.register(app)
+alerts.register(app)
+status.register(app)
 
 
 def main() -> None:

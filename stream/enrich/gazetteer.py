@@ -265,6 +265,9 @@ def _entry(raw: dict[object, object], where: str) -> GazetteerEntry:
     optional: dict[str, str | None] = {}
     for key in ("name_en", "role", "country"):
         value = raw.get(key)
+        if isinstance(value, bool):
+            # YAML 1.1 reads unquoted NO/YES/ON/OFF as booleans (Norway's code is NO).
+            raise GazetteerError(f"{where}: {key!r} read as a boolean: quote it, e.g. \"NO\"")
         if value is not None and not isinstance(value, str):
             raise GazetteerError(f"{where}: {key!r} must be a string")
         optional[key] = value.strip() if isinstance(value, str) and value.strip() else None

@@ -1,0 +1,533 @@
+"""Keyword alerts: the model, storage as percolator queries, matching, backtests, hit history.
+
+The service API (used by the CLI, the HTTP API and the stream agents) is a set of async functions
+taking an :class:`~rasad.engine.Engine` and :class:`~rasad.settings.Settings`: ``create_alert``,
+``get_alert``, ``list_alerts``, ``update_alert``, ``set_enabled``, ``delete_alert``,
+``backtest``, ``percolate`` and ``recent_hits``.
+
+Alerts live in their own index, ``<prefix>-alerts`` (separate from the articles, as both engines
+recommend for percolators), whose mapping is the article mapping plus the ``query`` percolator
+field, with the same analysis settings: an alert query is the very query
+:func:`indexers.query.build_query` makes for a search, analysed the same way, so an alert
+matches exactly what the same search would find. A query is checked when the alert is saved
+(our parser, then the engine's ``_validate/query``), never at match time.
+
+Webhook signing secrets are stored with the alert (the notifier needs them to sign) and never
+leave this module except to the notifier: :meth:`Alert.public` and the percolator's
+``_source`` filter leave them out.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal, Self
+from urllib.parse import quote
+
+import orjson
+from prometheus_client import Counter
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, SecretStr, field_validator
+
+from indexers.analysis import analysis_settings
+from indexers.documents import to_document
+from indexers.percolate import percolate_batch
+from indexers.query import MAX_QUERY_CHARS, Filters, build_query
+from indexers.search import SearchRequest, search
+from indexers.templates import article_mappings
+from indexers.webhook_guard import AllowList, WebhookRefused, validate_url
+from rasad.article import EnrichedArticle, SchemaError
+from rasad.engine import Engine, EngineRejected, QueryError
+from rasad.logs import get_logger
+from rasad.settings import Settings
+
+log = get_logger(__name__)
+
+UNDECODABLE = Counter(
+    "rasad_alert_matcher_undecodable_total", "Enriched messages the alert matcher could not read."
+)
+
+AlertMode = Literal["every", "cluster"]
+# Listing is for people: a page of this many alerts; the percolator itself has no such limit.
+LIST_SIZE = 1000
+# Fields of the stored alert the percolator returns with a match (never the secret).
+MATCH_SOURCE = ["alert.id", "alert.name", "alert.owner", "alert.mode"]
+# Hit-history fields shown by recent_hits (the ledger's bookkeeping stays inside).
+HIT_FIELDS = [
+    "key", "alert_id", "alert_name", "article_id", "cluster_id", "title", "url", "source_id",
+    "source_name", "published_at", "matched_at", "status", "delivered_at", "attempts", "error",
+]  # fmt: skip
+
+
+class AlertError(Exception):
+    """An alert cannot be saved or used as asked; the message says why."""
+
+
+class AlertNotFound(AlertError):
+    """No alert has this id."""
+
+
+class AlertQueryError(AlertError):
+    """The alert's query does not parse or the engine cannot run it."""
+
+
+class AlertRefused(AlertError):
+    """The alert is well-formed but not allowed (refused webhook URL, no SMTP server, …)."""
+
+
+class AlertSpec(BaseModel):
+    """What an analyst writes: the query, filters, delivery mode, throttle and channels."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200)
+    owner: str = Field("local", min_length=1, max_length=200)
+    query: str = Field("", max_length=MAX_QUERY_CHARS, description="Same language as search.")
+    topics: list[str] = Field(default_factory=list, description="Any of these topic tags.")
+    min_topic_score: float | None = Field(None, ge=0.0, le=1.0)
+    entities: list[str] = Field(default_factory=list, description="All of these (name or id).")
+    sources: list[str] = Field(default_factory=list, description="Any of these source ids.")
+    countries: list[str] = Field(default_factory=list, description="Any of these countries.")
+    mode: AlertMode = Field("every", description="every article, or once per story cluster")
+    throttle_max: int | None = Field(None, ge=1, description="Default: alert_throttle_max.")
+    throttle_window_s: float | None = Field(None, gt=0, description="Default: settings.")
+    webhook_url: str | None = None
+    webhook_secret: SecretStr | None = Field(None, description="HMAC-SHA256 signing secret.")
+    email_to: list[str] = Field(default_factory=list)
+    enabled: bool = True
+
+    @field_validator("email_to")
+    @classmethod
+    def _addresses(cls, value: list[str]) -> list[str]:
+        for address in value:
+            if "@" not in address or any(c in address for c in "\r\n,; "):
+                raise ValueError(f"not an email address: {address!r}")
+        return value
+
+    def filters(self) -> Filters:
+        return Filters(
+            topics=tuple(self.topics),
+            min_topic_score=self.min_topic_score,
+            entities=tuple(self.entities),
+            sources=tuple(self.sources),
+            countries=tuple(self.countries),
+        )
+
+    def throttle(self, settings: Settings) -> tuple[int, float]:
+        """(notifications, window seconds) of this alert."""
+        return (
+            self.throttle_max or settings.alert_throttle_max,
+            self.throttle_window_s or settings.alert_throttle_window_s,
+        )
+
+
+class Alert(AlertSpec):
+    id: str
+    created_at: AwareDatetime
+    updated_at: AwareDatetime
+
+    def public(self, hit_count: int | None = None) -> dict[str, Any]:
+        """What list/show and the API return: everything but the signing secret."""
+        shown = self.model_dump(mode="json", exclude={"webhook_secret"})
+        shown["webhook_signed"] = self.webhook_secret is not None
+        if hit_count is not None:
+            shown["hit_count"] = hit_count
+        return shown
+
+    def stored(self) -> dict[str, Any]:
+        """The full definition as stored, secret included (only the engine holds it)."""
+        data = self.model_dump(mode="json")
+        if self.webhook_secret is not None:
+            data["webhook_secret"] = self.webhook_secret.get_secret_value()
+        return data
+
+
+class AlertHit(BaseModel):
+    """One (alert, article) match on the alert-hits topic; ``key`` is its idempotency key."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    key: str
+    alert_id: str
+    alert_name: str
+    owner: str
+    mode: AlertMode
+    article_id: str
+    cluster_id: str | None
+    title: str
+    url: str
+    source_id: str
+    source_name: str
+    published_at: AwareDatetime
+    matched_at: AwareDatetime
+
+    def to_json(self) -> bytes:
+        return orjson.dumps(self.model_dump(mode="json"))
+
+    @classmethod
+    def from_json(cls, data: bytes | str) -> Self:
+        try:
+            return cls.model_validate_json(data)
+        except ValueError as exc:
+            raise SchemaError(f"not a valid AlertHit: {exc}") from exc
+
+
+def hit_key(alert_id: str, mode: AlertMode, article: EnrichedArticle) -> str:
+    """The idempotency key: one delivery per article, or per story cluster in cluster mode."""
+    if mode == "cluster" and article.cluster is not None:
+        return f"{alert_id}:cluster:{article.cluster.id}"
+    return f"{alert_id}:article:{article.id}"
+
+
+# --- Indices -----------------------------------------------------------------------------------
+def alerts_index_body(settings: Settings) -> dict[str, Any]:
+    properties = dict(article_mappings()["properties"])
+    properties["query"] = {"type": "percolator"}
+    properties["alert"] = {
+        # The definition is kept whole for reading back; only these fields are indexed.
+        "dynamic": False,
+        "properties": {
+            "id": {"type": "keyword"},
+            "name": {"type": "keyword"},
+            "owner": {"type": "keyword"},
+            "mode": {"type": "keyword"},
+            "enabled": {"type": "boolean"},
+            "created_at": {"type": "date"},
+        },
+    }
+    return {
+        "settings": {
+            "index": {
+                "number_of_shards": 1,
+                "number_of_replicas": settings.index_replicas,
+                "refresh_interval": settings.index_refresh_interval,
+            },
+            "analysis": analysis_settings(),
+        },
+        "mappings": {"dynamic": "strict", "properties": properties},
+    }
+
+
+def hits_index_body(settings: Settings) -> dict[str, Any]:
+    keyword = {"type": "keyword"}
+    date = {"type": "date"}
+    names = (
+        "key kind status alert_id alert_name owner mode article_id cluster_id url source_id "
+        "source_name worker digest_key"
+    )
+    properties: dict[str, Any] = {name: keyword for name in names.split()}
+    properties.update(
+        title={"type": "text", "analyzer": "rasad_arabic"},
+        error={"type": "keyword", "ignore_above": 1024},
+        attempts={"type": "integer"},
+        items={"type": "integer"},
+        published_at=date,
+        matched_at=date,
+        claimed_at=date,
+        delivered_at=date,
+        window_end=date,
+    )
+    return {
+        "settings": {
+            "index": {
+                "number_of_shards": 1,
+                "number_of_replicas": settings.index_replicas,
+                "refresh_interval": settings.index_refresh_interval,
+            },
+            "analysis": analysis_settings(),
+        },
+        "mappings": {"dynamic": "strict", "properties": properties},
+    }
+
+
+async def ensure_alert_indices(engine: Engine, settings: Settings) -> list[str]:
+    """Create the alerts and alert-hits indices if missing; returns what was created."""
+    created = []
+    for name, body in (
+        (settings.alerts_index, alerts_index_body(settings)),
+        (settings.alert_hits_index, hits_index_body(settings)),
+    ):
+        if await engine.create_index(name, body):
+            created.append(name)
+    return created
+
+
+# --- Validation --------------------------------------------------------------------------------
+def percolator_query(spec: AlertSpec) -> dict[str, Any]:
+    try:
+        # No date filters in an alert, so "now" does not matter.
+        return build_query(spec.query, spec.filters(), datetime.now(UTC))
+    except QueryError as exc:
+        raise AlertQueryError(f"the alert query {spec.query!r} cannot be used: {exc}") from None
+
+
+async def validate_spec(engine: Engine, settings: Settings, spec: AlertSpec) -> dict[str, Any]:
+    """Refuse what could never work, with a clear message; returns the percolator query."""
+    if not spec.query.strip() and spec.filters() == Filters():
+        raise AlertQueryError("an alert needs a query or at least one filter")
+    query = percolator_query(spec)
+    result = await engine.request(
+        "POST",
+        f"/{settings.alerts_index}/_validate/query",
+        params={"explain": "true"},
+        body={"query": query},
+    )
+    explanations = result.get("explanations") or [{}]
+    if not result.get("valid", False):
+        reason = explanations[0].get("error") or result.get("error") or "invalid query"
+        raise AlertQueryError(f"the engine cannot run the alert query {spec.query!r}: {reason}")
+    if all(_matches_nothing(e.get("explanation", "")) for e in explanations):
+        raise AlertQueryError(f"the alert query {spec.query!r} can never match (only stop words?)")
+    if spec.webhook_url:
+        try:
+            await validate_url(spec.webhook_url, AllowList.parse(settings.alert_webhook_allow))
+        except WebhookRefused as exc:
+            raise AlertRefused(str(exc)) from None
+    if spec.email_to and not settings.alert_smtp_host:
+        raise AlertRefused("email alerts need an SMTP server: set RASAD_ALERT_SMTP_HOST")
+    return query
+
+
+def _matches_nothing(explanation: str) -> bool:
+    # e.g. '+(+MatchNoDocsQuery("... no terms present"))': every word was a stop word.
+    return explanation.lstrip("+(").startswith("MatchNoDocsQuery")
+
+
+# --- CRUD --------------------------------------------------------------------------------------
+def _path(settings: Settings, alert_id: str, op: str = "_doc") -> str:
+    return f"/{settings.alerts_index}/{op}/{quote(alert_id, safe='')}"
+
+
+def _document(alert: Alert, query: dict[str, Any]) -> dict[str, Any]:
+    return {"query": query, "alert": alert.stored()}
+
+
+async def create_alert(engine: Engine, settings: Settings, spec: AlertSpec) -> Alert:
+    await ensure_alert_indices(engine, settings)
+    query = await validate_spec(engine, settings, spec)
+    now = datetime.now(UTC)
+    alert = Alert(**_spec_fields(spec), id=uuid.uuid4().hex[:12], created_at=now, updated_at=now)
+    # wait_for: the alert is matched (and listed) from the moment this call returns.
+    await engine.request(
+        "PUT",
+        _path(settings, alert.id, "_create"),
+        params={"refresh": "wait_for"},
+        body=_document(alert, query),
+    )
+    return alert
+
+
+def _spec_fields(spec: AlertSpec) -> dict[str, Any]:
+    return {name: getattr(spec, name) for name in AlertSpec.model_fields}
+
+
+async def get_alert(engine: Engine, settings: Settings, alert_id: str) -> Alert:
+    try:
+        found = await engine.request("GET", _path(settings, alert_id))
+    except EngineRejected as exc:
+        if exc.status == 404:
+            raise AlertNotFound(f"no alert with id {alert_id!r}") from None
+        raise
+    return Alert.model_validate(found["_source"]["alert"])
+
+
+async def list_alerts(engine: Engine, settings: Settings, owner: str | None = None) -> list[Alert]:
+    query: dict[str, Any] = {"term": {"alert.owner": owner}} if owner else {"match_all": {}}
+    body = {
+        "query": query,
+        "size": LIST_SIZE,
+        "sort": [{"alert.created_at": "asc"}],
+        "_source": ["alert"],
+    }
+    try:
+        raw = await engine.search(settings.alerts_index, body)
+    except EngineRejected as exc:
+        if exc.status == 404:
+            return []
+        raise
+    return [Alert.model_validate(h["_source"]["alert"]) for h in raw["hits"]["hits"]]
+
+
+async def update_alert(engine: Engine, settings: Settings, alert_id: str, spec: AlertSpec) -> Alert:
+    """Replace an alert's definition. A spec without a secret keeps the stored one (forms do
+    not send it back); an empty secret removes it."""
+    current = await get_alert(engine, settings, alert_id)
+    fields = _spec_fields(spec)
+    if spec.webhook_secret is None:
+        fields["webhook_secret"] = current.webhook_secret
+    elif not spec.webhook_secret.get_secret_value():
+        fields["webhook_secret"] = None
+    alert = Alert(
+        **fields, id=alert_id, created_at=current.created_at, updated_at=datetime.now(UTC)
+    )
+    query = await validate_spec(engine, settings, alert)
+    await engine.request(
+        "PUT",
+        _path(settings, alert_id),
+        params={"refresh": "wait_for"},
+        body=_document(alert, query),
+    )
+    return alert
+
+
+async def set_enabled(engine: Engine, settings: Settings, alert_id: str, enabled: bool) -> Alert:
+    current = await get_alert(engine, settings, alert_id)
+    return await update_alert(
+        engine, settings, alert_id, current.model_copy(update={"enabled": enabled})
+    )
+
+
+async def delete_alert(engine: Engine, settings: Settings, alert_id: str) -> None:
+    """Delete an alert; its hit history stays."""
+    try:
+        await engine.request("DELETE", _path(settings, alert_id), params={"refresh": "wait_for"})
+    except EngineRejected as exc:
+        if exc.status == 404:
+            raise AlertNotFound(f"no alert with id {alert_id!r}") from None
+        raise
+
+
+async def hit_counts(engine: Engine, settings: Settings) -> dict[str, int]:
+    """Matches recorded per alert id (digest records excluded)."""
+    body = {
+        "size": 0,
+        "query": {"term": {"kind": "hit"}},
+        "aggs": {"alerts": {"terms": {"field": "alert_id", "size": LIST_SIZE}}},
+    }
+    try:
+        raw = await engine.search(settings.alert_hits_index, body)
+    except EngineRejected as exc:
+        if exc.status == 404:
+            return {}
+        raise
+    buckets = raw.get("aggregations", {}).get("alerts", {}).get("buckets", [])
+    return {str(b["key"]): int(b["doc_count"]) for b in buckets}
+
+
+# --- Matching, backtests, history --------------------------------------------------------------
+async def percolate(
+    engine: Engine,
+    settings: Settings,
+    articles: Sequence[EnrichedArticle],
+    now: datetime | None = None,
+) -> list[AlertHit]:
+    """Every (enabled alert, article) match of a batch, in one percolate request per page."""
+    matched_at = now or datetime.now(UTC)
+    documents = [to_document(a, matched_at) for a in articles]
+    matches = await percolate_batch(
+        engine,
+        settings.alerts_index,
+        documents,
+        field="query",
+        sort_field="alert.id",
+        filters=[{"term": {"alert.enabled": True}}],
+        source=MATCH_SOURCE,
+    )
+    hits: list[AlertHit] = []
+    for match in matches:
+        alert = match.source["alert"]
+        for slot in match.slots:
+            article = articles[slot]
+            hits.append(
+                AlertHit(
+                    key=hit_key(alert["id"], alert["mode"], article),
+                    alert_id=alert["id"],
+                    alert_name=alert["name"],
+                    owner=alert["owner"],
+                    mode=alert["mode"],
+                    article_id=article.id,
+                    cluster_id=article.cluster.id if article.cluster else None,
+                    title=article.title,
+                    url=article.url,
+                    source_id=article.source.id,
+                    source_name=article.source.name,
+                    published_at=article.published_at,
+                    matched_at=matched_at,
+                )
+            )
+    return hits
+
+
+async def backtest(
+    engine: Engine,
+    settings: Settings,
+    spec: AlertSpec,
+    since: timedelta | None,
+    size: int = 20,
+    now: datetime | None = None,
+) -> tuple[int, list[dict[str, Any]]]:
+    """Run the alert as a search over stored articles: (matches in the period, newest first)."""
+    percolator_query(spec)  # the same clear error as at creation for a bad query
+    moment = now or datetime.now(UTC)
+    filters = spec.filters()
+    if since is not None:
+        filters = replace(filters, date_from=moment - since)
+    request = SearchRequest(
+        query=spec.query, filters=filters, sort="newest", size=size, facets=False
+    )
+    try:
+        result = await search(engine, settings, request, moment)
+    except QueryError as exc:
+        raise AlertQueryError(str(exc)) from None
+    shown = ("title", "url", "source", "published_at", "cluster_id")
+    hits = [
+        {"id": h.id, **{k: h.document.get(k) for k in shown}, "highlights": h.highlights}
+        for h in result.hits
+    ]
+    return result.total, hits
+
+
+async def recent_hits(
+    engine: Engine, settings: Settings, alert_id: str | None = None, size: int = 50
+) -> list[dict[str, Any]]:
+    """The hit history, newest first (every match, whatever became of its delivery)."""
+    filters: list[dict[str, Any]] = [{"term": {"kind": "hit"}}]
+    if alert_id:
+        filters.append({"term": {"alert_id": alert_id}})
+    body = {
+        "query": {"bool": {"filter": filters}},
+        "sort": [{"matched_at": "desc"}],
+        "size": size,
+        "_source": HIT_FIELDS,
+    }
+    try:
+        raw = await engine.search(settings.alert_hits_index, body)
+    except EngineRejected as exc:
+        if exc.status == 404:
+            return []
+        raise
+    return [dict(h["_source"]) for h in raw["hits"]["hits"]]
+
+
+class AlertMatcher:
+    """What the alert agent calls per batch: decode enriched articles, percolate, return hits.
+
+    Connects to the engine on first use. An undecodable message is counted and logged; the
+    indexer dead-letters the same message from the same topic, so it is not lost.
+    """
+
+    def __init__(self, settings: Settings, engine: Engine | None = None) -> None:
+        self._settings = settings
+        self._engine = engine
+        self._owns_engine = engine is None
+
+    async def match(self, values: Sequence[object]) -> list[AlertHit]:
+        articles: list[EnrichedArticle] = []
+        for value in values:
+            try:
+                if not isinstance(value, bytes | str):
+                    raise SchemaError(f"expected bytes, got {type(value).__name__}")
+                articles.append(EnrichedArticle.from_json(value))
+            except SchemaError as exc:
+                UNDECODABLE.inc()
+                log.warning("enriched message skipped by the alert matcher", error=str(exc)[:300])
+        if not articles:
+            return []
+        if self._engine is None:
+            self._engine = await Engine.connect(self._settings)
+        return await percolate(self._engine, self._settings, articles)
+
+    async def close(self) -> None:
+        if self._owns_engine and self._engine is not None:
+            await self._engine.close()

@@ -1,0 +1,274 @@
+"""Fault-injection fixtures: a SECOND local stack (own ports, own data) and real `rasad` processes.
+
+The fault tests stop brokers and engines and kill workers with SIGKILL; doing that to the shared
+stack on 9092/9200 would break every other test running beside them. So one extra Kafka and one
+extra OpenSearch are started per session on free loopback ports (small heaps), and each scenario
+gets its own topics, consumer group and index prefix on it (:class:`Pipeline`).
+"""
+
+from __future__ import annotations
+
+import gzip
+import itertools
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import orjson
+import pytest
+from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
+
+from producers.replay import corpus_article, source_for
+from rasad import stack
+from rasad.kafka_config import client_config
+from rasad.settings import Settings
+from tests.conftest import SHARED_DATA
+
+REPO = Path(__file__).resolve().parents[1]
+CORPUS = SHARED_DATA / "corpus" / "ant-multisource.jsonl.gz"
+# A worker loads its models and joins its group in ~10-20 s; a loaded 2-core CI box needs more.
+SETTLE_TIMEOUT_S = 180.0
+POLL_S = 0.5
+
+
+def _free_ports(n: int) -> list[int]:
+    """``n`` distinct loopback ports that are free right now (the OS picks them)."""
+    sockets = [socket.socket() for _ in range(n)]
+    try:
+        for s in sockets:
+            s.bind(("127.0.0.1", 0))
+        return [s.getsockname()[1] for s in sockets]
+    finally:
+        for s in sockets:
+            s.close()
+
+
+@pytest.fixture(scope="session")
+def fault_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
+    """A private Kafka + OpenSearch for this session, wiped afterwards."""
+    kafka, controller, engine, transport = _free_ports(4)
+    settings = Settings(
+        data_dir=tmp_path_factory.mktemp("fault-stack"),
+        stack_kafka_port=kafka,
+        stack_kafka_controller_port=controller,
+        stack_engine_port=engine,
+        stack_engine_transport_port=transport,
+        kafka_bootstrap_servers=f"127.0.0.1:{kafka}",
+        engine_url=f"http://127.0.0.1:{engine}",
+        # Small heaps: this stack runs beside the shared one on a 2-core, shared CI machine.
+        stack_engine_heap="512m",
+        stack_kafka_heap="256m",
+    )
+    stack.up(settings, progress=lambda _msg: None)
+    try:
+        yield settings
+    finally:
+        stack.down(settings, reset=True, progress=lambda _msg: None)
+
+
+def corpus_slice(path: Path, start: int, count: int) -> dict[str, int]:
+    """Write ``count`` real corpus lines from ``start`` to ``path``; return what the pipeline
+    must end with: each unique article id and the version its last content gets (the corpus
+    repeats a few URLs with edited text, which the producers publish as new versions)."""
+    hashes: dict[str, list[str]] = {}
+    now = datetime.now(UTC)
+    with gzip.open(CORPUS, "rb") as source, path.open("wb") as out:
+        for line in itertools.islice(source, start, start + count):
+            out.write(line)
+            record = orjson.loads(line)
+            article = corpus_article(record, source_for(str(record["source"]), {}), "-", now)
+            seen = hashes.setdefault(article.id, [])
+            if article.content_hash not in seen:
+                seen.append(article.content_hash)
+    return {article_id: len(seen) for article_id, seen in hashes.items()}
+
+
+@dataclass
+class Pipeline:
+    """One scenario's pipeline on the fault stack: own topics, group, index prefix and logs."""
+
+    settings: Settings
+    root: Path
+    tag: str = field(default_factory=lambda: uuid.uuid4().hex[:8])
+    processes: list[tuple[str, subprocess.Popen[bytes]]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.settings = self.settings.model_copy(
+            update={
+                "topic_raw": f"fault.raw.{self.tag}",
+                "topic_enriched": f"fault.enriched.{self.tag}",
+                "topic_alert_hits": f"fault.hits.{self.tag}",
+                "stream_app_id": f"fault-{self.tag}",
+                "index_prefix": f"fault-{self.tag}",
+            }
+        )
+
+    def env(self, data_dir: Path, **extra: str) -> dict[str, str]:
+        s = self.settings
+        values = {
+            "RASAD_KAFKA_BOOTSTRAP_SERVERS": s.kafka_bootstrap_servers,
+            "RASAD_ENGINE_URL": s.engine_url,
+            "RASAD_TOPIC_RAW": s.topic_raw,
+            "RASAD_TOPIC_ENRICHED": s.topic_enriched,
+            "RASAD_TOPIC_ALERT_HITS": s.topic_alert_hits,
+            "RASAD_STREAM_APP_ID": s.stream_app_id,
+            "RASAD_INDEX_PREFIX": s.index_prefix,
+            "RASAD_DATA_DIR": str(data_dir),
+            "RASAD_WORKER_WEB_PORT": str(_free_ports(1)[0]),
+            "RASAD_PRODUCER_METRICS_PORT": "0",
+            # Reconnect to a broker that came back within a second, not the default 30 s.
+            "RASAD_PRODUCER_SPOOL_RETRY_S": "1",
+            "RASAD_PRODUCER_SEND_TIMEOUT_S": "10",
+            # The indexer's retry delay stays short, so recovery is seen within the test.
+            "RASAD_INDEXER_BACKOFF_MAX_S": "2",
+            "RASAD_LOG_LEVEL": "INFO",
+            # Faust's own setting (it reads the environment): a SIGKILLed worker's partitions
+            # move after 10 s instead of the default 60 s, so a restart is seen within the test.
+            "BROKER_SESSION_TIMEOUT": "10",
+            **extra,
+        }
+        clean = {k: v for k, v in os.environ.items() if not k.startswith("RASAD_")}
+        return {**clean, **values}
+
+    def rasad(self, name: str, *argv: str, data_dir: Path | None = None) -> subprocess.Popen[bytes]:
+        """Start ``rasad <argv>`` as a subprocess; output goes to ``<root>/<name>.log``."""
+        home = data_dir or self.root / name
+        home.mkdir(parents=True, exist_ok=True)
+        with (self.root / f"{name}.log").open("ab") as log:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "rasad.cli", *argv],
+                cwd=REPO,
+                env=self.env(home),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        self.processes.append((name, process))
+        return process
+
+    def setup(self) -> None:
+        done = subprocess.run(
+            [sys.executable, "-m", "rasad.cli", "setup"],
+            cwd=REPO,
+            env=self.env(self.root / "setup"),
+            capture_output=True,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr.decode(errors="replace")
+
+    def worker(self, name: str = "worker") -> subprocess.Popen[bytes]:
+        return self.rasad(name, "worker")
+
+    def replay(self, corpus: Path, rate: float, name: str = "producer") -> subprocess.Popen[bytes]:
+        # One data dir for every run of the producer: its dedup state must survive a restart.
+        return self.rasad(
+            name, "produce", "--replay", str(corpus), "--rate", str(rate), data_dir=self.root / "p"
+        )
+
+    # --- observing ---------------------------------------------------------------------------
+    def indexed(self) -> dict[str, int]:
+        """Every indexed article id and its version (empty while the engine is away)."""
+        url = f"{self.settings.engine_url}/{self.settings.articles_read_alias}"
+        try:
+            httpx.post(f"{url}/_refresh", timeout=10)
+            found = httpx.post(
+                f"{url}/_search",
+                json={"size": 10_000, "_source": ["id", "version"], "query": {"match_all": {}}},
+                timeout=10,
+            )
+        except httpx.HTTPError:
+            return {}
+        if found.status_code != 200:
+            return {}
+        hits = found.json()["hits"]["hits"]
+        return {h["_source"]["id"]: int(h["_source"]["version"]) for h in hits}
+
+    def topic_keys(self, topic: str) -> list[bytes]:
+        """Every key in a topic, duplicates included, read from the beginning to the end."""
+        consumer = KafkaConsumer(enable_auto_commit=False, **client_config(self.settings))
+        try:
+            parts = consumer.partitions_for_topic(topic) or set()
+            tps = [TopicPartition(topic, p) for p in parts]
+            consumer.assign(tps)
+            consumer.seek_to_beginning(*tps)
+            end = consumer.end_offsets(tps)
+            keys: list[bytes] = []
+            while any(consumer.position(tp) < end[tp] for tp in tps):
+                for records in consumer.poll(timeout_ms=500).values():
+                    keys.extend(r.key for r in records)
+            return keys
+        finally:
+            consumer.close()
+
+    def group_members(self) -> dict[str, int]:
+        """Members of the worker group and how many raw-topic partitions each holds."""
+        admin = KafkaAdminClient(client_id="fault-tests", **client_config(self.settings))
+        try:
+            info = admin.describe_groups([self.settings.stream_app_id])[self.settings.stream_app_id]
+        finally:
+            admin.close()
+        out = {}
+        for member in info.get("members") or []:
+            assignment = member.get("member_assignment") or {}
+            owned = [
+                tp
+                for tp in assignment.get("assigned_partitions", assignment.get("partitions", []))
+                if getattr(tp, "topic", None) == self.settings.topic_raw
+                or (isinstance(tp, dict) and tp.get("topic") == self.settings.topic_raw)
+            ]
+            out[str(member.get("member_id"))] = len(owned)
+        return out
+
+    def logs(self) -> str:
+        return "\n".join(
+            f"==> {p.name} <==\n" + p.read_text(errors="replace")[-3000:]
+            for p in sorted(self.root.glob("*.log"))
+        )
+
+    # --- ending --------------------------------------------------------------------------------
+    def close(self) -> None:
+        for _, process in self.processes:
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        for _, process in self.processes:
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        admin = KafkaAdminClient(client_id="fault-tests", **client_config(self.settings))
+        try:
+            mine = [t for t in admin.list_topics() if self.tag in t]
+            if mine:
+                admin.delete_topics(mine)
+        finally:
+            admin.close()
+        httpx.delete(f"{self.settings.engine_url}/{self.settings.index_prefix}-*", timeout=30)
+
+
+def wait_until(
+    check: Callable[[], bool], timeout: float, what: str, logs: Callable[[], str]
+) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}\n{logs()}")
+        time.sleep(POLL_S)
+
+
+@pytest.fixture
+def pipeline(fault_stack: Settings, tmp_path: Path) -> Iterator[Pipeline]:
+    line = Pipeline(fault_stack, tmp_path)
+    line.setup()
+    try:
+        yield line
+    finally:
+        line.close()

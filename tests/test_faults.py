@@ -1,0 +1,188 @@
+"""Fault injection with real processes: whatever fails, every article ends up indexed once.
+
+Each scenario replays a slice of the real corpus through `rasad produce --replay` and
+`rasad worker` subprocesses on a private stack (see tests/fault_fixtures.py), breaks something
+mid-stream, and then checks the engine against the slice: the same ids, each at the version its
+last content gets, and nothing else.
+"""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from kafka import KafkaProducer
+
+from rasad import stack
+from rasad.kafka_config import client_config
+from tests.fault_fixtures import Pipeline, corpus_slice, fault_stack, pipeline, wait_until
+
+pytestmark = pytest.mark.slow
+__all__ = ["fault_stack", "pipeline"]  # fixtures used by name
+
+# 600 articles at 100/s: a six-second stream, long enough to break something in the middle of it
+# and short enough that the whole suite stays within a few minutes on a 2-core machine.
+SLICE = 600
+RATE = 100.0
+# Until everything is indexed after the fault is repaired: a restarted worker recovers its table
+# and rejoins its group (~20 s), a restarted engine or broker needs ~30 s on a loaded box.
+DONE_TIMEOUT_S = 240.0
+# The engine stays down this long: well past the indexer's retry cap, so it must back off and
+# hold its offsets rather than give up.
+ENGINE_OUTAGE_S = 30.0
+
+
+def _ready(line: Pipeline, workers: int) -> None:
+    """Wait until ``workers`` members hold the raw topic's partitions between them."""
+    wait_until(
+        lambda: (m := line.group_members()) and len(m) == workers and all(m.values()),
+        180.0,
+        f"{workers} worker(s) to share the raw partitions",
+        line.logs,
+    )
+
+
+def _all_indexed(line: Pipeline, expected: dict[str, int]) -> None:
+    wait_until(lambda: line.indexed() == expected, DONE_TIMEOUT_S, "every article", line.logs)
+
+
+def _mid_stream(line: Pipeline, fraction: float = 0.3) -> None:
+    wait_until(
+        lambda: len(line.indexed()) >= SLICE * fraction, 180.0, "the stream to start", line.logs
+    )
+
+
+def _finished(process: subprocess.Popen[bytes], line: Pipeline) -> None:
+    try:
+        code = process.wait(timeout=DONE_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        raise AssertionError(f"process still running\n{line.logs()}") from None
+    assert code == 0, line.logs()
+
+
+def test_killed_worker_restarts_and_every_article_is_indexed_once(
+    pipeline: Pipeline, tmp_path: Path
+) -> None:
+    expected = corpus_slice(tmp_path / "slice.jsonl", 0, SLICE)
+    worker = pipeline.worker("worker-1")
+    _ready(pipeline, 1)
+    producer = pipeline.replay(tmp_path / "slice.jsonl", RATE)
+    _mid_stream(pipeline)
+
+    worker.send_signal(signal.SIGKILL)
+    worker.wait()
+    pipeline.worker("worker-2")
+
+    _finished(producer, pipeline)
+    _all_indexed(pipeline, expected)
+
+
+def test_engine_down_for_30_s_loses_nothing(pipeline: Pipeline, tmp_path: Path) -> None:
+    expected = corpus_slice(tmp_path / "slice.jsonl", SLICE, SLICE)
+    pipeline.worker()
+    _ready(pipeline, 1)
+    producer = pipeline.replay(tmp_path / "slice.jsonl", RATE)
+    _mid_stream(pipeline)
+
+    stack.stop_service(pipeline.settings, stack.OPENSEARCH, progress=lambda _m: None)
+    try:
+        time.sleep(ENGINE_OUTAGE_S)
+    finally:
+        stack.start_service(pipeline.settings, stack.OPENSEARCH, progress=lambda _m: None)
+
+    _finished(producer, pipeline)
+    _all_indexed(pipeline, expected)
+
+
+def test_broker_restart_mid_stream_loses_nothing(pipeline: Pipeline, tmp_path: Path) -> None:
+    expected = corpus_slice(tmp_path / "slice.jsonl", 2 * SLICE, SLICE)
+    pipeline.worker()
+    _ready(pipeline, 1)
+    producer = pipeline.replay(tmp_path / "slice.jsonl", RATE)
+    _mid_stream(pipeline)
+
+    stack.stop_service(pipeline.settings, stack.KAFKA, progress=lambda _m: None)
+    stack.start_service(pipeline.settings, stack.KAFKA, progress=lambda _m: None)
+
+    _finished(producer, pipeline)
+    _all_indexed(pipeline, expected)
+
+
+POISON: list[tuple[bytes | None, bytes]] = [
+    (b"junk-1", b"\xff\xfe\x00 not json, not utf-8"),
+    (b"junk-2", b"{}"),
+    (b"junk-3", b'{"id": 42, "title": ["not", "an", "article"]}'),
+    (None, b"null"),
+    (b"junk-5", b"[" * 10_000),
+]
+
+
+def test_poison_on_every_topic_is_dead_lettered_and_the_stream_goes_on(
+    pipeline: Pipeline, tmp_path: Path
+) -> None:
+    expected = corpus_slice(tmp_path / "slice.jsonl", 3 * SLICE, SLICE // 3)
+    s = pipeline.settings
+    topics = [s.topic_raw, s.topic_enriched, s.topic_alert_hits]
+    pipeline.worker()
+    _ready(pipeline, 1)
+    kafka = KafkaProducer(acks="all", **client_config(s))
+    for topic in topics:
+        for key, value in POISON:
+            kafka.send(topic, key=key, value=value)
+    kafka.flush()
+    kafka.close()
+
+    producer = pipeline.replay(tmp_path / "slice.jsonl", RATE)
+    _finished(producer, pipeline)
+    _all_indexed(pipeline, expected)
+    for topic in topics:
+        wait_until(
+            lambda t=topic: len(pipeline.topic_keys(s.dead_letter_topic(t))) >= len(POISON),
+            60.0,
+            f"the poison of {topic} in its dead-letter topic",
+            pipeline.logs,
+        )
+
+
+def test_producer_killed_mid_replay_and_restarted_publishes_nothing_twice(
+    pipeline: Pipeline, tmp_path: Path
+) -> None:
+    expected = corpus_slice(tmp_path / "slice.jsonl", 4 * SLICE, SLICE)
+    raw = pipeline.settings.topic_raw
+    producer = pipeline.replay(tmp_path / "slice.jsonl", RATE, name="producer-1")
+    wait_until(
+        lambda: len(pipeline.topic_keys(raw)) >= SLICE // 3, 120.0, "publishing", pipeline.logs
+    )
+    producer.send_signal(signal.SIGKILL)
+    producer.wait()
+
+    _finished(pipeline.replay(tmp_path / "slice.jsonl", RATE, name="producer-2"), pipeline)
+
+    published = Counter(key.decode() for key in pipeline.topic_keys(raw))
+    assert published == Counter(expected), "each article version must be published exactly once"
+
+
+def test_two_workers_split_partitions_and_a_stopped_one_hands_over(
+    pipeline: Pipeline, tmp_path: Path
+) -> None:
+    expected = corpus_slice(tmp_path / "slice.jsonl", 5 * SLICE, SLICE)
+    pipeline.worker("worker-a")
+    leaving = pipeline.worker("worker-b")
+    _ready(pipeline, 2)
+    producer = pipeline.replay(tmp_path / "slice.jsonl", RATE)
+    _mid_stream(pipeline)
+
+    leaving.send_signal(signal.SIGTERM)
+    assert leaving.wait(timeout=60) == 0, pipeline.logs()
+    _ready(pipeline, 1)
+
+    _finished(producer, pipeline)
+    _all_indexed(pipeline, expected)
+    enriched = Counter(
+        key.decode() for key in pipeline.topic_keys(pipeline.settings.topic_enriched)
+    )
+    assert enriched == Counter(expected), "a graceful handover must not enrich anything twice"
