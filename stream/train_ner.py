@@ -187,7 +187,8 @@ def train(args: argparse.Namespace) -> None:
     tagger = pycrfsuite.Tagger()
     tagger.open(str(args.out))
     cache = FeatureCache(gaz)
-    splits = ["dev", "test"] if args.test else ["dev"]
+    # dev is training data under --with-dev; scoring it then would only flatter the model
+    splits = ([] if args.with_dev else ["dev"]) + (["test"] if args.test else [])
     for split in splits:
         sents = read_conll(ANERCORP / f"{split}_data.txt")
         gold, pred = [], []
@@ -207,6 +208,7 @@ def main() -> None:
     parser.add_argument("--iterations", type=int, default=200)
     parser.add_argument("--minfreq", type=float, default=1.0)
     parser.add_argument("--rare", type=int, default=1, help="withhold identity of words this rare")
+    # The shipped model is trained on train+dev after tuning c1/c2 on dev.
     parser.add_argument("--with-dev", action="store_true", help="also train on dev")
     parser.add_argument("--test", action="store_true", help="also report the test split")
     parser.add_argument("--out", type=Path, default=MODEL_PATH)

@@ -26,6 +26,7 @@ import httpx
 import orjson
 import pytest
 from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
+from kafka.errors import KafkaError
 
 from producers.replay import corpus_article, source_for
 from rasad import stack
@@ -210,22 +211,26 @@ class Pipeline:
 
     def group_members(self) -> dict[str, int]:
         """Members of the worker group and how many raw-topic partitions each holds."""
-        admin = KafkaAdminClient(client_id="fault-tests", **client_config(self.settings))
         try:
-            info = admin.describe_groups([self.settings.stream_app_id])[self.settings.stream_app_id]
-        finally:
-            admin.close()
+            admin = KafkaAdminClient(client_id="fault-tests", **client_config(self.settings))
+            try:
+                group = self.settings.stream_app_id
+                info = admin.describe_groups([group])[group]
+            finally:
+                admin.close()
+        except KafkaError:  # no coordinator yet, or the broker is restarting
+            return {}
         out = {}
         for member in info.get("members") or []:
-            assignment = member.get("member_assignment") or {}
-            owned = [
-                tp
-                for tp in assignment.get("assigned_partitions", assignment.get("partitions", []))
-                if getattr(tp, "topic", None) == self.settings.topic_raw
-                or (isinstance(tp, dict) and tp.get("topic") == self.settings.topic_raw)
-            ]
-            out[str(member.get("member_id"))] = len(owned)
+            assigned = (member.get("member_assignment") or {}).get("assigned_partitions") or []
+            out[str(member["member_id"])] = sum(
+                len(a["partitions"]) for a in assigned if a["topic"] == self.settings.topic_raw
+            )
         return out
+
+    def crashed(self) -> list[str]:
+        """Processes that exited with an error (a signal we sent gives a negative code)."""
+        return [name for name, p in self.processes if (p.poll() or 0) > 0]
 
     def logs(self) -> str:
         return "\n".join(
@@ -254,13 +259,16 @@ class Pipeline:
         httpx.delete(f"{self.settings.engine_url}/{self.settings.index_prefix}-*", timeout=30)
 
 
-def wait_until(
-    check: Callable[[], bool], timeout: float, what: str, logs: Callable[[], str]
-) -> None:
+def wait_until(check: Callable[[], object], timeout: float, what: str, line: Pipeline) -> None:
+    """Poll ``check``; fail with every process's log on a timeout or a crashed process."""
     deadline = time.monotonic() + timeout
     while not check():
+        if crashed := line.crashed():
+            raise AssertionError(f"{', '.join(crashed)} crashed waiting for {what}\n{line.logs()}")
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}\n{logs()}")
+            raise AssertionError(
+                f"timed out after {timeout:.0f} s waiting for {what}\n{line.logs()}"
+            )
         time.sleep(POLL_S)
 
 

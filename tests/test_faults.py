@@ -12,6 +12,7 @@ import signal
 import subprocess
 import time
 from collections import Counter
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -42,18 +43,16 @@ def _ready(line: Pipeline, workers: int) -> None:
         lambda: (m := line.group_members()) and len(m) == workers and all(m.values()),
         180.0,
         f"{workers} worker(s) to share the raw partitions",
-        line.logs,
+        line,
     )
 
 
 def _all_indexed(line: Pipeline, expected: dict[str, int]) -> None:
-    wait_until(lambda: line.indexed() == expected, DONE_TIMEOUT_S, "every article", line.logs)
+    wait_until(lambda: line.indexed() == expected, DONE_TIMEOUT_S, "every article", line)
 
 
 def _mid_stream(line: Pipeline, fraction: float = 0.3) -> None:
-    wait_until(
-        lambda: len(line.indexed()) >= SLICE * fraction, 180.0, "the stream to start", line.logs
-    )
+    wait_until(lambda: len(line.indexed()) >= SLICE * fraction, 180.0, "the stream to start", line)
 
 
 def _finished(process: subprocess.Popen[bytes], line: Pipeline) -> None:
@@ -121,6 +120,10 @@ POISON: list[tuple[bytes | None, bytes]] = [
 ]
 
 
+def _has_poison(line: Pipeline, dead_letter_topic: str) -> bool:
+    return len(line.topic_keys(dead_letter_topic)) >= len(POISON)
+
+
 def test_poison_on_every_topic_is_dead_lettered_and_the_stream_goes_on(
     pipeline: Pipeline, tmp_path: Path
 ) -> None:
@@ -141,10 +144,10 @@ def test_poison_on_every_topic_is_dead_lettered_and_the_stream_goes_on(
     _all_indexed(pipeline, expected)
     for topic in topics:
         wait_until(
-            lambda t=topic: len(pipeline.topic_keys(s.dead_letter_topic(t))) >= len(POISON),
+            partial(_has_poison, pipeline, s.dead_letter_topic(topic)),
             60.0,
             f"the poison of {topic} in its dead-letter topic",
-            pipeline.logs,
+            pipeline,
         )
 
 
@@ -154,9 +157,7 @@ def test_producer_killed_mid_replay_and_restarted_publishes_nothing_twice(
     expected = corpus_slice(tmp_path / "slice.jsonl", 4 * SLICE, SLICE)
     raw = pipeline.settings.topic_raw
     producer = pipeline.replay(tmp_path / "slice.jsonl", RATE, name="producer-1")
-    wait_until(
-        lambda: len(pipeline.topic_keys(raw)) >= SLICE // 3, 120.0, "publishing", pipeline.logs
-    )
+    wait_until(lambda: len(pipeline.topic_keys(raw)) >= SLICE // 3, 120.0, "publishing", pipeline)
     producer.send_signal(signal.SIGKILL)
     producer.wait()
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import gzip
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import pytest
 
 from rasad.article import Entity, Mention, TopicTag
+from stream.enrich.entities import extract_entities
 from stream.enrich.gazetteer import default_gazetteer
 from stream.enrich.normalize import normalize
 from stream.enrich.taxonomy import DEFAULT_PATH, TaxonomyError, load_taxonomy, parse_taxonomy
@@ -53,12 +54,20 @@ def seed() -> dict[str, str]:
     return {"title": title.strip(), "body": body.strip()}
 
 
-def tags(fields: Mapping[str, str], entities: list[Entity] | None = None) -> dict[str, TopicTag]:
-    return {t.tag: t for t in tag_topics(fields, entities or [])}
+def tags(fields: Mapping[str, str], entities: Sequence[Entity] = ()) -> dict[str, TopicTag]:
+    return {t.tag: t for t in tag_topics(fields, entities)}
 
 
 def test_the_seed_article_is_about_iran_sanctions_and_the_opposition(seed: dict[str, str]) -> None:
     assert {"iran", "sanctions", "opposition"} <= set(tags(seed))
+
+
+def test_the_seed_keeps_its_tags_with_the_entities_the_pipeline_extracts(
+    seed: dict[str, str],
+) -> None:
+    found = tags(seed, extract_entities(seed))
+    assert {"iran", "sanctions", "opposition"} <= set(found)
+    assert any(ev.kind == "entity" for ev in found["iran"].evidence)  # Iranian names count
 
 
 def test_a_sport_article_is_sport_and_not_iran_even_with_an_iranian_club(

@@ -48,7 +48,8 @@ def _run(work: Callable[[Engine, Settings], Awaitable[T]]) -> T:
         raise typer.Exit(code=2) from None
     except EngineUnavailable as exc:
         err.print(
-            f"[bold red]error:[/] the search engine at {settings.engine_url} is not answering ({exc})"
+            f"[bold red]error:[/] the search engine at {settings.engine_url} "
+            f"is not answering ({exc})"
         )
         raise typer.Exit(code=1) from None
     except EngineRejected as exc:
@@ -114,7 +115,7 @@ def add(
             entities=entity or [],
             sources=source or [],
             countries=country or [],
-            mode=mode,  # type: ignore[arg-type]  # validated by the model
+            mode=mode,
             throttle_max=throttle,
             throttle_window_s=_seconds(throttle_window),
             webhook_url=webhook,

@@ -125,7 +125,7 @@ def register(app: typer.Typer) -> None:
         if setup.returncode != 0:
             raise typer.Exit(setup.returncode)
         group = typer.main.get_command(app)
-        available = set(group.commands) if isinstance(group, click.Group) else set()
+        available: set[str] = set(group.commands) if isinstance(group, click.Group) else set()
         plan = services(settings, available)
         if "web" in {s.name for s in plan}:
             console.print(f"web app: http://{settings.web_host}:{settings.web_port}/")

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from rasad.article import Entity, EntityType, Mention, TextField
-from stream.enrich.gazetteer import Gazetteer, GazetteerEntry, default_gazetteer
+from stream.enrich.gazetteer import Gazetteer, GazetteerEntry, Match, default_gazetteer
 from stream.enrich.ner_crf import MODEL_PATH, CrfTagger
 from stream.enrich.normalize import clitic_variants, gaps_break, normalize, scan
 
@@ -65,7 +65,7 @@ def _resources() -> tuple[Gazetteer, CrfTagger]:
 
 
 def find_spans(text: str) -> list[Span]:
-    """All entity spans of one text, in text order, non-overlapping."""
+    """All entity spans of one text, in text order, non-overlapping (see :func:`_combine`)."""
     gaz, tagger = _resources()
     surfaces, norms, starts, ends = scan(text)
     if not norms:
@@ -73,23 +73,53 @@ def find_spans(text: str) -> list[Span]:
     breaks = gaps_break(text, starts, ends)
     matches = gaz.match(norms, breaks)
     labels = tagger.tag(norms, breaks, matches)
-    taken = [False] * len(norms)
     spans: list[Span] = []
-    for m in matches:
-        for k in range(m.start, m.end):
-            taken[k] = True
-        start = starts[m.start] + _orig_offset(surfaces[m.start], m.strip)
-        name = (norms[m.start][m.strip :], *norms[m.start + 1 : m.end])
-        spans.append(Span(m.entry.type, start, ends[m.end - 1], "gazetteer", m.entry, name))
-    for i, j, etype in _label_spans(labels):
-        if any(taken[i:j]):
-            continue
-        strip = _model_strip(norms[i], gaz)
+    for i, j, etype, entry in _combine(matches, _label_spans(labels), norms):
+        strip = next((m.strip for m in matches if m.start == i), None)
+        if strip is None:
+            strip = _model_strip(norms[i], gaz)
         start = starts[i] + _orig_offset(surfaces[i], strip)
         name = (norms[i][strip:], *norms[i + 1 : j])
-        spans.append(Span(etype, start, ends[j - 1], "model", None, name))
-    spans.sort(key=lambda s: s.start)
+        origin = "gazetteer" if entry is not None else "model"
+        spans.append(Span(etype, start, ends[j - 1], origin, entry, name))
     return spans
+
+
+def _combine(
+    matches: list[Match], model: list[tuple[int, int, EntityType]], norms: list[str]
+) -> list[tuple[int, int, EntityType, GazetteerEntry | None]]:
+    """Merge gazetteer matches and model spans into non-overlapping (start, end, type, entry).
+
+    The gazetteer is authoritative for identity and fills what the model misses; the model,
+    which saw the gazetteer matches as features, is authoritative for type and boundaries in
+    context: "ريال مدريد" is a club (ORG) although "مدريد" is a city, and in "الملك عبدالله
+    الثاني" the title is not part of the name. On ANERcorp's test split this beats letting
+    the gazetteer win outright by ~4 F1 points (bench/bench_ner.py). Gazetteer matches the
+    model left untagged are kept: they cost ANERcorp ~1 F1 point (2002 annotation left
+    "البيت الأبيض" or "بعقوبة" untagged) and are what finds the names of current news."""
+    out: list[tuple[int, int, EntityType, GazetteerEntry | None]] = []
+    used: set[int] = set()
+    for i, j, etype in model:
+        over = [m for m in matches if m.start < j and m.end > i]
+        same = [m for m in over if m.entry.type == etype]
+        longer = i <= over[0].start and over[-1].end <= j if over else True
+        if longer and (not over or (i, j) != (over[0].start, over[-1].end)):
+            out.append((i, j, etype, None))  # the model's span is longer: its own name
+        elif len(same) == 1 and same[0].start <= i and j <= same[0].end:
+            # Inside a known name of the same type: the gazetteer names it, the model bounds
+            # the mention ("مكة" of "مكة المكرمة", "عبدالله الثاني" of "الملك عبدالله الثاني").
+            out.append((i, j, etype, same[0].entry))
+        elif len(over) == 1 and (over[0].start, over[0].end) == (i, j):
+            out.append((i, j, etype, None))  # same words, another type: the model read context
+        else:
+            continue  # crossing spans: the gazetteer matches below decide
+        used.update(id(m) for m in over)
+    covered = {k for i, j, _, _ in out for k in range(i, j)}
+    for m in matches:
+        if id(m) not in used and not any(k in covered for k in range(m.start, m.end)):
+            out.append((m.start, m.end, m.entry.type, m.entry))
+    out.sort()
+    return out
 
 
 def extract_entities(fields: Mapping[str, str]) -> list[Entity]:

@@ -22,8 +22,8 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -47,6 +47,11 @@ _COUNTRY = re.compile(r"^[A-Z]{2}$")
 _PREFIX: dict[str, EntityType] = {"per": "PER", "org": "ORG", "loc": "LOC"}
 _KEYS = {"id", "type", "name", "name_en", "aliases", "role", "country"}
 _REQUIRED = ("id", "type", "name")
+# One-word names that are also everyday words in news text ("العديد" = many / al-Udeid,
+# "مالي" = financial / Mali, "سيول" = floods / Seoul, "اب" = father, August / Ibb, "ديلي" as in
+# "ديلي ميل" / Dili, "عمان" = Oman as often as Amman). Alone they do not match; inside a longer
+# name they do, and the tagger still sees them as name words.
+_COMMON_WORDS = frozenset(("العديد", "مالي", "سيول", "اب", "ديلي", "عمان"))
 # Distinct words whose lookup is cached; a day of news has ~100k, memory stays ~20 MB.
 _HEADS_CACHE = 150_000
 # Names written both joined and split in the press ("عبدالله" / "عبد الله").
@@ -91,7 +96,7 @@ class Gazetteer:
     first: dict[str, int] = field(default_factory=dict)
     # types of the names each normalized word occurs in: a cheap "looks like a name" signal
     word_types: dict[str, frozenset[EntityType]] = field(default_factory=dict)
-    # keys claimed by two entries of different ids; dropped from matching, kept for reports
+    # keys two entries claim, or one-word names that are everyday words: never matched
     ambiguous: set[tuple[str, ...]] = field(default_factory=set)
     # key -> {entry id: 0 if it is the entry's canonical name, 1 if an alias}
     _claims: dict[tuple[str, ...], dict[str, int]] = field(default_factory=dict)
@@ -125,7 +130,7 @@ class Gazetteer:
         for key, claims in self._claims.items():
             names = [eid for eid, rank in claims.items() if rank == 0]
             owners = names if names else list(claims)
-            if len(owners) != 1:
+            if len(owners) != 1 or (len(key) == 1 and key[0] in _COMMON_WORDS):
                 self.ambiguous.add(key)
                 continue
             self.index[key] = owners[0]
@@ -267,7 +272,7 @@ def _entry(raw: dict[object, object], where: str) -> GazetteerEntry:
         value = raw.get(key)
         if isinstance(value, bool):
             # YAML 1.1 reads unquoted NO/YES/ON/OFF as booleans (Norway's code is NO).
-            raise GazetteerError(f"{where}: {key!r} read as a boolean: quote it, e.g. \"NO\"")
+            raise GazetteerError(f'{where}: {key!r} read as a boolean: quote it, e.g. "NO"')
         if value is not None and not isinstance(value, str):
             raise GazetteerError(f"{where}: {key!r} must be a string")
         optional[key] = value.strip() if isinstance(value, str) and value.strip() else None

@@ -106,10 +106,12 @@ class Tagger:
             raise ValueError(f"unknown article field(s) {sorted(unknown)}; expected {_FIELDS}")
         hits: list[list[_Hit]] = [[] for _ in self.tags]
         body_tokens = 0
+        read: set[TextField] = set()  # a summary repeating the lead is skipped, entities too
         for name in _FIELDS:
             text = fields.get(name) or ""
             if name == "summary" and _repeats_body(text, fields.get("body") or ""):
                 continue
+            read.add(name)
             if text:
                 count = self._match(name, text, hits)
                 if name == "body":
@@ -119,7 +121,7 @@ class Tagger:
         for tag, tag_hits in zip(self.tags, hits, strict=True):
             if not tag_hits and not tag.hooks:
                 continue
-            result = self._score(tag, tag_hits, entities, damp)
+            result = self._score(tag, tag_hits, entities, damp, read)
             if result is not None:
                 out.append(result)
         return out
@@ -146,7 +148,12 @@ class Tagger:
         return n
 
     def _score(
-        self, tag: _Tag, hits: list[_Hit], entities: Sequence[Entity], damp: float
+        self,
+        tag: _Tag,
+        hits: list[_Hit],
+        entities: Sequence[Entity],
+        damp: float,
+        read: set[TextField],
     ) -> TopicTag | None:
         matched = {hit.term for hit in hits}
         if tag.exclude & matched or any(not group & matched for group in tag.required):
@@ -203,7 +210,9 @@ class Tagger:
                     continue
                 mentions = sorted(entity.mentions, key=lambda m: (_FIELDS.index(m.field), m.start))
                 for m in mentions:
-                    if not any(f == m.field and s < m.end and m.start < e for f, s, e in spans):
+                    if m.field in read and not any(
+                        f == m.field and s < m.end and m.start < e for f, s, e in spans
+                    ):
                         credit(entity.id, weight, "entity", entity.id, m.field, m.start, m.end)
         total = head + rest / damp
         score = round(1.0 - math.exp(-max(total, 0.0) / scoring.squash_scale), 4)
