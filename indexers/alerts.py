@@ -93,7 +93,7 @@ def alerts_index_body(settings: Settings) -> dict[str, Any]:
     return {
         "settings": {
             "index": {
-                "number_of_shards": 1,
+                "number_of_shards": settings.alert_index_shards,
                 "number_of_replicas": settings.index_replicas,
                 "refresh_interval": settings.index_refresh_interval,
             },

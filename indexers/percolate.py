@@ -17,9 +17,9 @@ from prometheus_client import Counter, Histogram
 
 from rasad.engine import Engine, EngineRejected
 
-# Matches per page: a batch of 100 articles rarely matches more alerts than this, and a page
-# of small _source objects stays well under a megabyte.
-PAGE_SIZE = 1000
+# Matches per page: the engines' default max_result_window. Every page re-runs the whole
+# percolation, so pages are as large as allowed; a match's _source is ~100 bytes (~1 MB a page).
+PAGE_SIZE = 10_000
 SLOT_FIELD = "_percolator_document_slot"
 
 DOCUMENTS = Counter("rasad_percolate_documents_total", "Documents percolated against alerts.")

@@ -344,12 +344,19 @@ class Settings(BaseSettings):
 
     # --- Alerts (percolator matching, notifier; indexers/alerts.py, percolate.py, notify.py) ---
     alert_percolate_batch: int = Field(
-        100,
+        500,
         ge=1,
-        description="Articles per percolate request: one request per ~0.2 s of a busy stream.",
+        description="Most articles per percolate request: each stored query runs once per "
+        "request, so big batches match faster (bench: 111/s at 50, 264/s at 500, 10k alerts).",
     )
     alert_percolate_batch_s: float = Field(
         0.2, gt=0, description="Longest an article waits for its percolate batch (latency)."
+    )
+    alert_index_shards: int = Field(
+        1,
+        ge=1,
+        description="Shards of the alerts index; shards percolate in parallel, so add them only "
+        "on engine nodes with cores to spare (on 2 cores, 2 shards halved the rate).",
     )
     alert_webhook_allow: str = Field(
         "",

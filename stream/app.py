@@ -111,6 +111,9 @@ def create_app(settings: Settings) -> faust.App:
         stream_buffer_maxsize=settings.stream_buffer_maxsize,
         broker_commit_interval=settings.stream_commit_interval_s,
         broker_commit_every=settings.stream_commit_every,
+        # Wait up to 5 ms to batch sends to one partition: several articles per produce request
+        # instead of one, at a latency cost far below the alerts' 2 s budget.
+        producer_linger=0.005,
         # A new consumer group starts at the beginning: articles published before the first
         # worker started must be enriched too.
         consumer_auto_offset_reset="earliest",

@@ -19,7 +19,13 @@ from pathlib import Path
 import pycrfsuite
 
 from stream.enrich.gazetteer import DEFAULT_DIR, Gazetteer, load_gazetteer
-from stream.enrich.ner_crf import MODEL_PATH, FeatureCache, sequence_features
+from stream.enrich.ner_crf import (
+    CLUSTERS_PATH,
+    MODEL_PATH,
+    FeatureCache,
+    load_clusters,
+    sequence_features,
+)
 from stream.enrich.normalize import token_breaks, tokenize
 
 ANERCORP = Path(__file__).resolve().parents[2] / "shared" / "data" / "ner" / "anercorp"
@@ -163,7 +169,8 @@ def train(args: argparse.Namespace) -> None:
         train_sents += read_conll(ANERCORP / "dev_data.txt")
     freq = Counter(t.norm for sent in train_sents for t in tokenize(sent.text))
     rare = {w for w, c in freq.items() if c <= args.rare}
-    cache = FeatureCache(gaz, rare=rare)
+    clusters = load_clusters(args.clusters)
+    cache = FeatureCache(gaz, clusters, rare=rare)
     trainer = pycrfsuite.Trainer(verbose=False)
     for xseq, yseq in _iter_xy(train_sents, gaz, cache):
         trainer.append(xseq, yseq)
@@ -186,7 +193,7 @@ def train(args: argparse.Namespace) -> None:
     )
     tagger = pycrfsuite.Tagger()
     tagger.open(str(args.out))
-    cache = FeatureCache(gaz)
+    cache = FeatureCache(gaz, clusters)
     # dev is training data under --with-dev; scoring it then would only flatter the model
     splits = ([] if args.with_dev else ["dev"]) + (["test"] if args.test else [])
     for split in splits:
@@ -213,6 +220,7 @@ def main() -> None:
     parser.add_argument("--test", action="store_true", help="also report the test split")
     parser.add_argument("--out", type=Path, default=MODEL_PATH)
     parser.add_argument("--gazetteer", type=Path, default=DEFAULT_DIR, help="gazetteer folder")
+    parser.add_argument("--clusters", type=Path, default=CLUSTERS_PATH, help="word clusters")
     train(parser.parse_args())
 
 

@@ -96,9 +96,9 @@ def seed_articles() -> list[EnrichedArticle]:
     return [seed_article(p) for p in sorted(SEED_DIR.glob("*.txt"))]
 
 
-def corpus_where(predicate: Callable[[dict[str, Any]], bool], limit: int = 50) -> list[
-    EnrichedArticle
-]:
+def corpus_where(
+    predicate: Callable[[dict[str, Any]], bool], limit: int = 50
+) -> list[EnrichedArticle]:
     """Real corpus articles whose record satisfies ``predicate``."""
     return [to_enriched(r) for r in raw_corpus(None) if predicate(r)][:limit]
 
@@ -158,13 +158,13 @@ class Receiver:
         if self._runner is not None:
             await self._runner.cleanup()
 
-    async def wait_for(self, count: int, timeout: float = 20.0) -> None:
+    async def wait_for(self, count: int, within_s: float = 20.0) -> None:
         async def reached() -> None:
             while len(self.acknowledged) < count:
                 self.arrived.clear()
                 await self.arrived.wait()
 
-        await asyncio.wait_for(reached(), timeout)
+        await asyncio.wait_for(reached(), within_s)
 
 
 @pytest.fixture

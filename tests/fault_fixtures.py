@@ -101,6 +101,7 @@ class Pipeline:
     root: Path
     tag: str = field(default_factory=lambda: uuid.uuid4().hex[:8])
     processes: list[tuple[str, subprocess.Popen[bytes]]] = field(default_factory=list)
+    extra_env: dict[str, str] = field(default_factory=dict)  # e.g. a quieter log level
 
     def __post_init__(self) -> None:
         self.settings = self.settings.model_copy(
@@ -135,6 +136,7 @@ class Pipeline:
             # Faust's own setting (it reads the environment): a SIGKILLed worker's partitions
             # move after 10 s instead of the default 60 s, so a restart is seen within the test.
             "BROKER_SESSION_TIMEOUT": "10",
+            **self.extra_env,
             **extra,
         }
         clean = {k: v for k, v in os.environ.items() if not k.startswith("RASAD_")}

@@ -10,6 +10,7 @@ import sys
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
@@ -18,7 +19,7 @@ from indexers import alerts
 from indexers.alerts import AlertSpec
 from indexers.delivery import KEY_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
 from indexers.notify import Notifier
-from rasad.article import Cluster
+from rasad.article import Cluster, EnrichedArticle
 from rasad.engine import Engine
 from rasad.settings import Settings
 from tests.alerts_fixtures import (
@@ -55,7 +56,9 @@ class Pipeline:
         self.dead.append(value)
 
     async def __aenter__(self) -> Pipeline:
-        self._task = asyncio.create_task(run_agents(self.settings, self._dead_letter, self._stop, "t"))
+        self._task = asyncio.create_task(
+            run_agents(self.settings, self._dead_letter, self._stop, "t")
+        )
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -71,7 +74,9 @@ async def signed_alert(
     yield await alerts.create_alert(
         engine,
         alert_settings,
-        AlertSpec(name="council", query=f'"{PHRASE}"', webhook_url=receiver.url, webhook_secret=SECRET),
+        AlertSpec(
+            name="council", query=f'"{PHRASE}"', webhook_url=receiver.url, webhook_secret=SECRET
+        ),
     )
 
 
@@ -91,8 +96,12 @@ async def test_an_article_matching_two_alerts_is_delivered_exactly_twice_and_sig
     by_alert = {r.json["alert"]["id"]: r for r in receiver.requests}
     assert set(by_alert) == {signed_alert.id, other.id}
     signed = by_alert[signed_alert.id]
-    assert verify(SECRET, signed.headers[TIMESTAMP_HEADER], signed.body, signed.headers[SIGNATURE_HEADER])
-    assert not verify("wrong", signed.headers[TIMESTAMP_HEADER], signed.body, signed.headers[SIGNATURE_HEADER])
+    assert verify(
+        SECRET, signed.headers[TIMESTAMP_HEADER], signed.body, signed.headers[SIGNATURE_HEADER]
+    )
+    assert not verify(
+        "wrong", signed.headers[TIMESTAMP_HEADER], signed.body, signed.headers[SIGNATURE_HEADER]
+    )
     assert SIGNATURE_HEADER not in by_alert[other.id].headers
     assert signed.json["article"]["id"] == article.id
     assert signed.headers[KEY_HEADER] == f"{signed_alert.id}:article:{article.id}"
@@ -100,7 +109,7 @@ async def test_an_article_matching_two_alerts_is_delivered_exactly_twice_and_sig
     assert sorted(h["status"] for h in history) == ["delivered", "delivered"]
 
 
-async def _history(engine: Engine, settings: Settings) -> list[dict[str, object]]:
+async def _history(engine: Engine, settings: Settings) -> list[dict[str, Any]]:
     await engine.refresh(settings.alert_hits_index)
     return await alerts.recent_hits(engine, settings)
 
@@ -110,7 +119,9 @@ async def test_a_receiver_failing_twice_then_succeeding_gets_the_hit_once(
 ) -> None:
     receiver.plan = [503, 500]
     async with Pipeline(alert_settings):
-        await produce(alert_settings, alert_settings.topic_enriched, [enriched_message(seed_articles()[0])])
+        await produce(
+            alert_settings, alert_settings.topic_enriched, [enriched_message(seed_articles()[0])]
+        )
         await receiver.wait_for(1)
 
     assert len(receiver.requests) == 3
@@ -125,7 +136,9 @@ async def test_a_webhook_that_keeps_failing_is_retried_then_dead_lettered(
     receiver.plan = [500, 502, 503, 504]
     caplog.set_level(logging.DEBUG)
     async with Pipeline(alert_settings) as pipeline:
-        await produce(alert_settings, alert_settings.topic_enriched, [enriched_message(seed_articles()[0])])
+        await produce(
+            alert_settings, alert_settings.topic_enriched, [enriched_message(seed_articles()[0])]
+        )
         for _ in range(200):
             if pipeline.dead:
                 break
@@ -170,20 +183,22 @@ async def test_replaying_the_same_hit_and_restarting_the_notifier_delivers_it_on
 async def test_cluster_mode_notifies_once_for_one_story_from_three_outlets(
     engine: Engine, alert_settings: Settings, receiver: Receiver
 ) -> None:
-    per_outlet: dict[str, object] = {}
+    per_outlet: dict[str, EnrichedArticle] = {}
     for article in corpus_where(lambda r: has_word(text_of(r), "ترامب"), limit=5000):
         per_outlet.setdefault(article.source.id, article)
     three = list(per_outlet.values())[:3]
     assert len(three) == 3
-    story = Cluster(id="story-1", first_id=three[0].id, first_seen=three[0].published_at,  # type: ignore[attr-defined]
+    story = Cluster(id="story-1", first_id=three[0].id, first_seen=three[0].published_at,
                     exact_duplicate=False)  # fmt: skip
-    three = [a.model_copy(update={"cluster": story}) for a in three]  # type: ignore[attr-defined]
+    three = [a.model_copy(update={"cluster": story}) for a in three]
     alert = await alerts.create_alert(
         engine, alert_settings,
         AlertSpec(name="trump story", query="ترامب", mode="cluster", webhook_url=receiver.url),
     )  # fmt: skip
     async with Pipeline(alert_settings):
-        await produce(alert_settings, alert_settings.topic_enriched, [enriched_message(a) for a in three])
+        await produce(
+            alert_settings, alert_settings.topic_enriched, [enriched_message(a) for a in three]
+        )
         await receiver.wait_for(1)
         await asyncio.sleep(1.5)
 
@@ -254,7 +269,9 @@ async def test_a_worker_killed_mid_delivery_and_restarted_delivers_once_and_lose
     first = await _start_worker(alert_settings)
     second = None
     try:
-        await produce(alert_settings, alert_settings.topic_enriched, [enriched_message(seed_articles()[0])])
+        await produce(
+            alert_settings, alert_settings.topic_enriched, [enriched_message(seed_articles()[0])]
+        )
         for _ in range(600):
             if receiver.requests:
                 break
@@ -263,7 +280,7 @@ async def test_a_worker_killed_mid_delivery_and_restarted_delivers_once_and_lose
         first.kill()  # SIGKILL: no cleanup, no commit
         await first.wait()
         second = await _start_worker(alert_settings)
-        await receiver.wait_for(1, timeout=60)
+        await receiver.wait_for(1, within_s=60)
         await asyncio.sleep(1.0)
     finally:
         for process in (first, second):

@@ -25,7 +25,7 @@ SANCTIONS = re.compile("عقوبات|العقوبات|والعقوبات|بال�
 
 
 def spec(name: str, query: str = "", **fields: object) -> AlertSpec:
-    return AlertSpec(name=name, query=query, **fields)  # type: ignore[arg-type]
+    return AlertSpec(name=name, query=query, **fields)
 
 
 async def matched(engine: Engine, settings: Settings, articles: list, alert_id: str) -> set[str]:  # type: ignore[type-arg]
@@ -89,11 +89,15 @@ async def test_topic_and_minimum_score_filters_narrow_an_alert(
 ) -> None:
     iran = corpus_where(lambda r: has_word(text_of(r), "إيران"), limit=4)
     strong, weak, untagged, _ = iran
-    strong = strong.model_copy(update={"topics": [TopicTag(tag="sanctions", score=0.8, evidence=[])]})
+    strong = strong.model_copy(
+        update={"topics": [TopicTag(tag="sanctions", score=0.8, evidence=[])]}
+    )
     weak = weak.model_copy(update={"topics": [TopicTag(tag="sanctions", score=0.3, evidence=[])]})
     untagged = untagged.model_copy(update={"topics": []})
     alert = await alerts.create_alert(
-        engine, alert_settings, spec("iran sanctions", "إيران", topics=["sanctions"], min_topic_score=0.5)
+        engine,
+        alert_settings,
+        spec("iran sanctions", "إيران", topics=["sanctions"], min_topic_score=0.5),
     )
 
     found = await matched(engine, alert_settings, [strong, weak, untagged], alert.id)

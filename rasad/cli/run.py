@@ -35,6 +35,8 @@ PROBE_TIMEOUT_S = 3.0
 class Service:
     name: str
     argv: list[str]
+    # A replay ends once its corpus is published; the rest of the pipeline keeps running.
+    finishes: bool = False
 
 
 def online() -> bool:
@@ -66,7 +68,8 @@ def services(settings: Settings, available: set[str]) -> list[Service]:
         Service("web", ["serve"]),
     ]
     if "produce" in available:
-        wanted.insert(0, Service("producer", producer_argv(settings)))
+        argv = producer_argv(settings)
+        wanted.insert(0, Service("producer", argv, finishes="--replay" in argv))
     return [s for s in wanted if s.argv[0] in available]
 
 
@@ -84,19 +87,31 @@ def _stop(children: dict[str, subprocess.Popen[bytes]]) -> None:
             proc.wait()
 
 
+def _interrupted(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def supervise(plan: list[Service]) -> int:
     rasad = [sys.executable, "-m", "rasad.cli"]
+    # SIGTERM (systemd, docker stop, kill) stops the children like Ctrl-C does; they run in
+    # their own sessions, so without this they would outlive us.
+    signal.signal(signal.SIGTERM, _interrupted)
     children: dict[str, subprocess.Popen[bytes]] = {}
     for service in plan:
         # Own process group: Ctrl-C reaches only us, and we stop children in order.
         children[service.name] = subprocess.Popen([*rasad, *service.argv], start_new_session=True)
         console.print(f"started {service.name} (pid {children[service.name].pid})")
     console.print("[bold]Rasad is running.[/] Press Ctrl-C to stop everything.")
+    finishing = {s.name for s in plan if s.finishes}
+    watched = dict(children)
     try:
         while True:
-            for name, proc in children.items():
+            for name, proc in list(watched.items()):
                 code = proc.poll()
-                if code is not None:
+                if code == 0 and name in finishing:
+                    console.print(f"{name} finished; the rest keeps running")
+                    del watched[name]
+                elif code is not None:
                     console.print(f"[red]{name} exited with code {code}; stopping the rest[/]")
                     return code or 1
             time.sleep(0.5)

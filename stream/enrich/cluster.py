@@ -55,7 +55,6 @@ _SEED = 1
 # 32-bit values (half the memory of 64-bit), unbiased; the sets are far below the ~10^8 elements
 # where 32-bit hashes saturate.
 _SCHEME = "affine32"
-_WHITESPACE = re.compile(r"\s+")
 
 ClusterStore = MutableMapping[bytes, bytes]
 Signature = np.ndarray[Any, np.dtype[np.uint32]]
@@ -70,7 +69,7 @@ class ClusterConfig:
 
 def body_hash(text: str) -> str:
     """Hash of a body with runs of whitespace collapsed (feeds re-wrap lines freely)."""
-    return hashlib.sha256(_WHITESPACE.sub(" ", text).strip().encode()).hexdigest()[:32]
+    return hashlib.sha256(" ".join(text.split()).encode()).hexdigest()[:32]
 
 
 def _crc32(data: bytes) -> int:

@@ -23,7 +23,7 @@ from functools import lru_cache
 
 from rasad.article import Entity, EntityType, Mention, TextField
 from stream.enrich.gazetteer import Gazetteer, GazetteerEntry, Match, default_gazetteer
-from stream.enrich.ner_crf import MODEL_PATH, CrfTagger
+from stream.enrich.ner_crf import MODEL_PATH, CrfTagger, default_clusters
 from stream.enrich.normalize import clitic_variants, gaps_break, normalize, scan
 
 __all__ = ["EntityInputError", "Span", "extract_entities", "find_spans"]
@@ -61,7 +61,7 @@ class Span:
 @lru_cache(maxsize=1)
 def _resources() -> tuple[Gazetteer, CrfTagger]:
     gaz = default_gazetteer()
-    return gaz, CrfTagger(MODEL_PATH, gaz)
+    return gaz, CrfTagger(MODEL_PATH, gaz, default_clusters())
 
 
 def find_spans(text: str) -> list[Span]:

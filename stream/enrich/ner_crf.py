@@ -14,22 +14,63 @@ tagging, so the two can never drift apart.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
+import numpy as np
 import pycrfsuite
 
+from stream.enrich.crf_decode import ROLES, Decoder, Vec
 from stream.enrich.gazetteer import Gazetteer, Match
 from stream.enrich.normalize import clitic_variants
 from stream.enrich.triggers import trigger_classes
 
-__all__ = ["MODEL_PATH", "CrfTagger", "FeatureCache", "ModelMissingError", "sequence_features"]
+__all__ = [
+    "CLUSTERS_PATH",
+    "MODEL_PATH",
+    "ClusterDataError",
+    "CrfTagger",
+    "FeatureCache",
+    "ModelMissingError",
+    "default_clusters",
+    "load_clusters",
+    "sequence_features",
+]
 
 MODEL_PATH = Path(__file__).resolve().parents[1] / "data" / "ner-crf.crfsuite"
+CLUSTERS_PATH = Path(__file__).resolve().parents[1] / "data" / "word-clusters.tsv"
 # Per-word feature caches are cleared when they reach this many words: a day of news has
 # ~100k distinct forms, so the cache stays warm while memory stays bounded (~100 MB worst case).
 _CACHE_WORDS = 150_000
+
+# word -> (coarse, mid, fine) cluster ids, see stream/train_clusters.py
+Clusters = Mapping[str, tuple[str, str, str]]
+
+
+class ClusterDataError(ValueError):
+    """A word-cluster file line that is not ``word<TAB>coarse<TAB>mid<TAB>fine``."""
+
+
+def load_clusters(path: Path = CLUSTERS_PATH) -> dict[str, tuple[str, str, str]]:
+    """Read a word-cluster file; a malformed line raises :class:`ClusterDataError`."""
+    out: dict[str, tuple[str, str, str]] = {}
+    with path.open(encoding="utf-8") as f:
+        for lineno, line in enumerate(f, start=1):
+            if line.startswith("#"):
+                continue
+            parts = line.rstrip("\n").split("\t")
+            if len(parts) != 4 or not parts[0] or not all(p.isdigit() for p in parts[1:]):
+                raise ClusterDataError(f"{path.name}:{lineno}: expected word and 3 cluster ids")
+            out[parts[0]] = (parts[1], parts[2], parts[3])
+    return out
+
+
+@lru_cache(maxsize=1)
+def default_clusters() -> dict[str, tuple[str, str, str]]:
+    """The shipped word clusters, loaded once per process."""
+    return load_clusters(CLUSTERS_PATH)
 
 
 class ModelMissingError(RuntimeError):
@@ -48,12 +89,12 @@ def _shape(norm: str) -> str:
 
 @dataclass(slots=True)
 class FeatureCache:
-    """Per-word feature lists for one gazetteer, optionally filtered to a model's attributes."""
+    """Per-word feature lists for one gazetteer and one set of word clusters."""
 
     gazetteer: Gazetteer
-    known: Collection[str] | None = None
+    clusters: Clusters = field(default_factory=dict)
     # Training only: words whose identity features are withheld (hapaxes), so the model learns
-    # to tag from affixes and context the way it must for names it has never seen.
+    # to tag from clusters, affixes and context the way it must for names it has never seen.
     rare: Collection[str] = ()
     _own: dict[str, list[str]] = field(default_factory=dict)
     _ctx: dict[str, tuple[list[str], list[str], list[str], list[str]]] = field(default_factory=dict)
@@ -63,8 +104,7 @@ class FeatureCache:
         if feats is None:
             if len(self._own) >= _CACHE_WORDS:
                 self._own.clear()
-            feats = self._keep(self._word_features(norm))
-            self._own[norm] = feats
+            feats = self._own[norm] = self._word_features(norm)
         return feats
 
     def ctx(self, norm: str) -> tuple[list[str], list[str], list[str], list[str]]:
@@ -73,19 +113,30 @@ class FeatureCache:
         if feats is None:
             if len(self._ctx) >= _CACHE_WORDS:
                 self._ctx.clear()
-            base = _context_core(norm, self._gaz_types(norm))
-            feats = (
-                self._keep([f"-1{f}" for f in base]),
-                self._keep([f"+1{f}" for f in base]),
-                self._keep([f"-2{f}" for f in base[:1] + base[2:]]),
-                self._keep([f"+2{f}" for f in base[:1] + base[2:]]),
+            variants = clitic_variants(norm)
+            marks = [*("gw=" + t for t in self._gaz_types(norm))]
+            marks += ["t=" + t for t in trigger_classes(norm)]
+            cl = self._cluster(variants)
+            near = ["w=" + norm, "s=" + variants[-1], *marks]
+            far = ["w=" + norm, *marks]
+            if cl:
+                near += ["c8=" + cl[1], "c12=" + cl[2]]
+                far.append("c8=" + cl[1])
+            feats = self._ctx[norm] = (
+                [f"-1{f}" for f in near],
+                [f"+1{f}" for f in near],
+                [f"-2{f}" for f in far],
+                [f"+2{f}" for f in far],
             )
-            self._ctx[norm] = feats
         return feats
 
-    def _keep(self, feats: list[str]) -> list[str]:
-        known = self.known
-        return feats if known is None else [f for f in feats if f in known]
+    def _cluster(self, variants: Sequence[str]) -> tuple[str, str, str] | None:
+        """Clusters of the least-stripped reading the corpus saw often enough to cluster."""
+        for v in variants:
+            cl = self.clusters.get(v)
+            if cl is not None:
+                return cl
+        return None
 
     def _gaz_types(self, norm: str) -> tuple[str, ...]:
         word_types = self.gazetteer.word_types
@@ -103,10 +154,17 @@ class FeatureCache:
             "p3=" + norm[:3],
             "x2=" + norm[-2:],
             "x3=" + norm[-3:],
+            "bp3=" + bare[:3],
+            "bx3=" + bare[-3:],
         ]
         shape = _shape(norm)
-        if shape != "ar":  # the common case carries no information and costs CRF time
+        if shape != "ar":
             feats.append("sh=" + shape)
+        cl = self._cluster(variants)
+        if cl:
+            feats += ["c4=" + cl[0], "c8=" + cl[1], "c12=" + cl[2]]
+        else:
+            feats.append("c=none")
         feats.extend("gw=" + t for t in self._gaz_types(norm))
         feats.extend("t=" + t for t in trigger_classes(norm))
         # A nisba adjective of a known place (الإيرانية from ايران) is context, not a name.
@@ -116,15 +174,6 @@ class FeatureCache:
                 feats.append("nisba")
                 break
         return feats
-
-
-def _context_core(norm: str, gaz_types: tuple[str, ...]) -> list[str]:
-    """What a word says about its neighbour: itself (first), its bare reading (second; not
-    used at distance 2), its gazetteer and trigger classes."""
-    core = ["w=" + norm, "s=" + clitic_variants(norm)[-1]]
-    core.extend("gw=" + t for t in gaz_types)
-    core.extend("t=" + t for t in trigger_classes(norm))
-    return core
 
 
 _BOS = ["BOS"]
@@ -137,7 +186,8 @@ def sequence_features(
     matches: Sequence[Match],
     cache: FeatureCache,
 ) -> list[list[str]]:
-    """One feature list per token; ``breaks[i]``: punctuation between tokens i-1 and i."""
+    """One feature list per token (training; tagging sums the same features as vectors in
+    :class:`CrfTagger`); ``breaks[i]``: punctuation between tokens i-1 and i."""
     n = len(norms)
     gaz_pos: dict[int, str] = {}
     for m in matches:
@@ -166,20 +216,66 @@ def sequence_features(
 
 
 class CrfTagger:
-    """A loaded model plus its word-feature cache; load once per process and reuse."""
+    """A loaded model, tagging with exactly the scores of :func:`sequence_features` but summed
+    once per distinct word (see :mod:`stream.enrich.crf_decode`); load once and reuse."""
 
-    def __init__(self, model: Path, gazetteer: Gazetteer) -> None:
+    def __init__(self, model: Path, gazetteer: Gazetteer, clusters: Clusters) -> None:
         if not model.is_file():
             raise ModelMissingError(f"{model}: no CRF model; run `python -m stream.train_ner`")
-        self._tagger = pycrfsuite.Tagger()
-        self._tagger.open(str(model))
-        known = set(self._tagger.info().attributes)
-        self.cache = FeatureCache(gazetteer, known)
+        tagger = pycrfsuite.Tagger()
+        tagger.open(str(model))
+        info = tagger.info()
+        self._dec = Decoder(tagger.labels(), info.state_features, info.transitions)
+        tagger.close()
+        self.cache = FeatureCache(gazetteer, clusters)
+        dec = self._dec
+        self._fixed = {name: dec.score([name]) for name in ("BOS", "EOS", "brk", "brk+")}
+        self._fixed.update(
+            {f"G={p}-{t}": dec.score([f"G={p}-{t}"]) for p in "BI" for t in ("PER", "ORG", "LOC")}
+        )
+        self._rows: dict[str, int] = {}
+        # (word row, role, label) score table; grows by doubling, reset with the word caches
+        self._table: Vec = np.zeros((1024, ROLES, len(dec.labels)))
+
+    def _row(self, norm: str) -> int:
+        row = self._rows.get(norm)
+        if row is not None:
+            return row
+        row = len(self._rows)
+        if row == len(self._table):
+            self._table = np.concatenate([self._table, np.zeros_like(self._table)])
+        score = self._dec.score
+        ctx = self.cache.ctx(norm)
+        self._table[row] = (score(self.cache.own(norm)), *(score(c) for c in ctx))
+        self._rows[norm] = row
+        return row
 
     def tag(
         self, norms: Sequence[str], breaks: Sequence[bool], matches: Sequence[Match]
     ) -> list[str]:
-        if not norms:
+        n = len(norms)
+        if not n:
             return []
-        labels: list[str] = self._tagger.tag(sequence_features(norms, breaks, matches, self.cache))
-        return labels
+        if len(self._rows) + n > _CACHE_WORDS:
+            self._rows.clear()  # before, not during, an article: its rows must stay valid
+        get = self._rows.get
+        found = [get(w) for w in norms]
+        rows = [self._row(w) for w in norms] if None in found else found
+        m = self._table[rows]
+        emit = m[:, 0].copy()
+        emit[1:] += m[:-1, 1]
+        emit[:-1] += m[1:, 2]
+        fixed = self._fixed
+        emit[0] += fixed["BOS"]
+        emit[-1] += fixed["EOS"]
+        brk = np.fromiter(breaks, dtype=bool, count=n)
+        if n > 2:
+            emit[2:] += m[:-2, 3] * ~brk[1:-1, None]
+            emit[:-2] += m[2:, 4] * ~brk[2:, None]
+        emit[brk] += fixed["brk"]
+        emit[:-1][brk[1:]] += fixed["brk+"]
+        for g in matches:
+            emit[g.start] += fixed["G=B-" + g.entry.type]
+            if g.end - g.start > 1:
+                emit[g.start + 1 : g.end] += fixed["G=I-" + g.entry.type]
+        return self._dec.decode(emit)
