@@ -1,24 +1,33 @@
-"""Enrichment cost per article, and the agent's raw -> enriched rate through the real broker.
+"""Enrichment cost per article, and the worker's raw -> enriched -> indexed rate for real.
 
-    .venv/bin/python bench/bench_stream.py [--articles 3000] [--skip-kafka]
+    .venv/bin/python bench/bench_stream.py [--articles 3000] [--skip-kafka] [--py-spy OUT]
 
 1. In process: `stream.enrich.pipeline.enrich` (what the agent runs) on ANT corpus articles, one
-   after another with one growing cluster state: mean, p50, p99, articles/s on one core, the
-   mean of each step, and a cProfile of where the time goes. Target: >= 500 articles/s/core.
-2. Through Kafka + Faust: N corpus articles are produced to a fresh raw topic, then `rasad
-   worker` (a real subprocess) is started and the enriched topic is read until N arrive. The
-   rate is counted from the first enriched message to the last (worker start-up excluded, and
-   printed separately). Target: >= 500 articles/s. Topics are deleted afterwards.
+   after another with one growing cluster state: mean, p50, p99, articles/s on one core, CPU
+   seconds per 1,000 articles, the mean of each step, and a cProfile of where the time goes.
+   Target: >= 500 articles/s/core.
+2. Through Kafka + Faust + the engine: N corpus articles wait in a fresh raw topic (own topics,
+   consumer group and index prefix, set up as `rasad setup` does), then `rasad worker` (a real
+   subprocess) enriches and indexes them. Rates count from the first enriched message: raw ->
+   enriched to the last enriched message, raw -> indexed until all N are searchable (worker
+   start-up excluded and printed apart). Targets: >= 500 articles/s each. The worker's CPU
+   seconds per 1,000 articles over the same span make runs comparable on a loaded machine (the
+   wall-clock rates depend on what else runs). Topics and indices are deleted afterwards.
+   ``--py-spy OUT`` samples the worker, every thread, with py-spy (if on PATH; `pip install
+   py-spy` beside the venv) into a speedscope file; sampling costs the worker little.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import cProfile
 import gzip
 import io
 import os
 import pstats
+import shutil
+import signal
 import socket
 import statistics
 import subprocess
@@ -26,26 +35,41 @@ import sys
 import tempfile
 import time
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+import httpx
 import orjson
+import psutil
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from indexers.templates import ensure_index_setup
 from producers.replay import corpus_article, source_for
 from rasad.article import Article
+from rasad.engine import open_engine
 from rasad.kafka_config import client_config
 from rasad.settings import Settings
+from rasad.topics import ensure_topics
 from stream.enrich.cluster import StoryClusters
 from stream.enrich.entities import extract_entities
 from stream.enrich.language import identify_language
 from stream.enrich.pipeline import enrich, warm_up
 from stream.enrich.topics import tag_topics
+from tests.index_fixtures import drop_prefix
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT.parent / "shared" / "data" / "corpus" / "ant-multisource.jsonl.gz"
 # Worker start-up (group join, table recovery) plus N articles at a slow rate fit in this.
 E2E_TIMEOUT_S = 300.0
+# How often the engine is asked how many articles are searchable: each ask refreshes the index,
+# so often enough to time the end within a quarter second, rarely enough to cost it little.
+INDEX_POLL_MS = 250
+# The run ends when every article is enriched and the indexed count has not moved for this long
+# (an indexer that is stuck or missing), instead of waiting for the whole timeout.
+STALL_S = 30.0
 
 
 def load_articles(n: int) -> list[Article]:
@@ -61,13 +85,16 @@ def load_articles(n: int) -> list[Article]:
 
 
 def bench_functions(articles: list[Article]) -> float:
+    """Enrich every article in process; returns CPU seconds per 1,000 articles."""
     warm_up()
     clusters = StoryClusters({})
     times: list[float] = []
+    cpu_started = time.process_time()
     for article in articles:
         started = time.perf_counter()
         enrich(article, clusters, datetime.now(UTC))
         times.append(time.perf_counter() - started)
+    cpu_per_1000 = (time.process_time() - cpu_started) / len(articles) * 1000
     times.sort()
     mean = statistics.fmean(times)
     print(f"enrich(): {len(times)} articles, cluster state grows to {len(times)}")
@@ -76,9 +103,10 @@ def bench_functions(articles: list[Article]) -> float:
         f"p99 {times[int(len(times) * 0.99)] * 1e3:.2f} ms   max {times[-1] * 1e3:.1f} ms"
     )
     print(f"  => {1 / mean:.0f} articles/s on one core (target >= 500)")
+    print(f"  CPU: {cpu_per_1000:.2f} s per 1,000 articles")
     _bench_steps(articles)
     _profile(articles[: min(500, len(articles))])
-    return 1 / mean
+    return cpu_per_1000
 
 
 def _bench_steps(articles: list[Article]) -> None:
@@ -130,87 +158,200 @@ def _profile(articles: list[Article]) -> None:
     print("\n".join("    " + line for line in lines[start : start + 16]))
 
 
-def bench_kafka(articles: list[Article], settings: Settings) -> float:
-    tag = uuid.uuid4().hex[:10]
-    raw, enriched = f"bench.raw.{tag}", f"bench.enriched.{tag}"
+@dataclass
+class Run:
+    """What one worker run through the real broker and engine measured."""
+
+    articles: int
+    startup_s: float = 0.0
+    enriched_s: float = 0.0
+    indexed_s: float = 0.0
+    enriched: int = 0
+    indexed: int = 0
+    cpu_s: float = 0.0
+
+    @property
+    def enrich_rate(self) -> float:
+        return (self.enriched - 1) / self.enriched_s if self.enriched_s > 0 else 0.0
+
+    @property
+    def index_rate(self) -> float:
+        return self.indexed / self.indexed_s if self.indexed_s > 0 else 0.0
+
+
+def _stream_settings(base: Settings, tag: str) -> Settings:
+    return base.model_copy(
+        update={
+            "stream_app_id": f"rasad-bench-{tag}",
+            "topic_raw": f"bench.raw.{tag}",
+            "topic_enriched": f"bench.enriched.{tag}",
+            "topic_alert_hits": f"bench.hits.{tag}",
+            "index_prefix": f"bench{tag}",
+        }
+    )
+
+
+def _worker_env(settings: Settings, data_dir: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RASAD_")}
+    env.update(
+        RASAD_KAFKA_BOOTSTRAP_SERVERS=settings.kafka_bootstrap_servers,
+        RASAD_ENGINE_URL=settings.engine_url,
+        RASAD_STREAM_APP_ID=settings.stream_app_id,
+        RASAD_TOPIC_RAW=settings.topic_raw,
+        RASAD_TOPIC_ENRICHED=settings.topic_enriched,
+        RASAD_TOPIC_ALERT_HITS=settings.topic_alert_hits,
+        RASAD_INDEX_PREFIX=settings.index_prefix,
+        RASAD_WORKER_WEB_PORT=str(_free_port()),
+        RASAD_DATA_DIR=str(data_dir),
+        RASAD_LOG_LEVEL="WARNING",
+    )
+    return env
+
+
+def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+        port: int = s.getsockname()[1]
+        return port
+
+
+def _indexed_count(settings: Settings) -> int:
+    url = f"{settings.engine_url}/{settings.articles_read_alias}"
+    try:
+        httpx.post(f"{url}/_refresh", timeout=30)
+        answer = httpx.get(f"{url}/_count", timeout=30)
+    except httpx.HTTPError:
+        return 0
+    return int(answer.json()["count"]) if answer.status_code == 200 else 0
+
+
+def _cpu_s(process: psutil.Process) -> float:
+    times = process.cpu_times()
+    return float(times.user + times.system)
+
+
+def _py_spy(pid: int, out: Path) -> subprocess.Popen[bytes] | None:
+    spy = shutil.which("py-spy")
+    if spy is None:
+        print("py-spy not on PATH: no profile")
+        return None
+    return subprocess.Popen(
+        [spy, "record", "--pid", str(pid), "--threads", "--format", "speedscope", "-o", str(out)]
+    )
+
+
+async def _setup_index(settings: Settings) -> None:
+    async with open_engine(settings) as engine:
+        await ensure_index_setup(engine, settings)
+
+
+async def _drop_index(settings: Settings) -> None:
+    async with open_engine(settings) as engine:
+        await drop_prefix(engine, settings)
+
+
+def bench_kafka(articles: list[Article], base: Settings, spy: Path | None) -> Run:
+    """N articles wait in a fresh raw topic; one `rasad worker` enriches and indexes them."""
+    tag = uuid.uuid4().hex[:10]
+    settings = _stream_settings(base, tag)
+    ensure_topics(settings)
+    asyncio.run(_setup_index(settings))
+    producer = KafkaProducer(acks="all", linger_ms=5, **client_config(settings))
+    for article in articles:
+        producer.send(settings.topic_raw, key=article.id.encode(), value=article.to_json())
+    producer.flush()
+    producer.close()
+    n = len(articles)
+    run = Run(n)
     data_dir = Path(tempfile.mkdtemp(prefix="rasad-bench-"))
-    env = {
-        **os.environ,
-        "RASAD_STREAM_APP_ID": f"rasad-bench-{tag}",
-        "RASAD_TOPIC_RAW": raw,
-        "RASAD_TOPIC_ENRICHED": enriched,
-        "RASAD_TOPIC_ALERT_HITS": f"bench.hits.{tag}",
-        "RASAD_WORKER_WEB_PORT": str(port),
-        "RASAD_DATA_DIR": str(data_dir),
-        "RASAD_LOG_LEVEL": "WARNING",
-    }
-    consumer = KafkaConsumer(enriched, auto_offset_reset="earliest", **client_config(settings))
+    consumer = KafkaConsumer(
+        settings.topic_enriched, auto_offset_reset="earliest", **client_config(settings)
+    )
     log = (data_dir / "worker.log").open("wb")
     started = time.perf_counter()
-    # The worker creates the topics (rasad.topics.ensure_topics) with the configured partitions;
-    # the articles are produced once it has, and queue up while it joins its group.
     worker = subprocess.Popen(
         [sys.executable, "-m", "rasad.cli", "worker"],
         cwd=ROOT,
-        env=env,
+        env=_worker_env(settings, data_dir),
         stdout=log,
         stderr=subprocess.STDOUT,
     )
-    admin = KafkaAdminClient(client_id="rasad-bench", **client_config(settings))
-    while raw not in admin.list_topics() and worker.poll() is None:
-        time.sleep(0.2)
-    producer = KafkaProducer(acks="all", linger_ms=5, **client_config(settings))
-    for article in articles:
-        producer.send(raw, key=article.id.encode(), value=article.to_json())
-    producer.flush()
-    producer.close()
-    first = last = 0.0
-    received = 0
+    usage = psutil.Process(worker.pid)
+    sampler = _py_spy(worker.pid, spy) if spy else None
+    seen: set[bytes] = set()
+    first = last = cpu_first = cpu_last = moved = 0.0
     try:
-        while received < len(articles) and time.perf_counter() - started < E2E_TIMEOUT_S:
-            for records in consumer.poll(timeout_ms=200).values():
+        while time.perf_counter() - started < E2E_TIMEOUT_S and worker.poll() is None:
+            for records in consumer.poll(timeout_ms=INDEX_POLL_MS).values():
                 if not first:
-                    first = time.perf_counter()
-                received += len(records)
-                last = time.perf_counter()
+                    first, cpu_first = time.perf_counter(), _cpu_s(usage)
+                seen.update(r.key for r in records)
+                last, cpu_last = time.perf_counter(), _cpu_s(usage)
+            if first and run.indexed < n:
+                count = _indexed_count(settings)
+                if count > run.indexed or not moved:
+                    run.indexed, moved = count, time.perf_counter()
+                    cpu_last = max(cpu_last, _cpu_s(usage))
+                if run.indexed >= n:
+                    run.indexed_s = moved - first
+            if len(seen) >= n and (run.indexed >= n or time.perf_counter() - moved > STALL_S):
+                break
+        # CPU until the last progress seen: a stall at the end would only add idle time.
+        run.cpu_s = cpu_last - cpu_first
     finally:
+        if sampler is not None:
+            sampler.send_signal(signal.SIGINT)
+            sampler.wait(timeout=60)
         worker.terminate()
         worker.wait(timeout=60)
         log.close()
         consumer.close()
+        admin = KafkaAdminClient(client_id="rasad-bench", **client_config(settings))
         admin.delete_topics([t for t in admin.list_topics() if tag in t])
         admin.close()
-    if received < len(articles):
+        asyncio.run(_drop_index(settings))
+    run.enriched = len(seen)
+    run.startup_s = first - started if first else 0.0
+    run.enriched_s = last - first
+    if run.enriched < n or run.indexed < n:
         print(
-            f"Kafka+Faust: only {received}/{len(articles)} enriched before the timeout; "
-            f"worker log: {data_dir / 'worker.log'}"
+            f"Kafka+Faust: {run.enriched}/{n} enriched, {run.indexed}/{n} indexed before the "
+            f"timeout; worker log: {data_dir / 'worker.log'}"
         )
-        return 0.0
-    rate = (received - 1) / (last - first) if last > first else float("inf")
-    print(f"Kafka+Faust: {received} articles raw -> enriched by one `rasad worker`")
-    print(f"  start-up until the first enriched message: {first - started:.1f} s")
+    return run
+
+
+def report(run: Run, in_process_cpu_ms: float) -> None:
+    n = run.articles
+    print(f"Kafka+Faust: {n} articles raw -> enriched -> indexed by one `rasad worker`")
+    print(f"  start-up until the first enriched message: {run.startup_s:.1f} s")
     print(
-        f"  first -> last enriched: {last - first:.2f} s  => {rate:.0f} articles/s (target >= 500)"
+        f"  raw -> enriched: {run.enriched_s:.2f} s first -> last  => "
+        f"{run.enrich_rate:.0f} articles/s (target >= 500)"
     )
-    return rate
+    print(
+        f"  raw -> indexed:  {run.indexed_s:.2f} s first enriched -> all searchable  => "
+        f"{run.index_rate:.0f} articles/s (target >= 500)"
+    )
+    if run.cpu_s:
+        per_1000 = run.cpu_s / run.enriched * 1000
+        print(
+            f"  worker CPU: {per_1000:.2f} s per 1,000 articles (enrich() alone in process: "
+            f"{in_process_cpu_ms:.2f} s), i.e. {run.enriched / run.cpu_s:.0f} articles per CPU-second; "
+            f"Faust, Kafka, indexing and alert matching add {per_1000 - in_process_cpu_ms:.2f} s"
+        )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--articles", type=int, default=3000)
     parser.add_argument("--skip-kafka", action="store_true")
+    parser.add_argument("--py-spy", type=Path, help="sample the worker into this file")
     args = parser.parse_args()
     articles = load_articles(args.articles)
-    in_process = bench_functions(articles)
+    cpu_per_1000 = bench_functions(articles)
     if not args.skip_kafka:
-        through_kafka = bench_kafka(articles, Settings())
-        if through_kafka:
-            print(
-                f"  ratio Kafka+Faust / in-process function rate: {through_kafka / in_process:.2f}"
-            )
+        report(bench_kafka(articles, Settings(), args.py_spy), cpu_per_1000)
 
 
 if __name__ == "__main__":

@@ -364,6 +364,13 @@ async def backtest(
         result = await search(engine, settings, request, moment)
     except QueryError as exc:
         raise AlertQueryError(str(exc)) from None
+    except EngineRejected as exc:
+        if exc.status == 404:
+            raise AlertRefused(
+                f"no stored articles to test against ({settings.articles_read_alias} does not "
+                "exist): run `rasad setup` and index articles first"
+            ) from None
+        raise
     shown = ("title", "url", "source", "published_at", "cluster_id")
     hits = [
         {"id": h.id, **{k: h.document.get(k) for k in shown}, "highlights": h.highlights}

@@ -13,6 +13,7 @@ clitics such as وال/بال) happens in the engine's analyzers, identically fo
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Union
@@ -23,6 +24,8 @@ from rasad.engine import QueryError
 MAX_QUERY_CHARS = 1000
 # Each clause expands (synonyms, fields x3); the engines refuse more than 1,024 boolean clauses.
 MAX_CLAUSES = 64
+# Nesting (parentheses and NOT) deeper than this is never a real query; it bounds the recursion.
+MAX_DEPTH = 16
 # Field boosts: a word in the title says more about the article than one deep in the body.
 TEXT_FIELDS = ["title^3", "summary^2", "body"]
 EXACT_FIELDS = ["title.exact^3", "summary.exact^2", "body.exact"]
@@ -96,6 +99,7 @@ class _Parser:
     def __init__(self, tokens: list[tuple[str, str]]) -> None:
         self.tokens = tokens
         self.pos = 0
+        self.depth = 0
 
     def peek(self) -> str | None:
         return self.tokens[self.pos][0] if self.pos < len(self.tokens) else None
@@ -127,10 +131,19 @@ class _Parser:
             children.append(self.unary())
         return children[0] if len(children) == 1 else And(tuple(children))
 
+    def nested(self, parse: Callable[[], Node]) -> Node:
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise QueryError(f"the query nests more than {MAX_DEPTH} levels: simplify it")
+        try:
+            return parse()
+        finally:
+            self.depth -= 1
+
     def unary(self) -> Node:
         if self.peek() == "NOT":
             self.take()
-            return Not(self.unary())
+            return Not(self.nested(self.unary))
         return self.atom()
 
     def atom(self) -> Node:
@@ -148,7 +161,7 @@ class _Parser:
         if token == "(":
             if self.peek() == ")":
                 raise QueryError("empty parentheses: put a word or phrase inside them")
-            node = self.or_()
+            node = self.nested(self.or_)
             if self.peek() != ")":
                 raise QueryError("a parenthesis is not closed: add the missing )")
             self.take()

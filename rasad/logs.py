@@ -44,7 +44,14 @@ def configure_logging(settings: Settings) -> None:
     root.handlers[:] = [handler]
     root.setLevel(settings.log_level)
     # Client libraries are chatty at INFO (every connection, every rebalance step).
-    for noisy in ("kafka", "aiokafka", "opensearch", "elastic_transport", "urllib3"):
+    for noisy in (
+        "kafka",
+        "aiokafka",
+        "opensearch",
+        "opensearchpy.trace",
+        "elastic_transport",
+        "urllib3",
+    ):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
 
 

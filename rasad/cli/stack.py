@@ -6,9 +6,13 @@ import asyncio
 from typing import Annotated
 
 import typer
+from kafka.errors import KafkaError
 from rich.console import Console
 
+from indexers.alerts import ensure_alert_indices
+from indexers.templates import ensure_index_setup
 from rasad import stack as local_stack
+from rasad.engine import EngineError, open_engine
 from rasad.settings import get_settings
 from rasad.topics import TopicMismatchError, ensure_topics
 
@@ -75,19 +79,22 @@ def register(app: typer.Typer) -> None:
     @app.command("setup")
     def setup() -> None:
         """Create Kafka topics and engine templates/aliases. Idempotent: run it on every start."""
-        from indexers.templates import ensure_index_setup
-        from rasad.engine import EngineError, open_engine
-
         settings = get_settings()
         try:
             created = ensure_topics(settings)
         except TopicMismatchError as exc:
             raise _fail(str(exc)) from None
+        except KafkaError as exc:
+            raise _fail(
+                f"Kafka at {settings.kafka_bootstrap_servers} did not answer ({exc}); "
+                "start it with `rasad stack up` or set RASAD_KAFKA_BOOTSTRAP_SERVERS"
+            ) from None
         console.print(f"topics: {', '.join(created) or 'all present'}")
 
         async def indices() -> list[str]:
             async with open_engine(settings) as engine:
-                return await ensure_index_setup(engine, settings)
+                articles = await ensure_index_setup(engine, settings)
+                return articles + await ensure_alert_indices(engine, settings)
 
         try:
             done = asyncio.run(indices())

@@ -25,6 +25,7 @@ from rasad.article import Entity, EntityType, Mention, TextField
 from stream.enrich.gazetteer import Gazetteer, GazetteerEntry, Match, default_gazetteer
 from stream.enrich.ner_crf import MODEL_PATH, CrfTagger, default_clusters
 from stream.enrich.normalize import clitic_variants, gaps_break, normalize, scan
+from stream.enrich.triggers import trigger_classes
 
 __all__ = ["EntityInputError", "Span", "extract_entities", "find_spans"]
 
@@ -106,9 +107,14 @@ def _combine(
         if longer and (not over or (i, j) != (over[0].start, over[-1].end)):
             out.append((i, j, etype, None))  # the model's span is longer: its own name
         elif len(same) == 1 and same[0].start <= i and j <= same[0].end:
-            # Inside a known name of the same type: the gazetteer names it, the model bounds
-            # the mention ("مكة" of "مكة المكرمة", "عبدالله الثاني" of "الملك عبدالله الثاني").
-            out.append((i, j, etype, same[0].entry))
+            # Inside a known name of the same type: the gazetteer names it and bounds it,
+            # less its leading titles ("عبدالله الثاني" of "الملك عبدالله الثاني"): the model
+            # alone cuts names it half-recognises ("أفريقيا" of "جنوب أفريقيا").
+            m = same[0]
+            start = m.start
+            while start < i and "ptitle" in trigger_classes(norms[start]):
+                start += 1
+            out.append((start, m.end, etype, m.entry))
         elif len(over) == 1 and (over[0].start, over[0].end) == (i, j):
             out.append((i, j, etype, None))  # same words, another type: the model read context
         else:

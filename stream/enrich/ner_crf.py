@@ -224,9 +224,7 @@ class CrfTagger:
             raise ModelMissingError(f"{model}: no CRF model; run `python -m stream.train_ner`")
         tagger = pycrfsuite.Tagger()
         tagger.open(str(model))
-        info = tagger.info()
-        self._dec = Decoder(tagger.labels(), info.state_features, info.transitions)
-        tagger.close()
+        self._dec = Decoder(tagger)
         self.cache = FeatureCache(gazetteer, clusters)
         dec = self._dec
         self._fixed = {name: dec.score([name]) for name in ("BOS", "EOS", "brk", "brk+")}
