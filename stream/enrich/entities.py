@@ -25,7 +25,6 @@ from rasad.article import Entity, EntityType, Mention, TextField
 from stream.enrich.gazetteer import Gazetteer, GazetteerEntry, Match, default_gazetteer
 from stream.enrich.ner_crf import MODEL_PATH, CrfTagger, default_clusters
 from stream.enrich.normalize import clitic_variants, gaps_break, normalize, scan
-from stream.enrich.triggers import trigger_classes
 
 __all__ = ["EntityInputError", "Span", "extract_entities", "find_spans"]
 
@@ -40,6 +39,15 @@ _MARKS = {
     for c in [chr(x) for x in range(0x064B, 0x0660)]
     + ["\u0670", "\u0640", "\u200b", "\u200c", "\u200d", "\u200e", "\u200f", "\u061c", "\ufeff"]
 }
+
+
+# Function words that never stand inside a name (normalized): prepositions, complementizers,
+# relatives, demonstratives, negations, auxiliaries.
+_PARTICLES = frozenset(
+    normalize(w)
+    for w in "في من إن أن عن مع قد لم لن ما التي الذي الذين هذا هذه كان كانت ثم أو حيث لقد إنه أنه"
+    .split()
+)
 
 
 class EntityInputError(ValueError):
@@ -75,7 +83,8 @@ def find_spans(text: str) -> list[Span]:
     matches = gaz.match(norms, breaks)
     labels = tagger.tag(norms, breaks, matches)
     spans: list[Span] = []
-    for i, j, etype, entry in _combine(matches, _label_spans(labels), norms):
+    model = [(i, _cut(norms, i, j), etype) for i, j, etype in _label_spans(labels)]
+    for i, j, etype, entry in _combine(matches, model, norms):
         strip = next((m.strip for m in matches if m.start == i), None)
         if strip is None:
             strip = _model_strip(norms[i], gaz)
@@ -107,14 +116,9 @@ def _combine(
         if longer and (not over or (i, j) != (over[0].start, over[-1].end)):
             out.append((i, j, etype, None))  # the model's span is longer: its own name
         elif len(same) == 1 and same[0].start <= i and j <= same[0].end:
-            # Inside a known name of the same type: the gazetteer names it and bounds it,
-            # less its leading titles ("عبدالله الثاني" of "الملك عبدالله الثاني"): the model
-            # alone cuts names it half-recognises ("أفريقيا" of "جنوب أفريقيا").
-            m = same[0]
-            start = m.start
-            while start < i and "ptitle" in trigger_classes(norms[start]):
-                start += 1
-            out.append((start, m.end, etype, m.entry))
+            # Inside a known name of the same type: the gazetteer names it, the model bounds
+            # the mention ("مكة" of "مكة المكرمة", "عبدالله الثاني" of "الملك عبدالله الثاني").
+            out.append((i, j, etype, same[0].entry))
         elif len(over) == 1 and (over[0].start, over[0].end) == (i, j):
             out.append((i, j, etype, None))  # same words, another type: the model read context
         else:
@@ -240,6 +244,16 @@ def _label_spans(labels: list[str]) -> list[tuple[int, int, EntityType]]:
         if label != "O" and start < 0:
             start, kind = i, label[2:]
     return out
+
+
+def _cut(norms: list[str], i: int, j: int) -> int:
+    """End of a model span ``[i, j)`` cut before its first particle: the tagger sometimes runs
+    an organisation on over unknown words ("منظمة الصحة العالمية إن متحور أوميكرون"), and no
+    name holds a bare particle (none of ANERcorp's train and dev names does)."""
+    for k in range(i + 1, j):
+        if norms[k] in _PARTICLES:
+            return k
+    return j
 
 
 def _model_strip(norm: str, gaz: Gazetteer) -> int:
