@@ -174,3 +174,52 @@ def test_gazetteer_alias_shared_by_two_entries_matches_neither(tmp_path: Path) -
     assert [m.entry.id for m in gaz.match(["ميشال", "عون", "عون"], [False] * 3)] == [
         "per.michel_aoun"
     ]
+
+
+def test_tagging_from_cached_scores_matches_crfsuite_on_anercorp_dev() -> None:
+    """The fast tagger sums each word's feature weights once; its labels are CRFsuite's own."""
+    import pycrfsuite
+
+    from stream.enrich.entities import _resources
+    from stream.enrich.ner_crf import MODEL_PATH, sequence_features
+    from stream.enrich.normalize import token_breaks, tokenize
+    from stream.train_ner import ANERCORP, read_conll
+
+    gaz, tagger = _resources()
+    reference = pycrfsuite.Tagger()
+    reference.open(str(MODEL_PATH))
+    for sent in read_conll(ANERCORP / "dev_data.txt")[:150]:
+        tokens = tokenize(sent.text)
+        norms = [t.norm for t in tokens]
+        breaks = token_breaks(sent.text, tokens)
+        matches = gaz.match(norms, breaks)
+        expected = reference.tag(sequence_features(norms, breaks, matches, tagger.cache))
+        assert tagger.tag(norms, breaks, matches) == expected
+
+
+def test_word_cluster_errors_name_file_and_line(tmp_path: Path) -> None:
+    from stream.enrich.ner_crf import ClusterDataError, load_clusters
+
+    path = tmp_path / "clusters.tsv"
+    path.write_text("# header\nطهران\t1\t2\t3\nباريس\t1\tx\n", encoding="utf-8")
+    with pytest.raises(ClusterDataError, match="clusters.tsv:3"):
+        load_clusters(path)
+
+
+@pytest.mark.parametrize(
+    ("text", "wrong_id"),
+    [
+        # تركية (Turkish, adjective) folds to تركيه: it is not the country
+        ("وقالت وزارة الخارجية التركية في بيان إن أنقرة", "loc.turkey"),
+        # Mesut Özil, not the CHP leader Özgür Özel
+        ("وسجل مسعود أوزيل هدف الفوز لأرسنال", "per.ozgur_ozel"),
+    ],
+)
+def test_colliding_aliases_are_not_matched(text: str, wrong_id: str) -> None:
+    found = [(e.id, m.text) for e in extract_entities({"body": text}) for m in e.mentions]
+    assert not [f for f in found if f[0] == wrong_id and normalize(f[1]) != normalize("أنقرة")]
+
+
+def test_model_names_stop_at_particles() -> None:
+    entities = extract_entities({"body": "قالت منظمة الصحة العالمية إن متحور أوميكرون ينتشر"})
+    assert all("إن" not in m.text.split() for e in entities for m in e.mentions)

@@ -165,6 +165,11 @@ class FeatureCache:
             feats += ["c4=" + cl[0], "c8=" + cl[1], "c12=" + cl[2]]
         else:
             feats.append("c=none")
+        # The bare reading's clusters too: "وبطهران" clusters with clitic-bearing forms,
+        # "طهران" with the cities.
+        bare_cl = self.clusters.get(bare)
+        if bare_cl and bare_cl != cl:
+            feats += ["bc8=" + bare_cl[1], "bc12=" + bare_cl[2]]
         feats.extend("gw=" + t for t in self._gaz_types(norm))
         feats.extend("t=" + t for t in trigger_classes(norm))
         # A nisba adjective of a known place (الإيرانية from ايران) is context, not a name.
