@@ -1,40 +1,55 @@
 """The pipeline wiring: the Faust app, its topics, tables and every agent, in one module.
 
-    raw topic --enrich_articles--> enriched topic
-        \\--(undecodable / failed)--> raw dead-letter topic
+    raw topic --enrich_articles--> enriched topic --index_articles--> engine (articles)
+        \\--(undecodable / failed)         |  \\--(undecodable / refused)--> enriched .dlq
+            --> raw .dlq                    \\--match_alerts--> alert-hits --deliver_alerts-->
 
-Agents only wire: decode, call a stage's pure function or plain sink, send. Later stages (the
-indexer sink, the alert matcher and notifier) are declared here the same way.
+Agents only wire: decode, call a stage's pure function or plain sink, send.
 
-Delivery is at least once: Faust commits a message's offset only after the agent has moved past
-it, so a crash replays at most ``stream_commit_interval_s`` / ``stream_commit_every`` of work.
-Downstream writes are idempotent by article id, and clustering returns the recorded assignment
-for an article it has already seen, so a replay changes nothing.
+Delivery is at least once, and an offset is committed only for work that is done: the
+enrichment and indexing agents take messages in batches without Faust's automatic acks
+(``noack_take``) and ack each message themselves once its result is handed to the producer
+(Faust flushes the producer before every commit) or, for the indexer, once the batch is durable
+in the engine (``IndexSink.flush`` returned). ``take()`` would ack a batch in a ``finally``, so a
+batch cut short by a shutdown or a crash would be committed without having been indexed. A crash
+replays at most ``stream_commit_interval_s`` / ``stream_commit_every`` of work; downstream writes
+are idempotent by article id (and external version), and clustering returns the recorded
+assignment for an article it has already seen, so a replay changes nothing.
 
-Dead letters (``<raw topic>.dlq``): the message key is the original key; the value is a JSON
-envelope (see :class:`DeadLetter` and docs/enriched-article.md) carrying the stage, the error
-type and message, the source topic/partition/offset and the original key and value in base64
-(base64 because the original may not be UTF-8, and one JSON value is easy to inspect and replay).
+Dead letters (``<topic>.dlq``; the message key is the original key):
+
+* a message that cannot be decoded or enriched: a JSON envelope (:class:`DeadLetter`, see
+  docs/enriched-article.md) with the stage, the error type and message, the source
+  topic/partition/offset and the original key and value in base64 (the original may not be
+  UTF-8, and one JSON value is easy to inspect and replay);
+* an article the engine refuses (mapping errors): the sink's record
+  (:func:`indexers.sink.dead_letter_record`): the reason and the article itself.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import contextlib
 import time
-from collections.abc import MutableMapping
+from collections.abc import MutableMapping, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 import faust
 import orjson
+from faust import Stream
 from faust.types import EventT, StreamT
 from faust.web import Request, Response, View
+from mode import BaseSignalT
 from prometheus_client import Counter, Histogram, generate_latest
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
 from indexers.alerts import AlertMatcher
 from indexers.notify import Notifier
-from rasad.article import Article, SchemaError
+from indexers.sink import IndexSetupMissing, IndexSink, dead_letter_record
+from rasad.article import Article, EnrichedArticle, SchemaError
+from rasad.engine import Engine, EngineUnavailable
 from rasad.kafka_config import bootstrap_servers, ssl_context
 from rasad.logs import get_logger
 from rasad.settings import Settings, get_settings
@@ -42,10 +57,14 @@ from stream.enrich.cluster import ClusterConfig, StoryClusters
 from stream.enrich.pipeline import EnrichmentError, enrich
 
 log = get_logger(__name__)
+A = TypeVar("A", bound=Article)
 
 ENRICHED = Counter("rasad_stream_enriched", "Articles enriched and sent to the enriched topic.")
 DEAD_LETTERED = Counter(
     "rasad_stream_dead_lettered", "Messages sent to a dead-letter topic.", ["topic", "stage"]
+)
+ENGINE_CONNECT_FAILURES = Counter(
+    "rasad_stream_indexer_connect_failures", "Failed attempts to reach the engine for indexing."
 )
 ENRICH_SECONDS = Histogram(
     "rasad_stream_enrich_seconds",
@@ -60,6 +79,15 @@ CLUSTER_ENTRIES_EXPIRED = Counter(
 # How often cluster state older than the window is dropped: a sweep walks the whole state, and
 # entries past the window are already ignored on read, so hourly only bounds memory.
 CLUSTER_EXPIRY_INTERVAL_S = 3600.0
+# Raw messages per enrichment batch (taken unacked, acked one by one as each is sent), and the
+# longest the first one waits for the rest: 100 is ~0.5 s of enrichment, so a shutdown waits
+# little for the batch in hand; 0.05 s is nothing next to the freshness budget (seconds).
+ENRICH_BATCH = 100
+ENRICH_BATCH_S = 0.05
+# Producer batch per partition: enriched articles are ~9 KB of JSON, so Faust's default (16 KB)
+# sends about one article per produce request; 512 KB carries ~55 and stays well under the
+# broker's default record-batch cap (message.max.bytes, ~1 MB).
+PRODUCER_MAX_BATCH_BYTES = 512_000
 _METRICS_CONTENT_TYPE = "text/plain; version=0.0.4"
 
 
@@ -114,6 +142,7 @@ def create_app(settings: Settings) -> faust.App:
         # Wait up to 5 ms to batch sends to one partition: several articles per produce request
         # instead of one, at a latency cost far below the alerts' 2 s budget.
         producer_linger=0.005,
+        producer_max_batch_size=PRODUCER_MAX_BATCH_BYTES,
         # A new consumer group starts at the beginning: articles published before the first
         # worker started must be enriched too.
         consumer_auto_offset_reset="earliest",
@@ -189,11 +218,11 @@ def dead_letter(event: EventT[Any], stage: str, error: Exception) -> DeadLetter:
     )
 
 
-async def _send_dead_letter(event: EventT[Any], stage: str, error: Exception) -> None:
+async def _send_dead_letter(
+    event: EventT[Any], stage: str, error: Exception, topic: faust.TopicT = raw_dead_letter_topic
+) -> None:
     record = dead_letter(event, stage, error)
-    await raw_dead_letter_topic.send(
-        key=event.message.key, value=orjson.dumps(record.model_dump(mode="json"))
-    )
+    await topic.send(key=event.message.key, value=orjson.dumps(record.model_dump(mode="json")))
     DEAD_LETTERED.labels(topic=event.message.topic, stage=stage).inc()
     log.warning(
         "dead-lettered",
@@ -206,30 +235,42 @@ async def _send_dead_letter(event: EventT[Any], stage: str, error: Exception) ->
     )
 
 
+def _batches(stream: StreamT[bytes], size: int, within_s: float) -> Any:
+    """``noack_take``: batches of events that stay unacked until the agent acks each one."""
+    return cast(Stream[bytes], stream).noack_take(size, within=within_s)
+
+
 @app.agent(raw_topic, concurrency=settings.stream_agent_concurrency)
 async def enrich_articles(stream: StreamT[bytes]) -> None:
     """raw -> enriched; a message that cannot be decoded or enriched goes to the dead letters."""
-    async for event in stream.events():
-        try:
-            article = _decode(event.value)
-        except SchemaError as exc:
-            await _send_dead_letter(event, "decode", exc)
-            continue
-        started = time.perf_counter()
-        try:
-            enriched = enrich(article, story_clusters, datetime.now(UTC))
-        except EnrichmentError as exc:
-            await _send_dead_letter(event, f"enrich.{exc.step}", exc.cause)
-            continue
-        ENRICH_SECONDS.observe(time.perf_counter() - started)
-        await enriched_topic.send(key=article.id.encode(), value=enriched.to_json())
-        ENRICHED.inc()
+    async for batch in _batches(stream, ENRICH_BATCH, ENRICH_BATCH_S):
+        for event in cast(Sequence[EventT[bytes]], batch):
+            await _enrich_one(event)
+            await stream.ack(event)
 
 
-def _decode(value: object) -> Article:
+async def _enrich_one(event: EventT[bytes]) -> None:
+    try:
+        article = _decode(event.value, Article)
+    except SchemaError as exc:
+        await _send_dead_letter(event, "decode", exc)
+        return
+    started = time.perf_counter()
+    try:
+        enriched = enrich(article, story_clusters, datetime.now(UTC))
+    except EnrichmentError as exc:
+        await _send_dead_letter(event, f"enrich.{exc.step}", exc.cause)
+        return
+    ENRICH_SECONDS.observe(time.perf_counter() - started)
+    # Not awaiting delivery: the producer batches, and Faust flushes it before any commit.
+    await enriched_topic.send(key=article.id.encode(), value=enriched.to_json())
+    ENRICHED.inc()
+
+
+def _decode(value: object, model: type[A]) -> A:
     if not isinstance(value, bytes):  # a tombstone (None) or a non-raw serializer's object
         raise SchemaError(f"expected bytes, got {type(value).__name__}")
-    return Article.from_json(value)
+    return model.from_json(value)
 
 
 @app.timer(interval=CLUSTER_EXPIRY_INTERVAL_S)  # type: ignore[untyped-decorator]  # Faust's typing
@@ -248,6 +289,98 @@ class Metrics(View):
     async def get(self, request: Request) -> Response:
         # aiohttp refuses a charset inside content_type; the exposition format is UTF-8 anyway.
         return self.bytes(generate_latest(), content_type=_METRICS_CONTENT_TYPE)
+
+
+# --- Indexer: enriched -> engine, offsets committed only once a batch is durable --------------
+enriched_dead_letter_topic = app.topic(
+    settings.dead_letter_topic(settings.topic_enriched), partitions=1
+)
+
+
+async def _index_dead_letter(article: EnrichedArticle, reason: str) -> None:
+    record = dead_letter_record(article, reason, settings.topic_enriched)
+    await enriched_dead_letter_topic.send(key=article.id.encode(), value=record)
+    DEAD_LETTERED.labels(topic=settings.topic_enriched, stage="index").inc()
+
+
+class Indexer:
+    """The indexer sink and its engine connection, made on first use and closed on shutdown.
+
+    Connecting (and a missing ``rasad setup``) is retried with the sink's backoff for as long
+    as it takes: the agent waits, its batch stays unacked, Kafka keeps the rest.
+    """
+
+    def __init__(self) -> None:
+        self._engine: Engine | None = None
+        self._sink: IndexSink | None = None
+
+    async def sink(self) -> IndexSink:
+        delay = settings.indexer_backoff_initial_s
+        while self._sink is None:
+            try:
+                self._engine = await Engine.connect(settings)
+            except EngineUnavailable as exc:
+                ENGINE_CONNECT_FAILURES.inc()
+                log.warning("engine unreachable, indexing waits", error=str(exc), retry_in_s=delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, settings.indexer_backoff_max_s)
+                continue
+            self._sink = IndexSink(self._engine, settings, _index_dead_letter)
+        return self._sink
+
+    async def add(self, article: EnrichedArticle) -> None:
+        """``sink.add()``; the article stays buffered if an early flush finds no index setup
+        (the batch's ``flush()`` waits for it)."""
+        sink = await self.sink()
+        with contextlib.suppress(IndexSetupMissing):
+            await sink.add(article)
+
+    async def flush(self) -> None:
+        """``sink.flush()``, waiting out a missing index setup (an operator's fix) too."""
+        sink = await self.sink()
+        delay = settings.indexer_backoff_initial_s
+        while True:
+            try:
+                await sink.flush()
+                return
+            except IndexSetupMissing as exc:
+                log.error("indexing waits for the index setup", error=str(exc), retry_in_s=delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, settings.indexer_backoff_max_s)
+
+    async def close(self) -> None:
+        if self._engine is not None:
+            await self._engine.close()
+            self._engine = self._sink = None
+
+
+indexer = Indexer()
+
+
+@app.agent(enriched_topic)
+async def index_articles(stream: StreamT[bytes]) -> None:
+    """enriched -> engine; the batch's offsets are acked only after it is durable there."""
+    async for batch in _batches(
+        stream, settings.indexer_batch_count, settings.indexer_batch_seconds
+    ):
+        events = cast(Sequence[EventT[bytes]], batch)
+        for event in events:
+            try:
+                article = _decode(event.value, EnrichedArticle)
+            except SchemaError as exc:
+                await _send_dead_letter(event, "index.decode", exc, enriched_dead_letter_topic)
+                continue
+            # add() flushes by itself when the sink's batch is full (count or bytes).
+            await indexer.add(article)
+        await indexer.flush()
+        for event in events:
+            await stream.ack(event)
+
+
+@app.on_before_shutdown.connect
+async def _close_indexer(sender: Any, /, *_: Any, signal: BaseSignalT[Any], **__: Any) -> None:
+    # Sent after the consumer has waited for every taken message to be acked: no flush is left.
+    await indexer.close()
 
 
 # --- Alerts: enriched -> percolate in batches -> alert-hits -> notifier ------------------------

@@ -142,7 +142,7 @@ def main() -> None:
     ranked = sorted(freq.items(), key=lambda kv: (-kv[1], kv[0]))
     words = [w for w, c in ranked if c >= args.min_count and not w.isdigit()]
     contexts = [w for w, _ in ranked[: args.contexts]]
-    print(f"{sum(freq.values())} tokens, {len(words)} words to cluster ({time.perf_counter() - t0:.0f}s)")
+    print(f"{sum(freq.values())} tokens, {len(words)} words to cluster")
     vectors = randomized_svd(ppmi(context_matrix(texts, words, contexts)), args.dims, rng)
     vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-9)
     # Frequent words have reliable vectors: let them weigh more on the centroids.

@@ -17,9 +17,11 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+import httpx
 import orjson
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 
+from indexers.templates import TEMPLATE_VERSION
 from producers.replay import corpus_article, source_for
 from rasad.article import Article
 from rasad.kafka_config import client_config
@@ -95,6 +97,11 @@ class StreamEnv:
     def raw_dead_letters(self) -> str:
         return self.settings.dead_letter_topic(self.raw)
 
+    @property
+    def index_prefix(self) -> str:
+        """The worker indexes what it enriches: into indices of its own, never the default."""
+        return f"test{self.tag}"
+
     def env(self, data_dir: Path) -> dict[str, str]:
         return {
             **os.environ,
@@ -102,12 +109,25 @@ class StreamEnv:
             "RASAD_TOPIC_RAW": self.raw,
             "RASAD_TOPIC_ENRICHED": self.enriched,
             "RASAD_TOPIC_ALERT_HITS": f"test.hits.{self.tag}",
+            "RASAD_INDEX_PREFIX": self.index_prefix,
             "RASAD_WORKER_WEB_PORT": str(free_port()),
             "RASAD_DATA_DIR": str(data_dir),
             "RASAD_LOG_LEVEL": "WARNING",
         }
 
+    def setup(self, data_dir: Path) -> None:
+        """`rasad setup` for these topics and this index prefix, as an operator would run it."""
+        done = subprocess.run(
+            [sys.executable, "-m", "rasad.cli", "setup"],
+            cwd=REPO,
+            env=self.env(data_dir),
+            capture_output=True,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr.decode(errors="replace")
+
     def delete_topics(self) -> None:
+        """Delete everything this env made: its topics and its indices."""
         admin = KafkaAdminClient(client_id="rasad-tests", **client_config(self.settings))
         try:
             mine = [t for t in admin.list_topics() if self.tag in t]
@@ -115,12 +135,18 @@ class StreamEnv:
                 admin.delete_topics(mine)
         finally:
             admin.close()
+        url = self.settings.engine_url
+        httpx.delete(f"{url}/{self.index_prefix}-*", timeout=60)
+        for version in range(1, TEMPLATE_VERSION + 1):
+            httpx.delete(f"{url}/_index_template/{self.index_prefix}-articles-v{version}")
 
 
 @contextmanager
 def running_worker(stream_env: StreamEnv, data_dir: Path) -> Iterator[subprocess.Popen[bytes]]:
-    """`rasad worker` in a subprocess (the real entry point), stopped with SIGTERM after."""
+    """`rasad setup`, then `rasad worker` in a subprocess (the real entry point), stopped with
+    SIGTERM after."""
     data_dir.mkdir(parents=True, exist_ok=True)
+    stream_env.setup(data_dir)
     log = (data_dir / "worker.log").open("wb")
     process = subprocess.Popen(
         [sys.executable, "-m", "rasad.cli", "worker"],

@@ -202,7 +202,7 @@ def test_word_cluster_errors_name_file_and_line(tmp_path: Path) -> None:
 
     path = tmp_path / "clusters.tsv"
     path.write_text("# header\nطهران\t1\t2\t3\nباريس\t1\tx\n", encoding="utf-8")
-    with pytest.raises(ClusterDataError, match="clusters.tsv:3"):
+    with pytest.raises(ClusterDataError, match=r"clusters\.tsv:3"):
         load_clusters(path)
 
 
@@ -216,8 +216,7 @@ def test_word_cluster_errors_name_file_and_line(tmp_path: Path) -> None:
     ],
 )
 def test_colliding_aliases_are_not_matched(text: str, wrong_id: str) -> None:
-    found = [(e.id, m.text) for e in extract_entities({"body": text}) for m in e.mentions]
-    assert not [f for f in found if f[0] == wrong_id and normalize(f[1]) != normalize("أنقرة")]
+    assert wrong_id not in {e.id for e in extract_entities({"body": text})}
 
 
 def test_model_names_stop_at_particles() -> None:

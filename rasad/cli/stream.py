@@ -108,7 +108,7 @@ def register(app: typer.Typer) -> None:
 
     @app.command("worker")
     def worker() -> None:
-        """Run the Faust worker: raw -> enriched (and every other agent of stream/app.py)."""
+        """Run the Faust worker: raw -> enriched -> engine, and the alert agents (stream/app.py)."""
         settings = get_settings()
         configure_logging(settings)
         try:

@@ -25,6 +25,7 @@ from rasad.article import Entity, EntityType, Mention, TextField
 from stream.enrich.gazetteer import Gazetteer, GazetteerEntry, Match, default_gazetteer
 from stream.enrich.ner_crf import MODEL_PATH, CrfTagger, default_clusters
 from stream.enrich.normalize import clitic_variants, gaps_break, normalize, scan
+from stream.enrich.triggers import trigger_classes
 
 __all__ = ["EntityInputError", "Span", "extract_entities", "find_spans"]
 
@@ -43,11 +44,10 @@ _MARKS = {
 
 # Function words that never stand inside a name (normalized): prepositions, complementizers,
 # relatives, demonstratives, negations, auxiliaries.
-_PARTICLES = frozenset(
-    normalize(w)
-    for w in "في من إن أن عن مع قد لم لن ما التي الذي الذين هذا هذه كان كانت ثم أو حيث لقد إنه أنه"
-    .split()
+_PARTICLE_WORDS = (
+    "في من إن أن عن مع قد لم لن ما التي الذي الذين هذا هذه كان كانت ثم أو حيث لقد إنه أنه"
 )
+_PARTICLES = frozenset(normalize(w) for w in _PARTICLE_WORDS.split())
 
 
 class EntityInputError(ValueError):
@@ -96,7 +96,9 @@ def find_spans(text: str) -> list[Span]:
 
 
 def _combine(
-    matches: list[Match], model: list[tuple[int, int, EntityType]], norms: list[str]
+    matches: list[Match],
+    model: list[tuple[int, int, EntityType]],
+    norms: list[str],
 ) -> list[tuple[int, int, EntityType, GazetteerEntry | None]]:
     """Merge gazetteer matches and model spans into non-overlapping (start, end, type, entry).
 
@@ -127,7 +129,7 @@ def _combine(
     covered = {k for i, j, _, _ in out for k in range(i, j)}
     for m in matches:
         if id(m) not in used and not any(k in covered for k in range(m.start, m.end)):
-            out.append((m.start, m.end, m.entry.type, m.entry))
+            out.append((_past_titles(m, norms), m.end, m.entry.type, m.entry))
     out.sort()
     return out
 
@@ -244,6 +246,18 @@ def _label_spans(labels: list[str]) -> list[tuple[int, int, EntityType]]:
         if label != "O" and start < 0:
             start, kind = i, label[2:]
     return out
+
+
+def _past_titles(m: Match, norms: list[str]) -> int:
+    """Start of a person's gazetteer name past its leading titles ("الشيخ حمد بن خليفة" is
+    named "حمد بن خليفة"), as the tagger bounds names; a name that is all title ("العاهل
+    الأردني") keeps them."""
+    if m.entry.type != "PER":
+        return m.start
+    start = m.start
+    while start + 1 < m.end and "ptitle" in trigger_classes(norms[start]):
+        start += 1
+    return start if start < m.end and "ptitle" not in trigger_classes(norms[start]) else m.start
 
 
 def _cut(norms: list[str], i: int, j: int) -> int:

@@ -1,15 +1,18 @@
 """The statistical tagger: a linear-chain CRF (CRFsuite) over lean, cached token features.
 
 Features are built to generalize past the 2002 newswire the model is trained on: besides the
-word itself they describe its clitic-stripped reading, affixes, shape, membership of a word in
-the names of OUR gazetteer, whether a gazetteer name covers the position, trigger classes
-(titles, organisation/place head nouns, speech verbs) of the word and its neighbours, and
-punctuation breaks. Everything about a word that does not depend on its position is computed
-once per distinct word and cached, already filtered to the attributes the model knows, so
-tagging an article costs list concatenation plus the CRF's Viterbi pass.
+word itself they describe its clitic-stripped reading, affixes of the word and of its bare
+reading, shape, its word clusters learned from 31k unlabelled 2018 news articles
+(``stream/data/word-clusters.tsv``, ``python -m stream.train_clusters``: a surname the model
+never saw shares a cluster with the surnames it did), membership of a word in the names of OUR
+gazetteer, whether a gazetteer name covers the position, trigger classes (titles,
+organisation/place head nouns, speech verbs) of the word and its neighbours, and punctuation
+breaks.
 
-The same :func:`sequence_features` serves training (``python -m stream.train_ner``) and
-tagging, so the two can never drift apart.
+The same :func:`sequence_features` serves training (``python -m stream.train_ner``) and the
+reference tagging; :class:`CrfTagger` computes exactly the same scores, but sums each word's
+feature weights once per distinct word (see :mod:`stream.enrich.crf_decode`), so tagging costs
+a table gather and CRFsuite's Viterbi, whatever the number of features.
 """
 
 from __future__ import annotations
@@ -261,10 +264,9 @@ class CrfTagger:
             return []
         if len(self._rows) + n > _CACHE_WORDS:
             self._rows.clear()  # before, not during, an article: its rows must stay valid
-        get = self._rows.get
-        found = [get(w) for w in norms]
+        found = list(map(self._rows.get, norms))
         rows = [self._row(w) for w in norms] if None in found else found
-        m = self._table[rows]
+        m = self._table[rows]  # type: ignore[index]  # no None once rows were added
         emit = m[:, 0].copy()
         emit[1:] += m[:-1, 1]
         emit[:-1] += m[1:, 2]

@@ -145,20 +145,37 @@ def scan(text: str) -> tuple[list[str], list[str], list[int], list[int]]:
     norms: list[str] = []
     starts: list[int] = []
     ends: list[int] = []
+    add_surface, add_norm, add_start, add_end = (
+        surfaces.append,
+        norms.append,
+        starts.append,
+        ends.append,
+    )
     pos = 0
     find = text.find
+    known = _NORMS
+    if len(known) >= _NORMS_MAX:
+        known.clear()
     # findall + find beats match objects by 2x; the gap between two matches holds no word
     # character, so find() lands on the match itself.
     for surface in _WORD.findall(text):
         start = find(surface, pos)
         pos = start + len(surface)
-        norm = _norm_stem(surface)[0]
+        norm = known.get(surface)
+        if norm is None:
+            norm = known[surface] = normalize(surface)
         if norm:
-            surfaces.append(surface)
-            norms.append(norm)
-            starts.append(start)
-            ends.append(pos)
+            add_surface(surface)
+            add_norm(norm)
+            add_start(start)
+            add_end(pos)
     return surfaces, norms, starts, ends
+
+
+# surface -> normalized form for scan(), a plain dict (a lru_cache call costs more than the
+# lookup); cleared at the same bound as the other per-word caches, ~a day of news.
+_NORMS: dict[str, str] = {}
+_NORMS_MAX = 200_000
 
 
 def token_breaks(text: str, tokens: list[Token]) -> list[bool]:
