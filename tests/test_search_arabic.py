@@ -46,6 +46,7 @@ def ids_where(corpus: IndexedCorpus, *, has: str, lacks: tuple[str, ...] = ()) -
         ("إيران", "ايران", ("إيران",)),
         ("مدرسه", "مدرسة", ("مدرسه",)),  # taa marbuta / haa
         ("مستشفي", "مستشفى", ("مستشفي",)),  # alef maqsura / yaa
+        ("المعارضة", "معارضة", ("المعارضة",)),  # the article al-
         ("والعقوبات", "عقوبات", ("والعقوبات",)),  # clitics: wa + al
         ("عقوبة", "عقوبات", ("عقوبة",)),  # singular finds the (sound feminine) plural
         ("ترمب", "ترامب", ("ترمب",)),  # synonym set: name spelling variants
