@@ -6,7 +6,6 @@ the command line (shell history, process list), and are never printed.
 
 from __future__ import annotations
 
-import asyncio
 import os
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
@@ -20,8 +19,9 @@ from rich.table import Table
 
 from indexers import alerts
 from indexers.query import parse_since
-from rasad.engine import Engine, EngineRejected, EngineUnavailable, QueryError
-from rasad.settings import Settings, get_settings
+from rasad.cli.engine_run import run_with_engine
+from rasad.engine import Engine, QueryError
+from rasad.settings import Settings
 
 T = TypeVar("T")
 err = Console(stderr=True)
@@ -31,30 +31,9 @@ alerts_app = typer.Typer(
 
 
 def _run(work: Callable[[Engine, Settings], Awaitable[T]]) -> T:
-    """Connect, run, close; named errors become one clear line and an exit code."""
-    settings = get_settings()
-
-    async def go() -> T:
-        async with await Engine.connect(settings) as engine:
-            return await work(engine, settings)
-
-    try:
-        return asyncio.run(go())
-    except alerts.AlertNotFound as exc:
-        err.print(f"[bold red]error:[/] {exc}")
-        raise typer.Exit(code=1) from None
-    except (alerts.AlertError, QueryError) as exc:
-        err.print(f"[bold red]refused:[/] {exc}")
-        raise typer.Exit(code=2) from None
-    except EngineUnavailable as exc:
-        err.print(
-            f"[bold red]error:[/] the search engine at {settings.engine_url} "
-            f"is not answering ({exc})"
-        )
-        raise typer.Exit(code=1) from None
-    except EngineRejected as exc:
-        err.print(f"[bold red]error:[/] the engine refused the request: {exc}")
-        raise typer.Exit(code=1) from None
+    return run_with_engine(
+        work, (alerts.AlertError, QueryError), "refused", missing=(alerts.AlertNotFound,)
+    )
 
 
 def _print_json(value: Any) -> None:

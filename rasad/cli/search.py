@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import html
 import re
 from collections.abc import Awaitable, Callable
@@ -19,8 +18,9 @@ from rich.text import Text
 from indexers.query import Filters
 from indexers.search import SearchRequest, SearchResult, SortOrder, index_stats, search
 from indexers.templates import migrate, reload_synonyms
-from rasad.engine import Engine, EngineRejected, EngineUnavailable, QueryError
-from rasad.settings import Settings, get_settings
+from rasad.cli.engine_run import run_with_engine
+from rasad.engine import Engine, QueryError
+from rasad.settings import Settings
 
 T = TypeVar("T")
 err = Console(stderr=True)
@@ -28,28 +28,7 @@ _MARK = re.compile(r"(</?mark>)")
 
 
 def _run(work: Callable[[Engine, Settings], Awaitable[T]]) -> T:
-    """Connect, run, close; turn the adapter's named errors into one clear line and an exit code."""
-    settings = get_settings()
-
-    async def go() -> T:
-        async with await Engine.connect(settings) as engine:
-            return await work(engine, settings)
-
-    try:
-        return asyncio.run(go())
-    except QueryError as exc:
-        err.print(f"[bold red]query error:[/] {exc}")
-        raise typer.Exit(code=2) from None
-    except EngineUnavailable as exc:
-        err.print(
-            f"[bold red]error:[/] the search engine at {settings.engine_url} is not answering "
-            f"({exc}); is it running? (`rasad stack up`)"
-        )
-        raise typer.Exit(code=1) from None
-    except EngineRejected as exc:
-        hint = " (run `rasad setup`)" if exc.status == 404 else ""
-        err.print(f"[bold red]error:[/] the engine refused the request: {exc}{hint}")
-        raise typer.Exit(code=1) from None
+    return run_with_engine(work, (QueryError,), "query error")
 
 
 def _marked(fragment: str) -> Text:
