@@ -57,7 +57,9 @@ def _fold_host(host: str) -> str:
 
 
 def _fold_path(path: str) -> str:
-    segments = [quote(unquote(s), safe=_SEGMENT_SAFE) for s in path.split("/")]
+    # Stray spaces around a segment come from feeds' sloppy links (and from a query appended
+    # after them), never from meaning.
+    segments = [quote(unquote(s).strip(), safe=_SEGMENT_SAFE) for s in path.split("/")]
     inner = segments[1:] if segments[0] == "" else segments
     while inner and inner[-1] in ("", "amp"):
         inner.pop()
