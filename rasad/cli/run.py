@@ -14,7 +14,6 @@ import sys
 import time
 from dataclasses import dataclass
 
-import click
 import typer
 import typer.main
 from rich.console import Console
@@ -140,7 +139,7 @@ def register(app: typer.Typer) -> None:
         if setup.returncode != 0:
             raise typer.Exit(setup.returncode)
         group = typer.main.get_command(app)
-        available: set[str] = set(group.commands) if isinstance(group, click.Group) else set()
+        available: set[str] = set(getattr(group, "commands", {}))
         plan = services(settings, available)
         if "web" in {s.name for s in plan}:
             console.print(f"web app: http://{settings.web_host}:{settings.web_port}/")
