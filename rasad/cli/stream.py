@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import sys
 from datetime import UTC, datetime
@@ -28,6 +29,9 @@ log = get_logger(__name__)
 LOCAL_SOURCE = Source(id="local", name="local file", country="INT", kind="private")
 # Article ids are this many hex digits of a SHA-256, like the producers' ids.
 ID_HEX_DIGITS = 16
+# Allocations between young-generation collections: enrichment allocates many short-lived
+# objects per article; 700 (the default) made the collector run several times per article.
+GC_GEN0_THRESHOLD = 50_000
 
 
 class InputError(ValueError):
@@ -118,6 +122,12 @@ def register(app: typer.Typer) -> None:
             raise _fail(f"{type(exc).__name__}: {exc}") from None
         if created:
             log.info("topics created", topics=created)
+        # The gazetteer, model and caches loaded by warm_up() live for the whole process: move
+        # them out of the collector's sight, and let the per-word caches grow without triggering
+        # a full collection every few articles (measured: ~0.5 ms CPU per article otherwise).
+        gc.collect()
+        gc.freeze()
+        gc.set_threshold(GC_GEN0_THRESHOLD, 20, 10)
         # Faust creates its data dir without parents.
         settings.stream_data_dir.mkdir(parents=True, exist_ok=True)
         # Imported here: building the Faust app reads settings and is only needed by the worker.

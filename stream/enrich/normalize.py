@@ -140,7 +140,27 @@ def tokenize(text: str) -> list[Token]:
 
 def scan(text: str) -> tuple[list[str], list[str], list[int], list[int]]:
     """``tokenize`` as parallel lists (surfaces, norms, starts, ends), without building Token
-    objects: the entity tagger's hot path."""
+    objects: the entity tagger's hot path.
+
+    The lists of the last few texts are remembered and returned again, the same objects: the
+    entity tagger and the topic tagger read the same fields of one article one after the other.
+    Callers must not modify them."""
+    found = _RECENT.get(text)
+    if found is None:
+        found = _scan(text)
+        if len(_RECENT) >= _RECENT_MAX:
+            del _RECENT[next(iter(_RECENT))]
+        _RECENT[text] = found
+    return found
+
+
+# text -> scan(text) of the last texts scanned: title, summary and body of the article being
+# enriched (the topic tagger re-reads them after the entity tagger), with room for one more.
+_RECENT: dict[str, tuple[list[str], list[str], list[int], list[int]]] = {}
+_RECENT_MAX = 4
+
+
+def _scan(text: str) -> tuple[list[str], list[str], list[int], list[int]]:
     surfaces: list[str] = []
     norms: list[str] = []
     starts: list[int] = []
