@@ -12,7 +12,7 @@ from rasad.settings import Settings
 from tests.conftest import SEED_DIR
 
 SEED_TITLE = next(SEED_DIR.glob("*.txt")).read_text(encoding="utf-8").splitlines()[0].strip()
-KEY = "40caac64b2919ceb".encode()
+KEY = b"40caac64b2919ceb"
 
 
 def test_kafka_python_roundtrip_keeps_arabic_text_and_key(

@@ -102,9 +102,7 @@ def test_filters_compile_to_filter_clauses() -> None:
     assert clauses[-1] == {"range": {"published_at": {"gte": "2018-02-28T12:00:00+00:00"}}}
 
 
-@pytest.mark.parametrize(
-    ("since", "hours"), [("24h", 24), ("7d", 168), ("2w", 336), ("90m", 1.5)]
-)
+@pytest.mark.parametrize(("since", "hours"), [("24h", 24), ("7d", 168), ("2w", 336), ("90m", 1.5)])
 def test_since_units(since: str, hours: float) -> None:
     assert (NOW - parse_since(since, NOW)).total_seconds() == hours * 3600
 
