@@ -8,7 +8,11 @@ data_dir/bench/) and bulk-loaded ``--copies`` times under fresh ids into a throw
 prefix, so the engine holds copies x 31,525 articles. `rasad serve` runs as its own process
 (uvicorn, one worker, as deployed); the load generator is another. The same queries sent
 straight to the search layer from this process give the baseline: API latency / engine latency
-is the cost of the HTTP layer.
+is the cost of the HTTP layer. API and direct rounds alternate, so both see the same background
+load; the load average and the server's CPU time per search are printed with the figures.
+
+    .venv/bin/python bench/bench_web.py --keep               # load once, keep the index
+    .venv/bin/python bench/bench_web.py --reuse bench-web-…  # measure again, no loading
 """
 
 from __future__ import annotations
@@ -68,6 +72,8 @@ STATS = [
     "/api/stats/sources",
 ]
 CLIENTS = 20
+# Alternating API / direct rounds: background load drifts over minutes, not within a round.
+ROUNDS = 4
 # Bulk requests of ~1,000 documents (~3-5 MB): the engines' advised request size.
 BULK_DOCS = 1000
 
@@ -136,7 +142,13 @@ async def _bulk(engine: Engine, lines: list[dict[str, Any]]) -> int:
 
 def percentiles(samples: list[float]) -> str:
     cuts = statistics.quantiles(samples, n=100)
-    return f"p50 {cuts[49] * 1000:6.1f} ms  p95 {cuts[94] * 1000:6.1f} ms  n={len(samples)}"
+    # The mean and max too: a client pool that is unfair to some callers hides its cost past
+    # p95, where only the mean (Little's law: clients / throughput) still shows it.
+    return (
+        f"p50 {cuts[49] * 1000:6.1f} ms  p95 {cuts[94] * 1000:6.1f} ms  "
+        f"mean {statistics.fmean(samples) * 1000:6.1f} ms  max {max(samples) * 1000:6.0f} ms  "
+        f"n={len(samples)}"
+    )
 
 
 async def hammer(call: Any, jobs: list[Any], clients: int) -> tuple[list[float], float]:
@@ -166,31 +178,29 @@ async def hammer(call: Any, jobs: list[Any], clients: int) -> tuple[list[float],
     return latencies, time.perf_counter() - started
 
 
-async def measure(settings: Settings, url: str, requests: int) -> None:
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def loadavg() -> str:
+    return " ".join(f"{x:.1f}" for x in os.getloadavg())
+
+
+async def measure(settings: Settings, url: str, requests: int, server_pid: int) -> None:
     jobs = [QUERIES[i % len(QUERIES)] for i in range(requests)]
+    # API and direct rounds alternate, so both see the same background load on a shared box.
+    rounds = [jobs[i::ROUNDS] for i in range(ROUNDS)]
     limits = httpx.Limits(max_connections=CLIENTS)
-    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=30) as http:
+    async with (
+        httpx.AsyncClient(base_url=url, limits=limits, timeout=30) as http,
+        await Engine.connect(settings) as engine,
+    ):
 
         async def api_search(params: dict[str, Any]) -> None:
             answer = await http.get("/api/search", params=params)
             answer.raise_for_status()
-
-        await hammer(api_search, jobs[: len(QUERIES) * 2], CLIENTS)  # warm caches and JIT
-        api, wall = await hammer(api_search, jobs, CLIENTS)
-        print(
-            f"API search, {CLIENTS} clients:     {percentiles(api)}  {len(api) / wall:6.0f} req/s"
-        )
-
-        async def api_get(path: str) -> None:
-            (await http.get(path)).raise_for_status()
-
-        for path in STATS:
-            alone, _ = await hammer(api_get, [path] * 30, 1)
-            print(f"stats {path:32s} alone: {percentiles(alone)}")
-        loaded, _ = await hammer(api_get, STATS * 40, CLIENTS)
-        print(f"stats endpoints, {CLIENTS} clients:  {percentiles(loaded)}")
-
-    async with await Engine.connect(settings) as engine:
 
         async def direct(params: dict[str, Any]) -> None:
             filters = Filters(
@@ -203,10 +213,36 @@ async def measure(settings: Settings, url: str, requests: int) -> None:
             )
             await search_layer.search(engine, settings, request)
 
-        base, _ = await hammer(direct, jobs, CLIENTS)
+        warm = jobs[: len(QUERIES) * 2]
+        await hammer(api_search, warm, CLIENTS)  # warm caches, connections and JIT
+        await hammer(direct, warm, CLIENTS)
+        print(f"load average at start: {loadavg()}")
+        api: list[float] = []
+        base: list[float] = []
+        api_wall = server_cpu = 0.0
+        for chunk in rounds:
+            cpu_before = cpu_seconds(server_pid)
+            latencies, wall = await hammer(api_search, chunk, CLIENTS)
+            server_cpu += cpu_seconds(server_pid) - cpu_before
+            api += latencies
+            api_wall += wall
+            base += (await hammer(direct, chunk, CLIENTS))[0]
+        print(f"load average at end:   {loadavg()}")
+        rate = len(api) / api_wall
+        print(f"API search, {CLIENTS} clients:          {percentiles(api)}  {rate:4.0f} req/s")
         print(f"search layer direct, {CLIENTS} clients: {percentiles(base)}  (baseline)")
         ratio = statistics.quantiles(api, n=100)[94] / statistics.quantiles(base, n=100)[94]
         print(f"p95 API / p95 direct: {ratio:.2f}")
+        print(f"server CPU per API search: {server_cpu / len(api) * 1000:.1f} ms")
+
+        async def api_get(path: str) -> None:
+            (await http.get(path)).raise_for_status()
+
+        for path in STATS:
+            alone, _ = await hammer(api_get, [path] * 30, 1)
+            print(f"stats {path:32s} alone: {percentiles(alone)}")
+        loaded, _ = await hammer(api_get, STATS * 40, CLIENTS)
+        print(f"stats endpoints, {CLIENTS} clients:  {percentiles(loaded)}")
 
 
 def serve(settings: Settings) -> subprocess.Popen[bytes]:
@@ -238,26 +274,38 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=2000, help="search requests measured")
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--keep", action="store_true", help="keep the bench index afterwards")
-    args = parser.parse_args()
-    settings = Settings(index_prefix=f"bench-web-{uuid.uuid4().hex[:6]}", web_port=args.port)
-    articles = enriched_corpus(settings)
-    # Other processes on the machine skew every figure: say how busy it was.
-    print(f"load average before: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
-    started = time.perf_counter()
-    count = asyncio.run(load(settings, articles, args.copies))
-    print(
-        f"indexed {count} articles in {time.perf_counter() - started:.0f} s "
-        f"({settings.index_prefix})"
+    parser.add_argument(
+        "--reuse", metavar="PREFIX", help="measure an index prefix kept by --keep (no loading)"
     )
+    args = parser.parse_args()
+    prefix = args.reuse or f"bench-web-{uuid.uuid4().hex[:6]}"
+    settings = Settings(index_prefix=prefix, web_port=args.port)
+    # Other processes on the machine skew every figure: say how busy it was.
+    print(f"load average before: {loadavg()}")
+    if args.reuse:
+        count = asyncio.run(_count(settings))
+        print(f"reusing {count} articles ({settings.index_prefix})")
+    else:
+        articles = enriched_corpus(settings)
+        started = time.perf_counter()
+        count = asyncio.run(load(settings, articles, args.copies))
+        print(
+            f"indexed {count} articles in {time.perf_counter() - started:.0f} s "
+            f"({settings.index_prefix})"
+        )
     server = serve(settings)
-    print(f"load average now: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     try:
-        asyncio.run(measure(settings, f"http://127.0.0.1:{args.port}", args.requests))
+        asyncio.run(measure(settings, f"http://127.0.0.1:{args.port}", args.requests, server.pid))
     finally:
         server.terminate()
         server.wait()
-        if not args.keep:
+        if not (args.keep or args.reuse):
             asyncio.run(_drop(settings))
+
+
+async def _count(settings: Settings) -> int:
+    async with await Engine.connect(settings) as engine:
+        return await engine.count(settings.articles_read_alias)
 
 
 async def _drop(settings: Settings) -> None:

@@ -120,6 +120,7 @@ class _OpenSearchTransport:
         self._client = AsyncOpenSearch(
             hosts=[settings.engine_url],
             timeout=settings.engine_timeout_s,
+            maxsize=settings.engine_pool_size,
             max_retries=0,
             retry_on_timeout=False,
             **kwargs,
@@ -171,6 +172,7 @@ class _ElasticTransport:
         self._client = AsyncElasticsearch(
             hosts=[settings.engine_url],
             request_timeout=settings.engine_timeout_s,
+            connections_per_node=settings.engine_pool_size,
             max_retries=0,
             retry_on_timeout=False,
             **kwargs,

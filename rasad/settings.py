@@ -113,6 +113,12 @@ class Settings(BaseSettings):
     engine_timeout_s: float = Field(
         30.0, gt=0, description="Per-request timeout; bulk requests of a few MB fit well inside."
     )
+    engine_pool_size: int = Field(
+        32,
+        ge=1,
+        description="Connections one engine client keeps open: at least its concurrent requests "
+        "(web clients, agents), or callers queue in the client and a few wait for seconds.",
+    )
 
     # --- Indices and aliases -------------------------------------------------------------------
     index_prefix: str = Field(
@@ -402,12 +408,8 @@ class Settings(BaseSettings):
     alert_smtp_password: SecretStr | None = Field(
         None, description="SMTP password; never logged or printed."
     )
-    alert_smtp_from: str = Field(
-        "rasad@localhost", description="From address of alert emails."
-    )
-    alert_smtp_timeout_s: float = Field(
-        20.0, gt=0, description="SMTP connect and command timeout."
-    )
+    alert_smtp_from: str = Field("rasad@localhost", description="From address of alert emails.")
+    alert_smtp_timeout_s: float = Field(20.0, gt=0, description="SMTP connect and command timeout.")
 
     # --- Logging -------------------------------------------------------------------------------
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(

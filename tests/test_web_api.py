@@ -4,26 +4,27 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 import orjson
 import pytest
-import pytest_asyncio
 from aiokafka import AIOKafkaProducer
 from kafka.admin import KafkaAdminClient, NewTopic
 
-from rasad.article import EnrichedArticle
+from indexers.alert_model import AlertHit, hit_key
+from rasad.article import EnrichedArticle, SchemaError
 from rasad.kafka_config import client_config
 from rasad.settings import Settings
 from rasad.web.app import UnsafeBindError, create_app
 from rasad.web.auth import ApiKeyStore, keys_path
 from rasad.web.highlight import segments
-from rasad.web.live import LiveEvent, LiveHub
+from rasad.web.live import LiveEvent, LiveHub, alert_hit_event
 from tests.web_fixtures import (
     HOSTILE_TITLE,
     LiveServer,
+    client,
     enriched_corpus,
     free_port,
     index_articles,
@@ -31,17 +32,9 @@ from tests.web_fixtures import (
     web_settings,
 )
 
-__all__ = ["enriched_corpus", "indexed"]  # fixtures used by name
+__all__ = ["client", "enriched_corpus", "indexed"]  # fixtures used by name
 
 SEARCH_TERM = "ترامب"
-
-
-@pytest_asyncio.fixture(loop_scope="session")
-async def client(indexed: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(indexed)
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
-        yield http
 
 
 def test_engine_highlights_become_plain_text_segments() -> None:
@@ -237,7 +230,7 @@ async def test_new_enriched_articles_and_alert_hits_stream_live_over_sse(
     topics = [settings.topic_enriched, settings.topic_alert_hits]
     admin.create_topics([NewTopic(t, num_partitions=2, replication_factor=1) for t in topics])
     article = enriched_corpus[1]
-    hit = {"alert_id": "a1", "alert_name": "عقوبات", "article_id": article.id}
+    hit = hit_for(article, "عقوبات")
     try:
         with LiveServer(settings) as server:
             events = await _first_events(server.url, article, hit, settings)
@@ -247,11 +240,40 @@ async def test_new_enriched_articles_and_alert_hits_stream_live_over_sse(
 
     assert events["article"]["id"] == article.id
     assert events["article"]["title"] == article.title
-    assert events["alert_hit"] == hit
+    assert events["alert_hit"] == hit.model_dump(mode="json")
+
+
+def test_only_alert_hits_of_the_shared_schema_reach_the_live_stream(
+    enriched_corpus: list[EnrichedArticle],
+) -> None:
+    hit = hit_for(enriched_corpus[0], "عقوبات")
+
+    assert alert_hit_event(hit.to_json()).data["alert_name"] == "عقوبات"
+    with pytest.raises(SchemaError):
+        alert_hit_event(orjson.dumps({"alert_id": "a1", "title": "no article, no key"}))
+
+
+def hit_for(article: EnrichedArticle, alert_name: str) -> AlertHit:
+    """The hit the alert agent would emit for this article and an alert of that name."""
+    return AlertHit(
+        key=hit_key("a1", "every", article),
+        alert_id="a1",
+        alert_name=alert_name,
+        owner="local",
+        mode="every",
+        article_id=article.id,
+        cluster_id=article.cluster.id if article.cluster else None,
+        title=article.title,
+        url=article.url,
+        source_id=article.source.id,
+        source_name=article.source.name,
+        published_at=article.published_at,
+        matched_at=datetime.now(UTC),
+    )
 
 
 async def _first_events(
-    url: str, article: EnrichedArticle, hit: dict[str, str], settings: Settings
+    url: str, article: EnrichedArticle, hit: AlertHit, settings: Settings
 ) -> dict[str, dict[str, object]]:
     events: dict[str, dict[str, object]] = {}
     producer = AIOKafkaProducer(**client_config(settings))
@@ -269,7 +291,7 @@ async def _first_events(
                     if line.startswith("event: hello") and not published:
                         await _wait_connected(url)
                         await producer.send_and_wait(settings.topic_enriched, article.to_json())
-                        await producer.send_and_wait(settings.topic_alert_hits, orjson.dumps(hit))
+                        await producer.send_and_wait(settings.topic_alert_hits, hit.to_json())
                         published = True
                     elif line.startswith("event: "):
                         kind = line.removeprefix("event: ")

@@ -1,56 +1,68 @@
 """Shared fixtures of the web tests: real corpus articles, enriched and indexed into a fresh
-index prefix through the indexer's own sink, and a real `rasad serve` app on a free port."""
+index prefix through the indexer's own sink, a real `rasad worker` on that prefix's own topics,
+and a real `rasad serve` app on a free port."""
 
 from __future__ import annotations
 
 import gzip
+import os
 import socket
+import subprocess
+import sys
 import threading
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
+import httpx
 import orjson
 import pytest
 import pytest_asyncio
 import uvicorn
+from kafka.admin import KafkaAdminClient
 
 from indexers.sink import IndexSink
 from indexers.templates import ensure_index_setup, template_name
 from producers.registry import load_registry
 from producers.replay import corpus_article, source_for
-from rasad.article import EnrichedArticle
+from rasad.article import Article, EnrichedArticle
 from rasad.engine import Engine
+from rasad.kafka_config import client_config
 from rasad.settings import Settings
+from rasad.topics import ensure_topics, pipeline_topics
 from rasad.web.app import create_app
 from stream.enrich.cluster import StoryClusters
 from stream.enrich.pipeline import enrich
 
-CORPUS = (
-    Path(__file__).resolve().parents[2] / "shared" / "data" / "corpus" / "ant-multisource.jsonl.gz"
-)
+REPO = Path(__file__).resolve().parents[1]
+CORPUS = REPO.parent / "shared" / "data" / "corpus" / "ant-multisource.jsonl.gz"
 # Enough articles for facets, clusters and charts to mean something; enriching them takes ~s.
 CORPUS_ARTICLES = 400
 # A feed title an attacker controls: it must show as these characters and run nothing.
 HOSTILE_TITLE = '<script>window.__xss=1</script><img src=x onerror="window.__xss=2"> ترامب'
 
 
-def corpus_articles(limit: int = CORPUS_ARTICLES) -> list[EnrichedArticle]:
-    """`limit` corpus articles spread over the whole file (so every outlet and month shows),
-    enriched by the real enrichment chain."""
+def raw_corpus_articles(limit: int = CORPUS_ARTICLES) -> list[Article]:
+    """`limit` corpus articles spread over the whole file (so every outlet and month shows), as
+    the producers publish them to the raw topic."""
     registry = {f.id: f for f in load_registry()}
     with gzip.open(CORPUS, "rb") as handle:
         lines = handle.read().splitlines()
     stride = max(1, len(lines) // limit)
-    clusters = StoryClusters({})
-    out: list[EnrichedArticle] = []
+    out: list[Article] = []
     for line in lines[::stride][:limit]:
         record = orjson.loads(line)
         source = source_for(str(record.get("source") or "unknown"), registry)
-        article = corpus_article(record, source, f"replay:{CORPUS.name}", datetime.now(UTC))
-        out.append(enrich(article, clusters, article.published_at))
+        out.append(corpus_article(record, source, f"replay:{CORPUS.name}", datetime.now(UTC)))
     return out
+
+
+def corpus_articles(limit: int = CORPUS_ARTICLES) -> list[EnrichedArticle]:
+    """The same articles enriched by the real enrichment chain."""
+    clusters = StoryClusters({})
+    return [enrich(a, clusters, a.published_at) for a in raw_corpus_articles(limit)]
 
 
 def hostile_article(template: EnrichedArticle) -> EnrichedArticle:
@@ -64,8 +76,11 @@ def web_settings(**overrides: object) -> Settings:
     suffix = uuid.uuid4().hex[:8]
     values: dict[str, object] = {
         "index_prefix": f"test-web-{suffix}",
+        "stream_app_id": f"rasad-test-web-{suffix}",
+        "topic_raw": f"test.web.raw.{suffix}",
         "topic_enriched": f"test.web.enriched.{suffix}",
         "topic_alert_hits": f"test.web.hits.{suffix}",
+        "alert_percolate_batch_s": 0.05,
         "web_port": free_port(),
     }
     values.update(overrides)
@@ -98,6 +113,58 @@ def free_port() -> int:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
         return port
+
+
+# The settings a `rasad worker` subprocess must share with the test to work on its data.
+WORKER_SETTINGS = (
+    "stream_app_id", "topic_raw", "topic_enriched", "topic_alert_hits", "index_prefix",
+    "alert_percolate_batch_s",
+)  # fmt: skip
+
+
+@contextmanager
+def running_worker(settings: Settings, data_dir: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """The pipeline's topics, then `rasad worker` (the real entry point: enrichment, indexing,
+    alert matching and delivery) on them in a subprocess, stopped with SIGTERM after; its
+    topics (Faust's own included) are deleted after."""
+    ensure_topics(settings)
+    env = {f"RASAD_{name.upper()}": str(getattr(settings, name)) for name in WORKER_SETTINGS}
+    env.update(
+        RASAD_WORKER_WEB_PORT=str(free_port()),
+        RASAD_DATA_DIR=str(data_dir),
+        RASAD_LOG_LEVEL="WARNING",
+    )
+    log = (data_dir / "worker.log").open("wb")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "rasad.cli", "worker"],
+        cwd=REPO,
+        env={**os.environ, **env},
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        yield process
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=60)  # a clean Faust shutdown takes a few seconds
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
+        _delete_topics(settings)
+
+
+def _delete_topics(settings: Settings) -> None:
+    admin = KafkaAdminClient(client_id="rasad-web-tests", **client_config(settings))
+    try:
+        ours = {spec.name for spec in pipeline_topics(settings)}
+        # Faust names its own topics (changelogs, assignor) after the app id.
+        mine = [t for t in admin.list_topics() if t in ours or t.startswith(settings.stream_app_id)]
+        if mine:
+            admin.delete_topics(mine)
+    finally:
+        admin.close()
 
 
 class LiveServer:
@@ -147,7 +214,27 @@ async def indexed(enriched_corpus: list[EnrichedArticle]) -> AsyncIterator[Setti
     await drop_indices(settings)
 
 
+@pytest_asyncio.fixture(loop_scope="session")
+async def client(indexed: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    """The API in process (ASGI) over the indexed prefix, auth off as in local mode."""
+    transport = httpx.ASGITransport(app=create_app(indexed))
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+        yield http
+
+
 @pytest.fixture(scope="module")
-def live_server(indexed: Settings) -> Iterator[LiveServer]:
+def worker(
+    indexed: Settings, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[subprocess.Popen[bytes]]:
+    """A real worker on the indexed prefix's topics (it joins its group while tests run)."""
+    data_dir = tmp_path_factory.mktemp("web-worker")
+    with running_worker(indexed, data_dir) as process:
+        yield process
+        assert process.poll() is None, (data_dir / "worker.log").read_text()[-3000:]
+
+
+@pytest.fixture(scope="module")
+def live_server(indexed: Settings, worker: subprocess.Popen[bytes]) -> Iterator[LiveServer]:
+    """The web app, started after the worker has made the topics its live stream reads."""
     with LiveServer(indexed) as server:
         yield server

@@ -15,11 +15,11 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
-import orjson
 from aiokafka import AIOKafkaConsumer
 from aiokafka.errors import KafkaError
 from prometheus_client import Counter, Gauge
 
+from indexers.alert_model import AlertHit
 from rasad.article import EnrichedArticle, SchemaError
 from rasad.kafka_config import client_config
 from rasad.logs import get_logger
@@ -78,14 +78,9 @@ def article_event(value: bytes) -> LiveEvent:
 
 
 def alert_hit_event(value: bytes) -> LiveEvent:
-    """An alert hit as the notifier sees it; any JSON object is passed on unchanged."""
-    try:
-        data = orjson.loads(value)
-    except orjson.JSONDecodeError as exc:
-        raise SchemaError(f"alert hit is not JSON: {exc}") from exc
-    if not isinstance(data, dict):
-        raise SchemaError("alert hit is not a JSON object")
-    return LiveEvent("alert_hit", data)
+    """An alert hit exactly as the alert agent emits it and the notifier reads it
+    (:class:`~indexers.alert_model.AlertHit`; raises SchemaError on anything else)."""
+    return LiveEvent("alert_hit", AlertHit.from_json(value).model_dump(mode="json"))
 
 
 class LiveHub:

@@ -2,79 +2,84 @@
 
 Readers may look; editors and admins may change. The alert layer validates queries (a query
 that does not parse is refused at creation with the engine's reason) and webhook URLs, and
-never returns secrets; these routes only translate HTTP in and out.
+never returns secrets; these routes only translate HTTP in and out:
+
+* a body that is not an alert (unknown field, missing name, bad email) is a 422 listing the
+  fields, as for every FastAPI body;
+* an alert the layer refuses (a query that cannot run, a refused webhook URL, email without an
+  SMTP server, nothing stored to backtest against) is a 400 with the layer's message;
+* an unknown alert id is a 404.
 """
 
 from __future__ import annotations
 
-import importlib
-from types import ModuleType
-from typing import Annotated, Any
+from collections.abc import Awaitable
+from datetime import timedelta
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Body, HTTPException, Query, Response, status
+from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError
 
-from rasad.web.deps import Editor, EngineDep, Reader, ServicesDep
+from indexers import alerts
+from indexers.alert_model import Alert, AlertError, AlertNotFound, AlertSpec
+from rasad.engine import Engine
+from rasad.web.deps import Caller, Editor, EngineDep, Reader, Services, ServicesDep
 from rasad.web.periods import parse_period
 
 router = APIRouter(prefix="/api/alerts", tags=["alerts"])
 
+T = TypeVar("T")
+
 # Articles listed in a backtest preview; the total is counted in full.
 PREVIEW_SIZE = 20
+# The name a draft gets when it is previewed before the analyst has named it.
+DRAFT_NAME = "preview"
+
+Since = Annotated[str, Query(description="How far back: 24h, 7d, 30d…")]
 
 
-def _layer() -> ModuleType:
-    """The alert layer; it lands separately, so its absence is a clear 503, not an import crash."""
+async def _call(operation: Awaitable[T]) -> T:
+    """Await an alert-layer call; its named errors become a 404 or a 400 with its message."""
     try:
-        return importlib.import_module("indexers.alerts")
-    except ModuleNotFoundError as exc:
-        if exc.name != "indexers.alerts":
-            raise
-        raise HTTPException(
-            status.HTTP_503_SERVICE_UNAVAILABLE,
-            "alerts are not installed in this build (indexers.alerts)",
-        ) from None
-
-
-def _refused(exc: Exception) -> HTTPException:
-    return HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc))
-
-
-def _spec(layer: ModuleType, body: dict[str, Any], owner: str) -> Any:
-    try:
-        return layer.AlertSpec.model_validate({"owner": owner, **body})
-    except ValueError as exc:
-        raise _refused(exc) from None
-
-
-async def _call(layer: ModuleType, name: str, *args: Any, **kwargs: Any) -> Any:
-    """Call the layer; its named errors (bad query, refused URL, unknown id) become 4xx."""
-    try:
-        return await getattr(layer, name)(*args, **kwargs)
-    except layer.AlertNotFound as exc:
+        return await operation
+    except AlertNotFound as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
-    except layer.AlertError as exc:
-        raise _refused(exc) from None
+    except AlertError as exc:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from None
 
 
-def _shown(alert: Any) -> dict[str, Any]:
-    shown: dict[str, Any] = alert.public() if hasattr(alert, "public") else dict(alert)
-    return shown
+def _period(since: str) -> timedelta:
+    try:
+        return parse_period(since)
+    except ValueError as exc:
+        # The same status as every other malformed parameter (and the stats routes' periods).
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
 
 
-@router.get("", summary="Every alert (secrets never shown)")
+def _owned(spec: AlertSpec, who: Caller) -> AlertSpec:
+    """The caller owns what they create, whatever the body says."""
+    return spec.model_copy(update={"owner": who.name})
+
+
+def _backtest_answer(found: tuple[int, list[dict[str, Any]]]) -> dict[str, Any]:
+    total, hits = found
+    return {"total": total, "hits": hits}
+
+
+@router.get("", summary="Every alert with its number of hits (secrets never shown)")
 async def list_alerts(engine: EngineDep, svc: ServicesDep, _: Reader) -> dict[str, Any]:
-    layer = _layer()
-    alerts = await _call(layer, "list_alerts", engine, svc.settings)
-    return {"alerts": [_shown(a) for a in alerts]}
+    found = await _call(alerts.list_alerts(engine, svc.settings))
+    counts = await _call(alerts.hit_counts(engine, svc.settings))
+    return {"alerts": [a.public(hit_count=counts.get(a.id, 0)) for a in found]}
 
 
 @router.post("", status_code=201, summary="Create an alert; a bad query or URL is refused")
 async def create_alert(
-    engine: EngineDep, svc: ServicesDep, who: Editor, body: Annotated[dict[str, Any], Body()]
+    engine: EngineDep, svc: ServicesDep, who: Editor, spec: AlertSpec
 ) -> dict[str, Any]:
-    layer = _layer()
-    alert = await _call(layer, "create_alert", engine, svc.settings, _spec(layer, body, who.name))
-    return _shown(alert)
+    alert = await _call(alerts.create_alert(engine, svc.settings, _owned(spec, who)))
+    return alert.public(hit_count=0)
 
 
 @router.post("/test", summary="Backtest an unsaved alert over stored articles")
@@ -82,19 +87,19 @@ async def backtest_draft(
     engine: EngineDep,
     svc: ServicesDep,
     who: Reader,
-    body: Annotated[dict[str, Any], Body()],
-    since: Annotated[str, Query(description="How far back: 7d, 30d…")] = "7d",
+    body: Annotated[dict[str, Any], Body(description="An alert as for create; name optional.")],
+    since: Since = "7d",
 ) -> dict[str, Any]:
-    layer = _layer()
+    period = _period(since)
     try:
-        period = parse_period(since)
-    except ValueError as exc:
-        raise _refused(exc) from None
-    spec = _spec(layer, {"name": "preview", **body}, who.name)
-    total, hits = await _call(
-        layer, "backtest", engine, svc.settings, spec, period, size=PREVIEW_SIZE
+        spec = AlertSpec.model_validate({**body, "name": body.get("name") or DRAFT_NAME})
+    except ValidationError as exc:
+        # Reported like FastAPI's own body validation, field by field.
+        raise RequestValidationError(exc.errors(include_url=False)) from None
+    found = await _call(
+        alerts.backtest(engine, svc.settings, _owned(spec, who), period, size=PREVIEW_SIZE)
     )
-    return {"total": total, "hits": hits}
+    return _backtest_answer(found)
 
 
 @router.get("/hits", summary="Recent alert hits, newest first")
@@ -103,64 +108,59 @@ async def hits(
     svc: ServicesDep,
     _: Reader,
     alert_id: str | None = None,
+    # A page for people; the history itself keeps every hit.
     size: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> dict[str, Any]:
-    layer = _layer()
-    found = await _call(layer, "recent_hits", engine, svc.settings, alert_id=alert_id, size=size)
+    found = await _call(alerts.recent_hits(engine, svc.settings, alert_id=alert_id, size=size))
     return {"hits": found}
 
 
-@router.get("/{alert_id}", summary="One alert")
+@router.get("/{alert_id}", summary="One alert with its number of hits")
 async def get_alert(
     alert_id: str, engine: EngineDep, svc: ServicesDep, _: Reader
 ) -> dict[str, Any]:
-    return _shown(await _call(_layer(), "get_alert", engine, svc.settings, alert_id))
+    alert = await _call(alerts.get_alert(engine, svc.settings, alert_id))
+    return await _with_count(engine, svc, alert)
 
 
-@router.put("/{alert_id}", summary="Replace an alert's definition")
+async def _with_count(engine: Engine, svc: Services, alert: Alert) -> dict[str, Any]:
+    counts = await _call(alerts.hit_counts(engine, svc.settings))
+    return alert.public(hit_count=counts.get(alert.id, 0))
+
+
+@router.put("/{alert_id}", summary="Replace an alert's definition (its owner stays)")
 async def update_alert(
-    alert_id: str,
-    engine: EngineDep,
-    svc: ServicesDep,
-    who: Editor,
-    body: Annotated[dict[str, Any], Body()],
+    alert_id: str, engine: EngineDep, svc: ServicesDep, _: Editor, spec: AlertSpec
 ) -> dict[str, Any]:
-    layer = _layer()
-    spec = _spec(layer, body, who.name)
-    return _shown(await _call(layer, "update_alert", engine, svc.settings, alert_id, spec))
+    current = await _call(alerts.get_alert(engine, svc.settings, alert_id))
+    kept = spec.model_copy(update={"owner": current.owner})
+    alert = await _call(alerts.update_alert(engine, svc.settings, alert_id, kept))
+    return await _with_count(engine, svc, alert)
 
 
 @router.post("/{alert_id}/pause", summary="Stop matching until resumed")
 async def pause(alert_id: str, engine: EngineDep, svc: ServicesDep, _: Editor) -> dict[str, Any]:
-    return _shown(await _call(_layer(), "set_enabled", engine, svc.settings, alert_id, False))
+    alert = await _call(alerts.set_enabled(engine, svc.settings, alert_id, False))
+    return await _with_count(engine, svc, alert)
 
 
 @router.post("/{alert_id}/resume", summary="Match again")
 async def resume(alert_id: str, engine: EngineDep, svc: ServicesDep, _: Editor) -> dict[str, Any]:
-    return _shown(await _call(_layer(), "set_enabled", engine, svc.settings, alert_id, True))
+    alert = await _call(alerts.set_enabled(engine, svc.settings, alert_id, True))
+    return await _with_count(engine, svc, alert)
 
 
 @router.post("/{alert_id}/test", summary="Backtest a stored alert")
 async def backtest(
-    alert_id: str,
-    engine: EngineDep,
-    svc: ServicesDep,
-    _: Reader,
-    since: Annotated[str, Query(description="How far back: 7d, 30d…")] = "7d",
+    alert_id: str, engine: EngineDep, svc: ServicesDep, _: Reader, since: Since = "7d"
 ) -> dict[str, Any]:
-    layer = _layer()
-    try:
-        period = parse_period(since)
-    except ValueError as exc:
-        raise _refused(exc) from None
-    alert = await _call(layer, "get_alert", engine, svc.settings, alert_id)
-    total, found = await _call(
-        layer, "backtest", engine, svc.settings, alert, period, size=PREVIEW_SIZE
-    )
-    return {"total": total, "hits": found}
+    period = _period(since)
+    alert = await _call(alerts.get_alert(engine, svc.settings, alert_id))
+    found = await _call(alerts.backtest(engine, svc.settings, alert, period, size=PREVIEW_SIZE))
+    return _backtest_answer(found)
 
 
 @router.delete("/{alert_id}", status_code=204, summary="Delete an alert (its hit history stays)")
 async def delete_alert(alert_id: str, engine: EngineDep, svc: ServicesDep, _: Editor) -> Response:
-    await _call(_layer(), "delete_alert", engine, svc.settings, alert_id)
+    await _call(alerts.delete_alert(engine, svc.settings, alert_id))
     return Response(status_code=204)

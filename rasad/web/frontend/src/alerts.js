@@ -75,7 +75,7 @@ export function renderAlerts(root, { showError }) {
       fill(list, data.alerts.map((a) => el("tr", { dataset: { id: a.id } },
         el("td", {}, a.name), el("td", { class: "query" }, a.query),
         el("td", {}, a.enabled ? "فعّال" : "متوقف مؤقتًا"),
-        el("td", {}, formatNumber(a.hit_count ?? 0)),
+        el("td", { class: "hits", dataset: { hits: a.hit_count } }, formatNumber(a.hit_count)),
         el("td", { class: "actions" },
           el("button", { type: "button", class: "ghost", onclick: () => edit(a) }, "تعديل"),
           el("button", { type: "button", class: "ghost", onclick: () => act(a, a.enabled ? "pause" : "resume") },

@@ -96,11 +96,12 @@ export function renderDashboard(root, { showError }) {
     }, true);
   }
 
+  // One alert hit (indexers/alert_model.py AlertHit): live from the stream, or from the history.
   function hitItem(hit) {
-    return el("li", { class: "hit" },
-      el("strong", {}, hit.alert_name || hit.alert_id || ""), " — ",
-      el("a", { href: `#/search/${encodeURIComponent(hit.article_id || "")}` }, hit.title || hit.article_id || ""),
-      el("span", { class: "muted" }, ` ${formatDate(hit.matched_at || hit.published_at)}`));
+    return el("li", { class: "hit", dataset: { key: hit.key } },
+      el("strong", {}, hit.alert_name), " — ",
+      el("a", { href: `#/search/${encodeURIComponent(hit.article_id)}` }, hit.title),
+      el("span", { class: "muted" }, ` · ${hit.source_name} · ${formatDate(hit.matched_at)}`));
   }
 
   function articleItem(a) {
