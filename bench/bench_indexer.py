@@ -4,25 +4,39 @@
    versioning, outcome handling) vs a plain bulk load of the same pre-built documents into the
    same engine in the same run. Each runs into its own fresh index prefix, twice, alternating;
    the better run of each counts. Target: ratio >= 0.8.
-2. Search latency: the 31,525 corpus articles replicated ``--replicas`` times with distinct ids
+2. The indexer agent (``--agent``, on by default): ``--agent-docs`` pre-enriched articles wait
+   in a fresh enriched topic (own raw/enriched/alert-hits topics and index prefix, made by
+   `rasad setup`); a real `rasad worker` subprocess indexes them. The clock starts when the
+   first documents are searchable (worker start-up excluded and printed apart; those first
+   documents are not counted) and stops when all are. Baseline: a plain bulk load of the same
+   documents into another fresh index, run before and after the worker; the better one counts.
+   Target: ratio >= 0.8. Topics and indices are deleted afterwards.
+3. Search latency: the 31,525 corpus articles replicated ``--replicas`` times with distinct ids
    (>= 100,000 articles) loaded through the sink, then typical analyst queries (with facets and
    highlights, as the UI asks) run ``--rounds`` times each. Target: p95 < 100 ms.
 
-Run: ``.venv/bin/python bench/bench_indexer.py`` (add ``--keep`` to keep the big index).
+Run: ``.venv/bin/python bench/bench_indexer.py`` (``--keep`` keeps the big index, ``--no-agent``
+skips the worker).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
+import socket
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
+import httpx
 import orjson
+from kafka import KafkaAdminClient, KafkaProducer
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -33,8 +47,16 @@ from indexers.sink import IndexSink
 from indexers.templates import ensure_index_setup, monthly_index, write_generation
 from rasad.article import EnrichedArticle
 from rasad.engine import Engine
+from rasad.kafka_config import client_config
 from rasad.settings import Settings
 from tests.index_fixtures import drop_prefix, raw_corpus, to_enriched
+
+ROOT = Path(__file__).resolve().parents[1]
+# Worker start-up (group join, table recovery) plus 10,000 documents at a slow rate fit in this.
+AGENT_TIMEOUT_S = 300.0
+# How often the engine is asked how many documents are searchable: each ask refreshes the index,
+# so often enough to time the end within a quarter second, rarely enough to cost it little.
+COUNT_POLL_S = 0.25
 
 QUERIES: list[tuple[str, SearchRequest]] = [
     ("word", SearchRequest(query="ترامب")),
@@ -125,6 +147,134 @@ async def plain_bulk(engine: Engine, settings: Settings, articles: list[Enriched
     return len(articles) / (time.perf_counter() - started)
 
 
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def _agent_settings(base: Settings, tag: str) -> Settings:
+    return base.model_copy(
+        update={
+            "stream_app_id": f"rasad-bench-{tag}",
+            "topic_raw": f"bench.raw.{tag}",
+            "topic_enriched": f"bench.enriched.{tag}",
+            "topic_alert_hits": f"bench.hits.{tag}",
+            "index_prefix": f"bench{tag}",
+        }
+    )
+
+
+def _worker_env(settings: Settings, data_dir: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RASAD_")}
+    env.update(
+        RASAD_KAFKA_BOOTSTRAP_SERVERS=settings.kafka_bootstrap_servers,
+        RASAD_ENGINE_URL=settings.engine_url,
+        RASAD_STREAM_APP_ID=settings.stream_app_id,
+        RASAD_TOPIC_RAW=settings.topic_raw,
+        RASAD_TOPIC_ENRICHED=settings.topic_enriched,
+        RASAD_TOPIC_ALERT_HITS=settings.topic_alert_hits,
+        RASAD_INDEX_PREFIX=settings.index_prefix,
+        RASAD_WORKER_WEB_PORT=str(_free_port()),
+        RASAD_DATA_DIR=str(data_dir),
+        RASAD_LOG_LEVEL="WARNING",
+    )
+    return env
+
+
+def _searchable(settings: Settings) -> int:
+    url = f"{settings.engine_url}/{settings.articles_read_alias}"
+    try:
+        httpx.post(f"{url}/_refresh", timeout=30)
+        answer = httpx.get(f"{url}/_count", timeout=30)
+    except httpx.HTTPError:
+        return 0
+    return int(answer.json()["count"]) if answer.status_code == 200 else 0
+
+
+def through_agent(base: Settings, articles: list[EnrichedArticle]) -> tuple[float, float]:
+    """Pre-enriched articles wait in a fresh enriched topic; a real `rasad worker` indexes them.
+    Returns (documents/s once the first are searchable, start-up seconds)."""
+    tag = uuid.uuid4().hex[:10]
+    settings = _agent_settings(base, tag)
+    data_dir = Path(tempfile.mkdtemp(prefix="rasad-bench-indexer-"))
+    env = _worker_env(settings, data_dir)
+    try:
+        setup = subprocess.run(
+            [sys.executable, "-m", "rasad.cli", "setup"], cwd=ROOT, env=env, capture_output=True
+        )
+        if setup.returncode != 0:
+            raise RuntimeError(f"rasad setup failed: {setup.stderr.decode(errors='replace')}")
+        producer = KafkaProducer(acks="all", linger_ms=5, **client_config(settings))
+        for article in articles:
+            producer.send(settings.topic_enriched, key=article.id.encode(), value=article.to_json())
+        producer.flush()
+        producer.close()
+        n = len({a.id for a in articles})
+        log = (data_dir / "worker.log").open("wb")
+        started = time.perf_counter()
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "rasad.cli", "worker"],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        first = last = 0.0
+        first_count = count = 0
+        try:
+            while count < n and time.perf_counter() - started < AGENT_TIMEOUT_S:
+                if worker.poll() is not None:
+                    raise RuntimeError(f"worker exited; log: {data_dir / 'worker.log'}")
+                time.sleep(COUNT_POLL_S)
+                count = _searchable(settings)
+                last = time.perf_counter()
+                if count and not first:
+                    first, first_count = last, count
+        finally:
+            worker.terminate()
+            worker.wait(timeout=60)
+            log.close()
+        if count < n:
+            raise RuntimeError(f"{count}/{n} searchable after {AGENT_TIMEOUT_S:.0f} s")
+        return (n - first_count) / (last - first), first - started
+    finally:
+        admin = KafkaAdminClient(client_id="rasad-bench", **client_config(settings))
+        admin.delete_topics([t for t in admin.list_topics() if tag in t])
+        admin.close()
+        asyncio.run(_drop(settings))
+
+
+async def _drop(settings: Settings) -> None:
+    async with await Engine.connect(settings) as engine:
+        await drop_prefix(engine, settings)
+
+
+async def agent_vs_bulk(
+    engine: Engine, base_settings: Settings, articles: list[EnrichedArticle]
+) -> None:
+    plain_rates: list[float] = []
+
+    async def plain() -> None:
+        settings = await fresh(engine, base_settings)
+        try:
+            plain_rates.append(await plain_bulk(engine, settings, articles))
+        finally:
+            await drop_prefix(engine, settings)
+        print(f"  plain bulk {plain_rates[-1]:8.0f} docs/s ({len(articles)} documents)")
+
+    await plain()
+    # A thread: the worker is timed with blocking calls (subprocess, kafka-python, httpx).
+    rate, startup = await asyncio.to_thread(through_agent, base_settings, articles)
+    print(f"  agent      {rate:8.0f} docs/s (worker start-up {startup:.1f} s, excluded)")
+    await plain()
+    print(
+        f"agent throughput: agent {rate:.0f}/s, plain bulk {max(plain_rates):.0f}/s, "
+        f"ratio {rate / max(plain_rates):.2f} (target >= 0.8)"
+    )
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
@@ -155,6 +305,8 @@ async def main(args: argparse.Namespace) -> None:
             f"throughput: sink {max(sink_rates):.0f}/s, plain bulk {max(plain_rates):.0f}/s, "
             f"ratio {ratio:.2f} (target >= 0.8)"
         )
+        if args.agent:
+            await agent_vs_bulk(engine, base_settings, base[: args.agent_docs])
 
         articles = replicate(base, args.replicas)
         settings = await fresh(engine, base_settings)
@@ -195,6 +347,13 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--replicas", type=int, default=4, help="copies of the corpus to index")
     parser.add_argument("--ratio-docs", type=int, default=10_000, help="articles per ratio run")
+    parser.add_argument(
+        "--agent",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="time a real `rasad worker` indexing pre-enriched documents",
+    )
+    parser.add_argument("--agent-docs", type=int, default=10_000, help="documents for --agent")
     parser.add_argument("--rounds", type=int, default=20, help="runs of each query")
     parser.add_argument("--keep", action="store_true", help="keep the big index afterwards")
     asyncio.run(main(parser.parse_args()))
