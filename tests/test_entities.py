@@ -197,6 +197,23 @@ def test_tagging_from_cached_scores_matches_crfsuite_on_anercorp_dev() -> None:
         assert tagger.tag(norms, breaks, matches) == expected
 
 
+def test_precomputed_word_scores_are_those_of_first_sight() -> None:
+    """Scores precomputed in a batch (the worker's warm-up) are bit for bit a word's scores."""
+    from stream.enrich.entities import _resources
+    from stream.enrich.ner_crf import MODEL_PATH, CrfTagger, default_clusters
+    from stream.enrich.normalize import tokenize
+    from stream.train_ner import ANERCORP, read_conll
+
+    gaz, _tagger = _resources()
+    words = list(default_clusters())[:2000]
+    words += [t.norm for s in read_conll(ANERCORP / "dev_data.txt")[:150] for t in tokenize(s.text)]
+    batch, lazy = (CrfTagger(MODEL_PATH, gaz, default_clusters()) for _ in range(2))
+    batch.precompute(words)
+    for w in words:
+        first_sight = lazy._row(w)  # before reading the table: it may grow
+        assert batch._table[batch._row(w)].tobytes() == lazy._table[first_sight].tobytes()
+
+
 def test_word_cluster_errors_name_file_and_line(tmp_path: Path) -> None:
     from stream.enrich.ner_crf import ClusterDataError, load_clusters
 

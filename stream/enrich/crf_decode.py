@@ -61,6 +61,12 @@ class Decoder:
             if vec is None:
                 vec = self._weights[attr] = np.zeros(n)
             vec[pos[label]] = w
+        # One matrix of every attribute's weights after a zero row, so a feature list is scored
+        # by one gather and one sum; attributes map to rows from 1, so 0 means "unknown".
+        self._index: dict[str, int] = {a: k for k, a in enumerate(self._weights, start=1)}
+        self._matrix: Vec = np.zeros((len(self._weights) + 1, n))
+        if self._weights:
+            self._matrix[1:] = np.array(list(self._weights.values()))
         self.zero: Vec = np.zeros(n)
         self._basis, self._solve = self._find_basis(n)
 
@@ -87,12 +93,24 @@ class Decoder:
 
     def score(self, attrs: Sequence[str]) -> Vec:
         """Summed weight vector of ``attrs`` (attributes the model does not know weigh 0)."""
-        out = self.zero.copy()
-        weights = self._weights
-        for a in attrs:
-            w = weights.get(a)
-            if w is not None:
-                out += w
+        out: Vec = self.score_many([attrs])[0]
+        return out
+
+    def score_many(self, lists: Sequence[Sequence[str]]) -> Vec:
+        """:meth:`score` of each list (lists x labels), in one gather and one cumulative sum.
+
+        Each list is summed from a zero row, first attribute first, then padded with zero rows:
+        the same additions in the same order as adding each ``w`` to a zero vector one by one,
+        so the scores are bit-identical and CRFsuite's close decisions are kept. (A running sum
+        from +0.0 is never -0.0, so the padding changes no bit; ``add.reduceat`` and ``sum`` may
+        add in another order and are not used.)
+        """
+        get = self._index.get
+        rows = [[0, *filter(None, map(get, attrs))] for attrs in lists]
+        width = max(map(len, rows))
+        flat = [k for r in rows for k in (*r, *[0] * (width - len(r)))]
+        gathered = self._matrix[flat].reshape(len(rows), width, -1)
+        out: Vec = np.cumsum(gathered, axis=1)[:, -1]
         return out
 
     def decode(self, emit: Vec) -> list[str]:

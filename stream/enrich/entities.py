@@ -73,6 +73,16 @@ def _resources() -> tuple[Gazetteer, CrfTagger]:
     return gaz, CrfTagger(MODEL_PATH, gaz, default_clusters())
 
 
+def precompute_vocabulary() -> None:
+    """Score the clustered vocabulary (~56k words, ~2 s) now rather than on first sight.
+
+    About two thirds of the words a fresh worker meets are in it, each ~40 us when first seen;
+    only a word's own scores are kept, which no sentence changes.
+    """
+    _gaz, tagger = _resources()
+    tagger.precompute(default_clusters())
+
+
 def find_spans(text: str) -> list[Span]:
     """All entity spans of one text, in text order, non-overlapping (see :func:`_combine`)."""
     gaz, tagger = _resources()

@@ -17,7 +17,7 @@ a table gather and CRFsuite's Viterbi, whatever the number of features.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -47,6 +47,11 @@ CLUSTERS_PATH = Path(__file__).resolve().parents[1] / "data" / "word-clusters.ts
 # Per-word feature caches are cleared when they reach this many words: a day of news has
 # ~100k distinct forms, so the cache stays warm while memory stays bounded (~100 MB worst case).
 _CACHE_WORDS = 150_000
+# At most this many words are kept scored across resets (CrfTagger.precompute), so a reset
+# still frees room for half the cache: the 56k clustered words fit.
+_PINNED_WORDS = _CACHE_WORDS // 2
+# Words scored per batch when precomputing: one gather of ~300k weight rows, ~20 MB at a time.
+_SCORE_CHUNK = 4096
 
 # word -> (coarse, mid, fine) cluster ids, see stream/train_clusters.py
 Clusters = Mapping[str, tuple[str, str, str]]
@@ -116,22 +121,30 @@ class FeatureCache:
         if feats is None:
             if len(self._ctx) >= _CACHE_WORDS:
                 self._ctx.clear()
-            variants = clitic_variants(norm)
-            marks = [*("gw=" + t for t in self._gaz_types(norm))]
-            marks += ["t=" + t for t in trigger_classes(norm)]
-            cl = self._cluster(variants)
-            near = ["w=" + norm, "s=" + variants[-1], *marks]
-            far = ["w=" + norm, *marks]
-            if cl:
-                near += ["c8=" + cl[1], "c12=" + cl[2]]
-                far.append("c8=" + cl[1])
-            feats = self._ctx[norm] = (
-                [f"-1{f}" for f in near],
-                [f"+1{f}" for f in near],
-                [f"-2{f}" for f in far],
-                [f"+2{f}" for f in far],
-            )
+            feats = self._ctx[norm] = self._context_features(norm)
         return feats
+
+    def roles(self, norm: str) -> tuple[list[str], ...]:
+        """:meth:`own` then the four :meth:`ctx` lists, built without being kept: for a caller
+        that keeps the word's scores instead."""
+        return (self._word_features(norm), *self._context_features(norm))
+
+    def _context_features(self, norm: str) -> tuple[list[str], list[str], list[str], list[str]]:
+        variants = clitic_variants(norm)
+        marks = [*("gw=" + t for t in self._gaz_types(norm))]
+        marks += ["t=" + t for t in trigger_classes(norm)]
+        cl = self._cluster(variants)
+        near = ["w=" + norm, "s=" + variants[-1], *marks]
+        far = ["w=" + norm, *marks]
+        if cl:
+            near += ["c8=" + cl[1], "c12=" + cl[2]]
+            far.append("c8=" + cl[1])
+        return (
+            [f"-1{f}" for f in near],
+            [f"+1{f}" for f in near],
+            [f"-2{f}" for f in far],
+            [f"+2{f}" for f in far],
+        )
 
     def _cluster(self, variants: Sequence[str]) -> tuple[str, str, str] | None:
         """Clusters of the least-stripped reading the corpus saw often enough to cluster."""
@@ -242,17 +255,49 @@ class CrfTagger:
         self._rows: dict[str, int] = {}
         # (word row, role, label) score table; grows by doubling, reset with the word caches
         self._table: Vec = np.zeros((1024, ROLES, len(dec.labels)))
+        # Words whose rows survive the reset of the table (see precompute)
+        self._pinned: list[str] = []
+
+    def precompute(self, words: Iterable[str]) -> None:
+        """Score rows of ``words`` now, kept across table resets: a word's row depends on the
+        word alone (its features, the gazetteer, the clusters), never on its sentence, so the
+        words a worker will meet most (the clustered vocabulary) need not cost it mid-stream."""
+        pinned = dict.fromkeys([*self._pinned, *words])
+        if len(pinned) > _PINNED_WORDS:
+            raise ValueError(f"{len(pinned)} words to keep scored; at most {_PINNED_WORDS}")
+        new = [w for w in pinned if w not in self._rows]
+        self._reserve(len(self._rows) + len(new))
+        for at in range(0, len(new), _SCORE_CHUNK):
+            chunk = new[at : at + _SCORE_CHUNK]
+            first = len(self._rows)
+            lists = [feats for w in chunk for feats in self.cache.roles(w)]
+            scores = self._dec.score_many(lists).reshape(len(chunk), ROLES, -1)
+            self._table[first : first + len(chunk)] = scores
+            self._rows.update(zip(chunk, range(first, first + len(chunk)), strict=True))
+        self._pinned = list(pinned)
+
+    def _reserve(self, rows: int) -> None:
+        size = len(self._table)
+        while size < rows:
+            size *= 2
+        if size > len(self._table):
+            grown = np.zeros((size, *self._table.shape[1:]))
+            grown[: len(self._table)] = self._table
+            self._table = grown
+
+    def _reset(self) -> None:
+        """Forget every row but the pinned ones, moved to the front of the table."""
+        keep = self._table[[self._rows[w] for w in self._pinned]]
+        self._table[: len(keep)] = keep
+        self._rows = dict(zip(self._pinned, range(len(keep)), strict=True))
 
     def _row(self, norm: str) -> int:
         row = self._rows.get(norm)
         if row is not None:
             return row
         row = len(self._rows)
-        if row == len(self._table):
-            self._table = np.concatenate([self._table, np.zeros_like(self._table)])
-        score = self._dec.score
-        ctx = self.cache.ctx(norm)
-        self._table[row] = (score(self.cache.own(norm)), *(score(c) for c in ctx))
+        self._reserve(row + 1)
+        self._table[row] = self._dec.score_many(self.cache.roles(norm))
         self._rows[norm] = row
         return row
 
@@ -263,7 +308,7 @@ class CrfTagger:
         if not n:
             return []
         if len(self._rows) + n > _CACHE_WORDS:
-            self._rows.clear()  # before, not during, an article: its rows must stay valid
+            self._reset()  # before, not during, an article: its rows must stay valid
         found = list(map(self._rows.get, norms))
         rows = [self._row(w) for w in norms] if None in found else found
         m = self._table[rows]  # type: ignore[index]  # no None once rows were added

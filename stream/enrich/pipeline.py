@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 
 from rasad.article import Article, EnrichedArticle, Entity, Language, Source, TopicTag
 from stream.enrich.cluster import StoryClusters
-from stream.enrich.entities import extract_entities
+from stream.enrich.entities import extract_entities, precompute_vocabulary
 from stream.enrich.language import identify_language
 from stream.enrich.topics import tag_topics
 
@@ -87,6 +87,7 @@ def warm_up() -> None:
         content_hash="warm-up",
     )
     enrich(probe, StoryClusters({}), now)
+    precompute_vocabulary()
 
 
 def _is_arabic(lang: Language) -> bool:
