@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -21,6 +22,8 @@ def test_every_setting_has_a_reason() -> None:
 def test_environment_overrides_yaml_which_overrides_defaults(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    for name in [n for n in os.environ if n.startswith("RASAD_")]:
+        monkeypatch.delenv(name)
     config = tmp_path / "rasad.yaml"
     config.write_text("topic_partitions: 8\nengine_url: https://search.example:9200\n")
     monkeypatch.setenv("RASAD_CONFIG", str(config))
