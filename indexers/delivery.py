@@ -197,7 +197,9 @@ class Channels:
         message["Subject"] = subject
         message["Message-ID"] = make_msgid(domain="rasad")
         message[KEY_HEADER] = key
-        message.set_content(text)
+        # base64: left alone, the email package sends short Arabic lines as raw 8-bit, which
+        # smtplib does not declare (BODY=8BITMIME), and servers may refuse or mangle it.
+        message.set_content(text, cte="base64")
         try:
             await asyncio.to_thread(self._smtp_send, message)
         except (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused) as exc:
