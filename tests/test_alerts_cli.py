@@ -19,7 +19,7 @@ SECRET = "cli-signing-secret-42"
 
 
 def rasad(prefix: str, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RASAD_")}
+    env = {**os.environ}
     env.update(RASAD_INDEX_PREFIX=prefix, RASAD_ALERT_WEBHOOK_ALLOW="127.0.0.1", HOOK_SECRET=SECRET)
     return subprocess.run(
         [sys.executable, "-m", "rasad.cli", "alerts", *args],

@@ -245,7 +245,8 @@ async def test_throttle_sends_n_then_rolls_the_rest_into_one_digest(
 
 def _worker_env(settings: Settings) -> dict[str, str]:
     names = (
-        "index_prefix", "topic_enriched", "topic_alert_hits", "alert_webhook_allow",
+        "kafka_bootstrap_servers", "engine_url", "index_prefix", "topic_enriched",
+        "topic_alert_hits", "alert_webhook_allow",
         "alert_backoff_initial_s", "alert_backoff_max_s", "alert_delivery_attempts",
         "alert_webhook_timeout_s",
     )  # fmt: skip
