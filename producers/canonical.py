@@ -87,7 +87,7 @@ def canonicalize(url: str) -> str:
     query_pairs = sorted(
         (k.strip(), v.strip())  # stray spaces around values come from copy-paste, not meaning
         for k, v in parse_qsl(parts.query, keep_blank_values=True)
-        if not _is_tracking(k)
+        if k.strip() and not _is_tracking(k)  # a bare "&" or "= x" names no parameter
     )
     query = urlencode(query_pairs, quote_via=quote, safe=_QUERY_SAFE)
     return urlunsplit((scheme, netloc, _fold_path(parts.path), query, ""))
