@@ -1,19 +1,24 @@
 """Enrichment cost per article, and the worker's raw -> enriched -> indexed rate for real.
 
     .venv/bin/python bench/bench_stream.py [--articles 3000] [--skip-kafka] [--py-spy OUT]
+        [--workers 1 2]
 
 1. In process: `stream.enrich.pipeline.enrich` (what the agent runs) on ANT corpus articles, one
    after another with one growing cluster state: mean, p50, p99, articles/s on one core, CPU
-   seconds per 1,000 articles, the mean of each step, and a cProfile of where the time goes.
+   seconds per 1,000 articles, the mean CPU of each step (decode, language, entities, topics,
+   cluster, assembling + encoding the result), and a cProfile of where the time goes.
    Target: >= 500 articles/s/core.
 2. Through Kafka + Faust + the engine: N corpus articles wait in a fresh raw topic (own topics,
-   consumer group and index prefix, set up as `rasad setup` does), then `rasad worker` (a real
-   subprocess) enriches and indexes them. Rates count from the first enriched message: raw ->
+   consumer group and index prefix, set up as `rasad setup` does), then `rasad worker` (real
+   subprocesses: ``--workers 2`` starts two, one consumer group splitting the raw topic's
+   partitions, as a 2-core host runs them; ``--workers 1 2`` runs the phase once for each)
+   enriches and indexes them. Rates count from the first enriched message: raw ->
    enriched to the last enriched message, raw -> indexed until all N are searchable (worker
    start-up excluded and printed apart). Targets: >= 500 articles/s each. The worker's CPU
    seconds per 1,000 articles over the same span make runs comparable on a loaded machine (the
-   wall-clock rates depend on what else runs). Topics and indices are deleted afterwards.
-   ``--py-spy OUT`` samples the worker, every thread, with py-spy (if on PATH; `pip install
+   wall-clock rates depend on what else runs, so the load average is printed beside them).
+   Topics and indices are deleted afterwards.
+   ``--py-spy OUT`` samples the (first) worker, every thread, with py-spy (if on PATH; `pip install
    py-spy` beside the venv) into a speedscope file; sampling costs the worker little.
 """
 
@@ -56,7 +61,7 @@ from rasad.topics import ensure_topics
 from stream.enrich.cluster import StoryClusters
 from stream.enrich.entities import extract_entities
 from stream.enrich.language import identify_language
-from stream.enrich.pipeline import enrich, warm_up
+from stream.enrich.pipeline import assemble, enrich, is_arabic, warm_up
 from stream.enrich.topics import tag_topics
 from tests.index_fixtures import drop_prefix
 
@@ -114,38 +119,39 @@ def bench_functions(articles: list[Article]) -> float:
 
 
 def _bench_steps(articles: list[Article]) -> None:
-    # Runs after bench_functions: the per-word caches are warm, so these steps sum to less
-    # than a cold enrich() of the same articles.
-    fields = [{"title": a.title, "summary": a.summary, "body": a.body} for a in articles]
-    now = datetime.now(UTC)
-    started = time.perf_counter()
-    for f in fields:
-        identify_language(f)
-    language = time.perf_counter() - started
-    started = time.perf_counter()
-    entity_lists = [extract_entities(f) for f in fields]
-    entities = time.perf_counter() - started
-    started = time.perf_counter()
-    for f, e in zip(fields, entity_lists, strict=True):
-        tag_topics(f, e)
-    topics = time.perf_counter() - started
+    """CPU per step, each article going through the steps in turn as in enrich() (so the topic
+    tagger reuses the entity tagger's token lists, as it does there). Runs after
+    bench_functions: the per-word caches are warm, the cluster state starts empty."""
+    raws = [a.to_json() for a in articles]
     clusters = StoryClusters({})
-    started = time.perf_counter()
-    for a in articles:
-        clusters.assign(a.id, a.title, a.body or a.summary, now)
-    cluster = time.perf_counter() - started
-    n = len(articles)
+    steps = ("decode", "language", "entities", "topics", "cluster", "assemble+encode")
+    spent = dict.fromkeys(steps, 0.0)
+    clock = time.process_time
+    for raw in raws:
+        t0 = clock()
+        article = Article.from_json(raw)
+        fields = {"title": article.title, "summary": article.summary, "body": article.body}
+        t1 = clock()
+        lang = identify_language(fields)
+        t2 = clock()
+        entities = extract_entities(fields) if is_arabic(lang) else []
+        t3 = clock()
+        topics = tag_topics(fields, entities) if is_arabic(lang) else []
+        t4 = clock()
+        now = datetime.now(UTC)
+        cluster = clusters.assign(article.id, article.title, article.body or article.summary, now)
+        t5 = clock()
+        assemble(article, lang, entities, topics, cluster, now).to_json()
+        t6 = clock()
+        for step, took in zip(
+            steps, (t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4, t6 - t5), strict=True
+        ):
+            spent[step] += took
+    n = len(raws)
     print(
-        "  mean per step: "
-        + "   ".join(
-            f"{name} {t / n * 1e3:.3f} ms"
-            for name, t in (
-                ("language", language),
-                ("entities", entities),
-                ("topics", topics),
-                ("cluster", cluster),
-            )
-        )
+        "  mean CPU per step (warm word caches): "
+        + "   ".join(f"{step} {t / n * 1e3:.3f} ms" for step, t in spent.items())
+        + f"   sum {sum(spent.values()) / n * 1e3:.3f} ms"
     )
 
 
@@ -231,9 +237,21 @@ def _indexed_count(settings: Settings) -> int:
     return int(answer.json()["count"]) if answer.status_code == 200 else 0
 
 
-def _cpu_s(process: psutil.Process) -> float:
-    times = process.cpu_times()
-    return float(times.user + times.system)
+class _WorkersCpu:
+    """CPU seconds (user + system) of the worker processes together."""
+
+    def __init__(self, procs: list[subprocess.Popen[bytes]]) -> None:
+        self.processes = [psutil.Process(p.pid) for p in procs]
+
+    def cpu_s(self) -> float:
+        total = 0.0
+        for process in self.processes:
+            try:
+                times = process.cpu_times()
+            except psutil.Error:  # exited: the run is ending anyway
+                continue
+            total += times.user + times.system
+        return total
 
 
 def _py_spy(pid: int, out: Path) -> subprocess.Popen[bytes] | None:
@@ -256,8 +274,9 @@ async def _drop_index(settings: Settings) -> None:
         await drop_prefix(engine, settings)
 
 
-def bench_kafka(articles: list[Article], base: Settings, spy: Path | None) -> Run:
-    """N articles wait in a fresh raw topic; one `rasad worker` enriches and indexes them."""
+def bench_kafka(articles: list[Article], base: Settings, spy: Path | None, workers: int) -> Run:
+    """N articles wait in a fresh raw topic; ``workers`` `rasad worker` processes (one consumer
+    group, sharing the raw topic's partitions) enrich and index them."""
     tag = uuid.uuid4().hex[:10]
     settings = _stream_settings(base, tag)
     ensure_topics(settings)
@@ -274,31 +293,38 @@ def bench_kafka(articles: list[Article], base: Settings, spy: Path | None) -> Ru
     consumer = KafkaConsumer(
         settings.topic_enriched, auto_offset_reset="earliest", **client_config(settings)
     )
-    log = (data_dir / "worker.log").open("wb")
+    logs = [(data_dir / f"worker{i}.log").open("wb") for i in range(workers)]
     started = time.perf_counter()
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "rasad.cli", "worker"],
-        cwd=ROOT,
-        env=_worker_env(settings, data_dir),
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    usage = psutil.Process(worker.pid)
-    sampler = _py_spy(worker.pid, spy) if spy else None
+    procs = []
+    for i, log in enumerate(logs):
+        (data_dir / str(i)).mkdir()
+        procs.append(
+            subprocess.Popen(
+                [sys.executable, "-m", "rasad.cli", "worker"],
+                cwd=ROOT,
+                env=_worker_env(settings, data_dir / str(i)),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        )
+    usage = _WorkersCpu(procs)
+    sampler = _py_spy(procs[0].pid, spy) if spy else None
     seen: set[bytes] = set()
     first = last = cpu_first = cpu_last = moved = 0.0
     try:
-        while time.perf_counter() - started < E2E_TIMEOUT_S and worker.poll() is None:
+        while time.perf_counter() - started < E2E_TIMEOUT_S and all(
+            w.poll() is None for w in procs
+        ):
             for records in consumer.poll(timeout_ms=INDEX_POLL_MS).values():
                 if not first:
-                    first, cpu_first = time.perf_counter(), _cpu_s(usage)
+                    first, cpu_first = time.perf_counter(), usage.cpu_s()
                 seen.update(r.key for r in records)
-                last, cpu_last = time.perf_counter(), _cpu_s(usage)
+                last, cpu_last = time.perf_counter(), usage.cpu_s()
             if first and run.indexed < n:
                 count = _indexed_count(settings)
                 if count > run.indexed or not moved:
                     run.indexed, moved = count, time.perf_counter()
-                    cpu_last = max(cpu_last, _cpu_s(usage))
+                    cpu_last = max(cpu_last, usage.cpu_s())
                 if run.indexed >= n:
                     run.indexed_s = moved - first
             if len(seen) >= n and (run.indexed >= n or time.perf_counter() - moved > STALL_S):
@@ -309,9 +335,12 @@ def bench_kafka(articles: list[Article], base: Settings, spy: Path | None) -> Ru
         if sampler is not None:
             sampler.send_signal(signal.SIGINT)
             sampler.wait(timeout=60)
-        worker.terminate()
-        worker.wait(timeout=60)
-        log.close()
+        for w in procs:
+            w.terminate()
+        for w in procs:
+            w.wait(timeout=60)
+        for log in logs:
+            log.close()
         consumer.close()
         admin = KafkaAdminClient(client_id="rasad-bench", **client_config(settings))
         admin.delete_topics([t for t in admin.list_topics() if tag in t])
@@ -323,14 +352,18 @@ def bench_kafka(articles: list[Article], base: Settings, spy: Path | None) -> Ru
     if run.enriched < n or run.indexed < n:
         print(
             f"Kafka+Faust: {run.enriched}/{n} enriched, {run.indexed}/{n} indexed before the "
-            f"timeout; worker log: {data_dir / 'worker.log'}"
+            f"timeout; worker logs: {data_dir}/worker*.log"
         )
     return run
 
 
-def report(run: Run, in_process_cpu_ms: float) -> None:
+def report(run: Run, in_process_cpu_ms: float, workers: int, load: tuple[float, ...]) -> None:
     n = run.articles
-    print(f"Kafka+Faust: {n} articles raw -> enriched -> indexed by one `rasad worker`")
+    print(
+        f"Kafka+Faust: {n} articles raw -> enriched -> indexed by {workers} `rasad worker` "
+        f"process(es) on {os.cpu_count()} cores; load average before "
+        f"{load[0]:.2f}, after {os.getloadavg()[0]:.2f}"
+    )
     print(f"  start-up until the first enriched message: {run.startup_s:.1f} s")
     print(
         f"  raw -> enriched: {run.enriched_s:.2f} s first -> last  => "
@@ -343,7 +376,7 @@ def report(run: Run, in_process_cpu_ms: float) -> None:
     if run.cpu_s:
         per_1000 = run.cpu_s / run.enriched * 1000
         print(
-            f"  worker CPU: {per_1000:.2f} s per 1,000 articles "
+            f"  worker CPU (all workers): {per_1000:.2f} s per 1,000 articles "
             f"({run.enriched / run.cpu_s:.0f} articles per CPU-second); enrich() alone in "
             f"process: {in_process_cpu_ms:.2f} s, so Faust, Kafka, indexing, alert matching "
             f"and enriching beside the busy servers add {per_1000 - in_process_cpu_ms:.2f} s"
@@ -354,12 +387,25 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--articles", type=int, default=3000)
     parser.add_argument("--skip-kafka", action="store_true")
-    parser.add_argument("--py-spy", type=Path, help="sample the worker into this file")
+    parser.add_argument("--py-spy", type=Path, help="sample the (first) worker into this file")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        nargs="+",
+        default=[1],
+        help="worker processes for the Kafka phase; several values run it once per value",
+    )
     args = parser.parse_args()
     articles = load_articles(args.articles)
     cpu_per_1000 = bench_functions(articles)
     if not args.skip_kafka:
-        report(bench_kafka(articles, Settings(), args.py_spy), cpu_per_1000)
+        for workers in args.workers:
+            load = os.getloadavg()
+            spy = args.py_spy
+            if spy is not None and len(args.workers) > 1:
+                spy = spy.with_stem(f"{spy.stem}-{workers}w")
+            run = bench_kafka(articles, Settings(), spy, workers)
+            report(run, cpu_per_1000, workers, load)
 
 
 if __name__ == "__main__":

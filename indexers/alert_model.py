@@ -5,13 +5,12 @@ Pure data (pydantic), no I/O; storage and matching live in :mod:`indexers.alerts
 
 from __future__ import annotations
 
-from typing import Any, Literal, Self
+from typing import Any, Literal
 
-import orjson
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from indexers.query import MAX_QUERY_CHARS, Filters
-from rasad.article import EnrichedArticle, SchemaError
+from rasad.article import EnrichedArticle, JsonModel
 from rasad.settings import Settings
 
 AlertMode = Literal["every", "cluster"]
@@ -100,10 +99,8 @@ class Alert(AlertSpec):
         return data
 
 
-class AlertHit(BaseModel):
+class AlertHit(JsonModel):
     """One (alert, article) match on the alert-hits topic; ``key`` is its idempotency key."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     key: str
     alert_id: str
@@ -118,16 +115,6 @@ class AlertHit(BaseModel):
     source_name: str
     published_at: AwareDatetime
     matched_at: AwareDatetime
-
-    def to_json(self) -> bytes:
-        return orjson.dumps(self.model_dump(mode="json"))
-
-    @classmethod
-    def from_json(cls, data: bytes | str) -> Self:
-        try:
-            return cls.model_validate_json(data)
-        except ValueError as exc:
-            raise SchemaError(f"not a valid AlertHit: {exc}") from exc
 
 
 def hit_key(alert_id: str, mode: AlertMode, article: EnrichedArticle) -> str:

@@ -190,6 +190,16 @@ def _count(node: Node) -> int:
     return 1
 
 
+def node_kinds(node: Node | None) -> set[type[Term] | type[Phrase]]:
+    """Which leaves a query has (bare words, quoted phrases), outside NOT: what can be
+    highlighted in a hit."""
+    if isinstance(node, Term | Phrase):
+        return {type(node)}
+    if isinstance(node, And | Or):
+        return set().union(*(node_kinds(c) for c in node.children))
+    return set()
+
+
 def _words(text: str) -> dict[str, Any]:
     # cross_fields + AND: every word must appear, each in any field; the words go to the
     # engine together so multi-word synonyms (الولايات المتحدة = أمريكا) can match.

@@ -16,8 +16,8 @@ from typing import Any, Literal
 
 import orjson
 
-from indexers.query import Filters, build_query, parse_since
-from rasad.engine import Engine, QueryError
+from indexers.query import Filters, Phrase, Term, build_query, node_kinds, parse_query, parse_since
+from rasad.engine import Engine, QueryError, error_from_status
 from rasad.settings import Settings
 
 SortOrder = Literal["relevance", "newest", "oldest"]
@@ -34,6 +34,9 @@ FACET_SIZE = 10
 # The body is the bulk of an article's bytes; hits carry the summary and highlights instead.
 HIT_SOURCE_EXCLUDES = ["body"]
 HIGHLIGHT_FIELDS = ("title", "summary", "body")
+# Identical searches within this step send identical engine requests, so the engine's shard
+# request cache answers repeated facet and count requests; a "since" bound moves by at most it.
+NOW_STEP = timedelta(minutes=1)
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,9 @@ class SearchRequest:
     cursor: str | None = None
     facets: bool = True
     highlight: bool = True
+    # The stored fields each hit carries; empty = all but the body. A result list that shows a
+    # few fields asks for just those: a smaller answer to send, parse and serialize.
+    fields: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -128,13 +134,20 @@ def histogram_interval(filters: Filters, now: datetime) -> str:
     return "day" if span <= timedelta(days=92) else "week"
 
 
-def _highlight() -> dict[str, Any]:
+def _highlight(query: str) -> dict[str, Any] | None:
+    """Highlight only the fields the query can match: bare words match the analysed fields,
+    quoted phrases the ``exact`` ones (the highlighter requires a field match either way, so
+    the other family would only cost time). None when there is nothing to highlight."""
+    kinds = node_kinds(parse_query(query))
+    suffixes = [s for s, kind in (("", Term), (".exact", Phrase)) if kind in kinds]
+    if not suffixes:
+        return None
     fields: dict[str, Any] = {}
     for name in HIGHLIGHT_FIELDS:
         # Titles whole; summary and body as short fragments around the matches.
         spec = {"number_of_fragments": 0} if name == "title" else {"fragment_size": 160}
-        fields[name] = spec
-        fields[f"{name}.exact"] = spec
+        for suffix in suffixes:
+            fields[f"{name}{suffix}"] = spec
     return {
         "fields": fields,
         "pre_tags": ["<mark>"],
@@ -145,26 +158,54 @@ def _highlight() -> dict[str, Any]:
     }
 
 
-def search_body(request: SearchRequest, now: datetime) -> dict[str, Any]:
-    """The engine request body for a search (pure; exposed for the API and tests)."""
+def hits_body(request: SearchRequest, now: datetime) -> dict[str, Any]:
+    """The engine request for one page of hits (pure; exposed for tests).
+
+    It counts nothing (``track_total_hits: false``), so the engine may skip documents that
+    cannot reach the page; the total comes from :func:`summary_body`.
+    """
     if not 1 <= request.size <= MAX_PAGE_SIZE:
         raise QueryError(f"page size must be between 1 and {MAX_PAGE_SIZE}")
     body: dict[str, Any] = {
         "query": build_query(request.query, request.filters, now),
         "sort": SORTS[request.sort],
         "size": request.size,
-        "track_total_hits": True,
-        "_source": {"excludes": HIT_SOURCE_EXCLUDES},
+        "track_total_hits": False,
+        "_source": {"includes": list(request.fields)}
+        if request.fields
+        else {"excludes": HIT_SOURCE_EXCLUDES},
     }
     if request.sort == "relevance":
         body["track_scores"] = True
     if request.cursor:
         body["search_after"] = decode_cursor(request, request.cursor)
-    if request.highlight:
-        body["highlight"] = _highlight()
+    highlight = _highlight(request.query) if request.highlight else None
+    if highlight:
+        body["highlight"] = highlight
+    return body
+
+
+def summary_body(request: SearchRequest, now: datetime) -> dict[str, Any]:
+    """The engine request for the exact total and, on a first page, the facets (pure).
+
+    ``size: 0`` and no clock inside make it cacheable in the engine's shard request cache: the
+    same search asked again (another sort, the next page, another analyst) is answered from
+    memory by every monthly index that has not changed since, and a refresh invalidates it.
+    """
+    body: dict[str, Any] = {
+        "query": build_query(request.query, request.filters, now),
+        "size": 0,
+        "track_total_hits": True,
+    }
     if request.facets and not request.cursor:
         body["aggs"] = _aggregations(histogram_interval(request.filters, now))
     return body
+
+
+def search_now(now: datetime) -> datetime:
+    """``now`` rounded down to NOW_STEP: the clock a search's relative dates are built on."""
+    step = int(NOW_STEP.total_seconds())
+    return datetime.fromtimestamp(int(now.timestamp()) // step * step, UTC)
 
 
 def _facets(aggs: dict[str, Any]) -> dict[str, list[Bucket]]:
@@ -189,21 +230,51 @@ def _hit(raw: dict[str, Any]) -> Hit:
     return Hit(str(raw["_id"]), raw.get("_score"), raw["_source"], highlights)
 
 
+async def _msearch(
+    engine: Engine, index: str, hits: dict[str, Any], summary: dict[str, Any]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Both requests in one ``_msearch``: one HTTP exchange, run side by side in the engine."""
+    lines = [{"index": index}, hits, {"index": index, "request_cache": True}, summary]
+    payload = b"".join(orjson.dumps(line) + b"\n" for line in lines)
+    answer = await engine.request("POST", "/_msearch", body=payload, ndjson=True)
+    found: list[dict[str, Any]] = answer["responses"]
+    for item in found:
+        if "error" in item:
+            status = int(item.get("status", 500))
+            if status == 400:
+                error = item["error"]
+                reason = (error.get("root_cause") or [error])[0].get("reason", error)
+                raise QueryError(f"the engine could not run this query: {reason}")
+            raise error_from_status(status, item)
+    return found[0], found[1]
+
+
 async def search(
     engine: Engine, settings: Settings, request: SearchRequest, now: datetime | None = None
 ) -> SearchResult:
-    body = search_body(request, now or datetime.now(UTC))
-    raw = await engine.search(settings.articles_read_alias, body)
+    """One page of hits, the exact total and (first page) the facets.
+
+    The page (which counts nothing) and the cacheable summary are two requests of one
+    ``_msearch``; a refresh landing between them can make the total differ from the page by
+    the articles it added, as any near-real-time search may.
+    """
+    moment = search_now(now or datetime.now(UTC))
+    raw, summary = await _msearch(
+        engine,
+        settings.articles_read_alias,
+        hits_body(request, moment),
+        summary_body(request, moment),
+    )
     hits = [_hit(h) for h in raw["hits"]["hits"]]
     cursor = None
     if len(hits) == request.size:
         cursor = encode_cursor(request, raw["hits"]["hits"][-1]["sort"])
     return SearchResult(
-        total=int(raw["hits"]["total"]["value"]),
+        total=int(summary["hits"]["total"]["value"]),
         hits=hits,
-        facets=_facets(raw.get("aggregations", {})),
+        facets=_facets(summary.get("aggregations", {})),
         next_cursor=cursor,
-        took_ms=int(raw.get("took", 0)),
+        took_ms=max(int(raw.get("took", 0)), int(summary.get("took", 0))),
     )
 
 

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Gauge
+from prometheus_client import Counter, Gauge, start_http_server
+
+from rasad.logs import get_logger
+
+log = get_logger(__name__)
 
 ARTICLES = Counter(
     "rasad_producer_articles_total",
@@ -23,3 +27,28 @@ FETCH_ERRORS = Counter(
 BYTES = Counter("rasad_producer_fetched_bytes_total", "Bytes read from feed servers (wire).")
 SPOOL_SIZE = Gauge("rasad_producer_spool_size", "Articles waiting in the local spool.")
 FEED_STATES = Gauge("rasad_producer_feeds", "Feeds per health state.", ["state"])
+REPLAY_READ = Counter(
+    "rasad_producer_replay_read",
+    "Articles read from a replay input (corpus or feed files), before dedup; what was "
+    "published of them is in rasad_producer_articles_total.",
+)
+
+
+def serve(port: int) -> bool:
+    """Serve this process's metrics on 127.0.0.1:``port`` (0: off). A port already taken (by
+    another producer, say) is logged and the producer goes on without a metrics page: the
+    articles matter more than their counters. True when serving."""
+    if not port:
+        return False
+    try:
+        start_http_server(port, addr="127.0.0.1")
+    except OSError as exc:
+        log.warning(
+            "producer metrics not served",
+            port=port,
+            error=str(exc),
+            hint="set RASAD_PRODUCER_METRICS_PORT to a free port (0 turns metrics off)",
+        )
+        return False
+    log.info("producer metrics served", url=f"http://127.0.0.1:{port}/metrics")
+    return True

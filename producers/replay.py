@@ -16,6 +16,7 @@ from typing import Any
 
 import orjson
 
+from producers import metrics
 from producers.parse import make_article, parse_date, parse_feed
 from producers.registry import FeedSpec
 from producers.text import clean_text
@@ -116,7 +117,13 @@ def replay_batches(
         files = sorted(p for p in path.iterdir() if p.suffix in (".xml", ".rss", ".atom"))
         if not files:
             raise ReplayError(f"{path}: no .xml/.rss/.atom feed files in this folder")
-        return iter_feed_files(files, registry)
+        return _counted(iter_feed_files(files, registry))
     if path.name.endswith((".jsonl", ".jsonl.gz", ".json.gz", ".ndjson")):
-        return iter_corpus(path, registry, batch)
-    return iter_feed_files([path], registry)
+        return _counted(iter_corpus(path, registry, batch))
+    return _counted(iter_feed_files([path], registry))
+
+
+def _counted(batches: Iterator[list[Article]]) -> Iterator[list[Article]]:
+    for articles in batches:
+        metrics.REPLAY_READ.inc(len(articles))
+        yield articles

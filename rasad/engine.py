@@ -2,13 +2,13 @@
 
 Everything above this module speaks plain dict bodies of the shared query DSL; the adapter sends
 them with whichever client fits the cluster. The per-client differences live in two small
-transport classes (how to build the client, how to send one request, how to read its errors);
-:class:`Engine` implements every operation once on top of them.
+transport classes (:mod:`rasad.engine_transport`: how to build the client, how to send one
+request, how to read its errors); :class:`Engine` implements every operation once on top of them.
 
 Failures come out as three named errors, so callers can decide without reading strings:
 :class:`EngineUnavailable` (retry later), :class:`EngineRejected` (the engine refused this
 request or document: dead-letter it now) and :class:`QueryError` (an analyst's query is wrong:
-tell them, never a 500).
+tell them, never a 500). They are defined in :mod:`rasad.engine_errors` and exported here.
 """
 
 from __future__ import annotations
@@ -17,40 +17,39 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol
+from typing import Any, Literal
 
 import orjson
 
+from rasad.engine_errors import (
+    RETRYABLE_STATUSES,
+    EngineError,
+    EngineRejected,
+    EngineUnavailable,
+    QueryError,
+    error_from_status,
+)
+from rasad.engine_transport import ElasticTransport, OpenSearchTransport, Transport
 from rasad.settings import Settings
+
+__all__ = [
+    "RETRYABLE_STATUSES",
+    "Engine",
+    "EngineError",
+    "EngineInfo",
+    "EngineKind",
+    "EngineRejected",
+    "EngineUnavailable",
+    "QueryError",
+    "detect_kind",
+    "error_from_status",
+    "open_engine",
+]
 
 EngineKind = Literal["opensearch", "elasticsearch"]
 
-# Statuses that mean "the cluster is busy or restarting", not "this request is wrong".
-RETRYABLE_STATUSES = frozenset({429, 502, 503, 504})
 # How often a long task (reindex) is polled; it runs for seconds to minutes.
 TASK_POLL_S = 0.5
-
-
-class EngineError(Exception):
-    """Base of the adapter's named errors."""
-
-
-class EngineUnavailable(EngineError):
-    """Connection refused, timed out, or the cluster answered 429/5xx: retry later."""
-
-
-class EngineRejected(EngineError):
-    """The engine refused a request or document (4xx): retrying it unchanged will not help."""
-
-    def __init__(self, status: int, error_type: str, reason: str) -> None:
-        super().__init__(f"{status} {error_type}: {reason}")
-        self.status = status
-        self.error_type = error_type
-        self.reason = reason
-
-
-class QueryError(EngineError):
-    """An analyst's query cannot run; the message says why in words an analyst can act on."""
 
 
 @dataclass(frozen=True)
@@ -74,161 +73,6 @@ def detect_kind(root: dict[str, Any]) -> EngineKind:
     raise EngineRejected(200, "unknown_product", f"not OpenSearch or Elasticsearch: {root!r}")
 
 
-def error_from_status(status: int, body: Any) -> EngineError:
-    """Map an HTTP error answer to a named error, keeping the engine's own type and reason."""
-    error = body.get("error") if isinstance(body, dict) else body
-    if isinstance(error, dict):
-        root = (error.get("root_cause") or [error])[0]
-        error_type = str(root.get("type", error.get("type", "error")))
-        reason = str(root.get("reason") or error.get("reason") or error)
-        caused = error.get("caused_by")
-        if isinstance(caused, dict) and caused.get("reason") and caused["reason"] not in reason:
-            reason = f"{reason} ({caused['reason']})"
-    else:
-        error_type, reason = "error", str(error)
-    if status in RETRYABLE_STATUSES or status >= 500:
-        return EngineUnavailable(f"engine answered {status} {error_type}: {reason}")
-    return EngineRejected(status, error_type, reason)
-
-
-class _Transport(Protocol):
-    async def send(
-        self,
-        method: str,
-        path: str,
-        params: dict[str, Any] | None,
-        body: bytes | None,
-        ndjson: bool,
-    ) -> Any: ...
-
-    async def close(self) -> None: ...
-
-
-class _OpenSearchTransport:
-    """opensearch-py's AsyncOpenSearch; its transport takes bytes and returns parsed JSON."""
-
-    def __init__(self, settings: Settings) -> None:
-        from opensearchpy import AsyncOpenSearch
-
-        kwargs: dict[str, Any] = _common_tls(settings)
-        if settings.engine_username:
-            kwargs["http_auth"] = (settings.engine_username, _secret(settings.engine_password))
-        if settings.engine_api_key:
-            kwargs["headers"] = {"authorization": f"ApiKey {_secret(settings.engine_api_key)}"}
-        self._timeout = settings.engine_timeout_s
-        # Retries are ours (the sink backs off, a CLI fails fast), never hidden in the client.
-        self._client = AsyncOpenSearch(
-            hosts=[settings.engine_url],
-            timeout=settings.engine_timeout_s,
-            maxsize=settings.engine_pool_size,
-            max_retries=0,
-            retry_on_timeout=False,
-            **kwargs,
-        )
-
-    async def send(
-        self,
-        method: str,
-        path: str,
-        params: dict[str, Any] | None,
-        body: bytes | None,
-        ndjson: bool,
-    ) -> Any:
-        from opensearchpy import exceptions as os_errors
-
-        headers = {"content-type": "application/x-ndjson" if ndjson else "application/json"}
-        try:
-            # An explicit timeout, or the client would take the engine's own ``timeout``
-            # parameter (e.g. of _cluster/health) as the HTTP timeout.
-            return await self._client.transport.perform_request(
-                method, path, params=params, body=body, headers=headers, timeout=self._timeout
-            )
-        except os_errors.ConnectionError as exc:  # includes ConnectionTimeout
-            raise EngineUnavailable(f"cannot reach the engine: {exc.error or exc}") from exc
-        except os_errors.TransportError as exc:
-            status = exc.status_code if isinstance(exc.status_code, int) else 500
-            raise error_from_status(status, exc.info) from exc
-
-    async def close(self) -> None:
-        await self._client.close()
-
-
-class _ElasticTransport:
-    """elasticsearch-py's AsyncElasticsearch (9.x client), speaking the server's major version.
-
-    The 9.x client asks for ``compatible-with=9`` media types, which 8.x servers refuse with
-    ``media_type_header_exception``; we send ``compatible-with=<server major>`` instead, which
-    8.x and 9.x servers both accept.
-    """
-
-    def __init__(self, settings: Settings, server_major: int) -> None:
-        from elasticsearch import AsyncElasticsearch
-
-        kwargs: dict[str, Any] = _common_tls(settings)
-        if settings.engine_api_key:
-            kwargs["api_key"] = _secret(settings.engine_api_key)
-        elif settings.engine_username:
-            kwargs["basic_auth"] = (settings.engine_username, _secret(settings.engine_password))
-        self._client = AsyncElasticsearch(
-            hosts=[settings.engine_url],
-            request_timeout=settings.engine_timeout_s,
-            connections_per_node=settings.engine_pool_size,
-            max_retries=0,
-            retry_on_timeout=False,
-            **kwargs,
-        )
-        compat = f"compatible-with={server_major}"
-        self._json = {
-            "accept": f"application/vnd.elasticsearch+json; {compat}",
-            "content-type": f"application/vnd.elasticsearch+json; {compat}",
-        }
-        self._ndjson = {
-            **self._json,
-            "content-type": f"application/vnd.elasticsearch+x-ndjson; {compat}",
-        }
-
-    async def send(
-        self,
-        method: str,
-        path: str,
-        params: dict[str, Any] | None,
-        body: bytes | None,
-        ndjson: bool,
-    ) -> Any:
-        import elastic_transport
-        from elasticsearch import ApiError
-
-        try:
-            response = await self._client.perform_request(
-                method,
-                path,
-                params=params,
-                body=body,
-                headers=self._ndjson if ndjson else self._json,
-            )
-        except (elastic_transport.ConnectionError, elastic_transport.ConnectionTimeout) as exc:
-            raise EngineUnavailable(f"cannot reach the engine: {exc}") from exc
-        except ApiError as exc:
-            raise error_from_status(exc.meta.status, exc.body) from exc
-        return response.body
-
-    async def close(self) -> None:
-        await self._client.close()
-
-
-def _secret(value: Any) -> str:
-    return "" if value is None else str(value.get_secret_value())
-
-
-def _common_tls(settings: Settings) -> dict[str, Any]:
-    kwargs: dict[str, Any] = {"verify_certs": settings.engine_verify_certs}
-    if settings.engine_ca_certs:
-        kwargs["ca_certs"] = str(settings.engine_ca_certs)
-    if not settings.engine_verify_certs:
-        kwargs["ssl_show_warn"] = False
-    return kwargs
-
-
 def _body(value: Any) -> bytes | None:
     if value is None or isinstance(value, bytes):
         return value
@@ -238,7 +82,7 @@ def _body(value: Any) -> bytes | None:
 class Engine:
     """A connected cluster. Build with :meth:`connect`; use as ``async with``."""
 
-    def __init__(self, transport: _Transport, info: EngineInfo) -> None:
+    def __init__(self, transport: Transport, info: EngineInfo) -> None:
         self._transport = transport
         self.info = info
 
@@ -247,9 +91,9 @@ class Engine:
         """Pick the client from ``settings.engine_kind`` or from the cluster's ``GET /``."""
         if settings.engine_kind == "elasticsearch":
             # Ask with 8-compatible headers first: both 8.x and 9.x servers accept them.
-            probe: _Transport = _ElasticTransport(settings, server_major=8)
+            probe: Transport = ElasticTransport(settings, server_major=8)
         else:
-            probe = _OpenSearchTransport(settings)
+            probe = OpenSearchTransport(settings)
         try:
             root = await probe.send("GET", "/", None, None, False)
             kind = detect_kind(root) if settings.engine_kind == "auto" else settings.engine_kind
@@ -257,11 +101,9 @@ class Engine:
             await probe.close()
             raise
         info = EngineInfo(kind, str(root["version"]["number"]), str(root.get("cluster_name", "")))
-        if kind == "elasticsearch" and (
-            not isinstance(probe, _ElasticTransport) or info.major != 8
-        ):
+        if kind == "elasticsearch" and (not isinstance(probe, ElasticTransport) or info.major != 8):
             await probe.close()
-            probe = _ElasticTransport(settings, server_major=info.major)
+            probe = ElasticTransport(settings, server_major=info.major)
         return cls(probe, info)
 
     async def __aenter__(self) -> Engine:

@@ -55,6 +55,7 @@ from rasad.logs import get_logger
 from rasad.settings import Settings, get_settings
 from stream.enrich.cluster import ClusterConfig, StoryClusters
 from stream.enrich.pipeline import EnrichmentError, enrich
+from stream.lag import register as register_consumer_lag
 
 log = get_logger(__name__)
 A = TypeVar("A", bound=Article)
@@ -280,6 +281,10 @@ async def expire_clusters() -> None:
     dropped = story_clusters.expire(datetime.now(UTC), delete_from_store=app.is_leader())
     CLUSTER_ENTRIES_EXPIRED.inc(dropped)
     log.info("cluster window swept", forgotten=dropped)
+
+
+# rasad_consumer_lag{topic,partition,group}, refreshed by a timer (stream/lag.py).
+register_consumer_lag(app)
 
 
 @app.page("/metrics")

@@ -10,17 +10,12 @@ from __future__ import annotations
 
 import gzip
 import itertools
-import os
-import signal
-import socket
 import subprocess
-import sys
 import time
-import uuid
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import ClassVar
 
 import httpx
 import orjson
@@ -33,30 +28,19 @@ from rasad import stack
 from rasad.kafka_config import client_config
 from rasad.settings import Settings
 from tests.conftest import SHARED_DATA
+from tests.pipeline_env import REPO as REPO
+from tests.pipeline_env import PipelineEnv, free_ports, stop
 
-REPO = Path(__file__).resolve().parents[1]
 CORPUS = SHARED_DATA / "corpus" / "ant-multisource.jsonl.gz"
 # A worker loads its models and joins its group in ~10-20 s; a loaded 2-core CI box needs more.
 SETTLE_TIMEOUT_S = 180.0
 POLL_S = 0.5
 
 
-def _free_ports(n: int) -> list[int]:
-    """``n`` distinct loopback ports that are free right now (the OS picks them)."""
-    sockets = [socket.socket() for _ in range(n)]
-    try:
-        for s in sockets:
-            s.bind(("127.0.0.1", 0))
-        return [s.getsockname()[1] for s in sockets]
-    finally:
-        for s in sockets:
-            s.close()
-
-
 @pytest.fixture(scope="session")
 def fault_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
     """A private Kafka + OpenSearch for this session, wiped afterwards."""
-    kafka, controller, engine, transport = _free_ports(4)
+    kafka, controller, engine, transport = free_ports(4)
     settings = Settings(
         data_dir=tmp_path_factory.mktemp("fault-stack"),
         stack_kafka_port=kafka,
@@ -93,79 +77,39 @@ def corpus_slice(path: Path, start: int, count: int) -> dict[str, int]:
     return {article_id: len(seen) for article_id, seen in hashes.items()}
 
 
-@dataclass
-class Pipeline:
-    """One scenario's pipeline on the fault stack: own topics, group, index prefix and logs."""
+class Pipeline(PipelineEnv):
+    """One scenario's pipeline on the fault stack: own topics, group, index prefix and logs;
+    every `rasad` process it starts is remembered, stopped and checked for crashes."""
 
-    settings: Settings
-    root: Path
-    tag: str = field(default_factory=lambda: uuid.uuid4().hex[:8])
-    processes: list[tuple[str, subprocess.Popen[bytes]]] = field(default_factory=list)
-    extra_env: dict[str, str] = field(default_factory=dict)  # e.g. a quieter log level
+    kind: ClassVar[str] = "fault"
+    defaults: ClassVar[Mapping[str, str]] = {
+        "RASAD_PRODUCER_METRICS_PORT": "0",
+        # Reconnect to a broker that came back within a second, not the default 30 s.
+        "RASAD_PRODUCER_SPOOL_RETRY_S": "1",
+        "RASAD_PRODUCER_SEND_TIMEOUT_S": "10",
+        # The indexer's retry delay stays short, so recovery is seen within the test.
+        "RASAD_INDEXER_BACKOFF_MAX_S": "2",
+        "RASAD_LOG_LEVEL": "INFO",
+        # Faust's own setting (it reads the environment): a SIGKILLed worker's partitions
+        # move after 10 s instead of the default 60 s, so a restart is seen within the test.
+        "BROKER_SESSION_TIMEOUT": "10",
+    }
 
-    def __post_init__(self) -> None:
-        self.settings = self.settings.model_copy(
-            update={
-                "topic_raw": f"fault.raw.{self.tag}",
-                "topic_enriched": f"fault.enriched.{self.tag}",
-                "topic_alert_hits": f"fault.hits.{self.tag}",
-                "stream_app_id": f"fault-{self.tag}",
-                "index_prefix": f"fault-{self.tag}",
-            }
-        )
-
-    def env(self, data_dir: Path, **extra: str) -> dict[str, str]:
-        s = self.settings
-        values = {
-            "RASAD_KAFKA_BOOTSTRAP_SERVERS": s.kafka_bootstrap_servers,
-            "RASAD_ENGINE_URL": s.engine_url,
-            "RASAD_TOPIC_RAW": s.topic_raw,
-            "RASAD_TOPIC_ENRICHED": s.topic_enriched,
-            "RASAD_TOPIC_ALERT_HITS": s.topic_alert_hits,
-            "RASAD_STREAM_APP_ID": s.stream_app_id,
-            "RASAD_INDEX_PREFIX": s.index_prefix,
-            "RASAD_DATA_DIR": str(data_dir),
-            "RASAD_WORKER_WEB_PORT": str(_free_ports(1)[0]),
-            "RASAD_PRODUCER_METRICS_PORT": "0",
-            # Reconnect to a broker that came back within a second, not the default 30 s.
-            "RASAD_PRODUCER_SPOOL_RETRY_S": "1",
-            "RASAD_PRODUCER_SEND_TIMEOUT_S": "10",
-            # The indexer's retry delay stays short, so recovery is seen within the test.
-            "RASAD_INDEXER_BACKOFF_MAX_S": "2",
-            "RASAD_LOG_LEVEL": "INFO",
-            # Faust's own setting (it reads the environment): a SIGKILLed worker's partitions
-            # move after 10 s instead of the default 60 s, so a restart is seen within the test.
-            "BROKER_SESSION_TIMEOUT": "10",
-            **self.extra_env,
-            **extra,
-        }
-        clean = {k: v for k, v in os.environ.items() if not k.startswith("RASAD_")}
-        return {**clean, **values}
+    def __init__(
+        self, settings: Settings, root: Path, *, extra_env: dict[str, str] | None = None
+    ) -> None:
+        super().__init__(settings, extra_env=extra_env)  # extra_env: e.g. a quieter log level
+        self.root = root
+        self.processes: list[tuple[str, subprocess.Popen[bytes]]] = []
 
     def rasad(self, name: str, *argv: str, data_dir: Path | None = None) -> subprocess.Popen[bytes]:
         """Start ``rasad <argv>`` as a subprocess; output goes to ``<root>/<name>.log``."""
-        home = data_dir or self.root / name
-        home.mkdir(parents=True, exist_ok=True)
-        with (self.root / f"{name}.log").open("ab") as log:
-            process = subprocess.Popen(
-                [sys.executable, "-m", "rasad.cli", *argv],
-                cwd=REPO,
-                env=self.env(home),
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
+        process = self.start(argv, data_dir or self.root / name, self.root / f"{name}.log")
         self.processes.append((name, process))
         return process
 
-    def setup(self) -> None:
-        done = subprocess.run(
-            [sys.executable, "-m", "rasad.cli", "setup"],
-            cwd=REPO,
-            env=self.env(self.root / "setup"),
-            capture_output=True,
-            check=False,
-        )
-        assert done.returncode == 0, done.stderr.decode(errors="replace")
+    def setup(self, data_dir: Path | None = None) -> None:
+        super().setup(data_dir or self.root / "setup")
 
     def worker(self, name: str = "worker") -> subprocess.Popen[bytes]:
         return self.rasad(name, "worker")
@@ -242,23 +186,9 @@ class Pipeline:
 
     # --- ending --------------------------------------------------------------------------------
     def close(self) -> None:
-        for _, process in self.processes:
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-        for _, process in self.processes:
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-        admin = KafkaAdminClient(client_id="fault-tests", **client_config(self.settings))
-        try:
-            mine = [t for t in admin.list_topics() if self.tag in t]
-            if mine:
-                admin.delete_topics(mine)
-        finally:
-            admin.close()
-        httpx.delete(f"{self.settings.engine_url}/{self.settings.index_prefix}-*", timeout=30)
+        # 30 s each: a scenario's processes are small, and the whole suite must stay in budget.
+        stop((process for _, process in self.processes), timeout_s=30)
+        self.delete_topics()
 
 
 def wait_until(check: Callable[[], object], timeout: float, what: str, line: Pipeline) -> None:

@@ -3,31 +3,29 @@
 from __future__ import annotations
 
 import gzip
-import os
-import socket
 import subprocess
-import sys
 import time
-import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import httpx
 import orjson
-from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
+from kafka import KafkaConsumer, KafkaProducer
 
-from indexers.templates import TEMPLATE_VERSION
 from producers.replay import corpus_article, source_for
 from rasad.article import Article
 from rasad.kafka_config import client_config
 from rasad.settings import Settings
+from tests.pipeline_env import REPO as REPO
+from tests.pipeline_env import WORKER_TIMEOUT_S as WORKER_TIMEOUT_S
+from tests.pipeline_env import PipelineEnv, stop
 
-REPO = Path(__file__).resolve().parents[1]
+# The stream tests' name for a pipeline on the shared stack.
+StreamEnv = PipelineEnv
+
 SHARED = REPO.parent / "shared"
 CORPUS = SHARED / "data" / "corpus" / "ant-multisource.jsonl.gz"
 SEED = SHARED / "seed" / "000_40caac64b2919ceb.txt"
@@ -37,9 +35,6 @@ SEED = SHARED / "seed" / "000_40caac64b2919ceb.txt"
 WIRE_PAIR = ("AL-technology-72-20180228", "SK-technology-119-20180228")
 REWRITTEN_PAIR = ("AL-internationalNews-1668-20180618", "FR-internationalNews-1876-20180618")
 UNRELATED = "AL-sport-506-20180309"
-
-# A worker needs a few seconds to join its group and recover its table; a loaded CI box more.
-WORKER_TIMEOUT_S = 120.0
 
 
 @lru_cache(maxsize=1)
@@ -67,104 +62,44 @@ def first_corpus_articles(n: int) -> list[Article]:
     return corpus_articles(list(_corpus_index())[:n])
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-@dataclass
-class StreamEnv:
-    """Unique topic names and app id for one worker group, as RASAD_* environment."""
-
-    settings: Settings
-    tag: str = field(default_factory=lambda: uuid.uuid4().hex[:10])
-
-    @property
-    def app_id(self) -> str:
-        return f"rasad-test-{self.tag}"
-
-    @property
-    def raw(self) -> str:
-        return f"test.raw.{self.tag}"
-
-    @property
-    def enriched(self) -> str:
-        return f"test.enriched.{self.tag}"
-
-    @property
-    def raw_dead_letters(self) -> str:
-        return self.settings.dead_letter_topic(self.raw)
-
-    @property
-    def index_prefix(self) -> str:
-        """The worker indexes what it enriches: into indices of its own, never the default."""
-        return f"test{self.tag}"
-
-    def env(self, data_dir: Path) -> dict[str, str]:
-        return {
-            **os.environ,
-            "RASAD_STREAM_APP_ID": self.app_id,
-            "RASAD_TOPIC_RAW": self.raw,
-            "RASAD_TOPIC_ENRICHED": self.enriched,
-            "RASAD_TOPIC_ALERT_HITS": f"test.hits.{self.tag}",
-            "RASAD_INDEX_PREFIX": self.index_prefix,
-            "RASAD_WORKER_WEB_PORT": str(free_port()),
-            "RASAD_DATA_DIR": str(data_dir),
-            "RASAD_LOG_LEVEL": "WARNING",
-        }
-
-    def setup(self, data_dir: Path) -> None:
-        """`rasad setup` for these topics and this index prefix, as an operator would run it."""
-        done = subprocess.run(
-            [sys.executable, "-m", "rasad.cli", "setup"],
-            cwd=REPO,
-            env=self.env(data_dir),
-            capture_output=True,
-            check=False,
-        )
-        assert done.returncode == 0, done.stderr.decode(errors="replace")
-
-    def delete_topics(self) -> None:
-        """Delete everything this env made: its topics and its indices."""
-        admin = KafkaAdminClient(client_id="rasad-tests", **client_config(self.settings))
-        try:
-            mine = [t for t in admin.list_topics() if self.tag in t]
-            if mine:
-                admin.delete_topics(mine)
-        finally:
-            admin.close()
-        url = self.settings.engine_url
-        httpx.delete(f"{url}/{self.index_prefix}-*", timeout=60)
-        for version in range(1, TEMPLATE_VERSION + 1):
-            httpx.delete(f"{url}/_index_template/{self.index_prefix}-articles-v{version}")
-
-
 @contextmanager
-def running_worker(stream_env: StreamEnv, data_dir: Path) -> Iterator[subprocess.Popen[bytes]]:
-    """`rasad setup`, then `rasad worker` in a subprocess (the real entry point), stopped with
-    SIGTERM after."""
+def running_worker(
+    stream_env: StreamEnv, data_dir: Path, *, setup: bool = True
+) -> Iterator[subprocess.Popen[bytes]]:
+    """`rasad setup` (unless ``setup`` is False: no index yet), then `rasad worker` in a
+    subprocess (the real entry point), stopped with SIGTERM after."""
     data_dir.mkdir(parents=True, exist_ok=True)
-    stream_env.setup(data_dir)
-    log = (data_dir / "worker.log").open("wb")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "rasad.cli", "worker"],
-        cwd=REPO,
-        env=stream_env.env(data_dir),
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
+    if setup:
+        stream_env.setup(data_dir)
+    process = stream_env.start(["worker"], data_dir, data_dir / "worker.log")
     try:
         yield process
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
+        stop([process])
+
+
+@contextmanager
+def worker_env(
+    settings: Settings,
+    data_dir: Path,
+    *,
+    setup: bool = True,
+    extra_env: dict[str, str] | None = None,
+) -> Iterator[StreamEnv]:
+    """A fresh pipeline with one running worker; its topics and indices deleted after. The
+    worker must still be running when the caller is done (its log tail says why not)."""
+    env = StreamEnv(settings, extra_env=extra_env)
+    try:
+        with running_worker(env, data_dir, setup=setup) as process:
+            yield env
+            assert process.poll() is None, (data_dir / "worker.log").read_text()[-3000:]
+    finally:
+        env.delete_topics()
+
+
+def publish(env: StreamEnv, articles: list[Article]) -> None:
+    """Articles to the env's raw topic, keyed by id, as a producer sends them."""
+    produce(env.settings, env.raw, [(a.id.encode(), a.to_json()) for a in articles])
 
 
 def produce(settings: Settings, topic: str, messages: Iterable[tuple[bytes | None, bytes]]) -> None:

@@ -11,11 +11,11 @@ from rasad.engine import (
     EngineRejected,
     EngineUnavailable,
     QueryError,
-    _ElasticTransport,
     detect_kind,
     error_from_status,
     open_engine,
 )
+from rasad.engine_transport import ElasticTransport
 from rasad.settings import Settings
 from tests.index_fixtures import engine, index_settings
 
@@ -51,7 +51,7 @@ def test_an_unknown_product_is_refused() -> None:
 
 async def test_elastic_client_speaks_the_servers_major_version() -> None:
     # The 9.x client's default compatible-with=9 is refused by 8.x servers.
-    transport = _ElasticTransport(Settings(), server_major=8)
+    transport = ElasticTransport(Settings(), server_major=8)
     try:
         assert transport._json["accept"].endswith("compatible-with=8")
         assert "x-ndjson; compatible-with=8" in transport._ndjson["content-type"]

@@ -7,26 +7,26 @@ only for articles the engine already holds.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import httpx
 import orjson
 import pytest
 from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 
-from rasad.article import Article, EnrichedArticle
+from rasad.article import EnrichedArticle
 from rasad.kafka_config import client_config
 from rasad.settings import Settings
+from tests.pipeline_env import wait_for
 from tests.stream_fixtures import (
     UNRELATED,
-    WORKER_TIMEOUT_S,
     StreamEnv,
     consume_keys,
     corpus_articles,
     first_corpus_articles,
     produce,
-    running_worker,
+    publish,
+    worker_env,
 )
 
 ARTICLES = 40
@@ -34,18 +34,8 @@ ARTICLES = 40
 
 @pytest.fixture(scope="module")
 def pipeline(live_stack: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[StreamEnv]:
-    env = StreamEnv(live_stack)
-    data_dir = tmp_path_factory.mktemp("indexing-worker")
-    try:
-        with running_worker(env, data_dir) as process:
-            yield env
-            assert process.poll() is None, (data_dir / "worker.log").read_text()[-3000:]
-    finally:
-        env.delete_topics()
-
-
-def publish(env: StreamEnv, articles: list[Article]) -> None:
-    produce(env.settings, env.raw, [(a.id.encode(), a.to_json()) for a in articles])
+    with worker_env(live_stack, tmp_path_factory.mktemp("indexing-worker")) as env:
+        yield env
 
 
 def indexed(env: StreamEnv) -> dict[str, str]:
@@ -75,17 +65,6 @@ def indexing_lag(env: StreamEnv) -> int:
         consumer.close()
         admin.close()
     return sum(end - (committed[tp].offset if tp in committed else 0) for tp, end in ends.items())
-
-
-def wait_for(
-    condition: str, check: Callable[[], bool], timeout_s: float = WORKER_TIMEOUT_S
-) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.5)
-    raise AssertionError(f"not reached in {timeout_s:.0f} s: {condition}")
 
 
 def test_every_published_article_is_searchable_once_and_a_replay_changes_nothing(

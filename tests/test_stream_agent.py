@@ -22,7 +22,8 @@ from tests.stream_fixtures import (
     corpus_articles,
     first_corpus_articles,
     produce,
-    running_worker,
+    publish,
+    worker_env,
 )
 from tests.test_stream_language import UDHR
 
@@ -31,18 +32,8 @@ from tests.test_stream_language import UDHR
 def stream_env(
     live_stack: Settings, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[StreamEnv]:
-    env = StreamEnv(live_stack)
-    data_dir = tmp_path_factory.mktemp("worker")
-    try:
-        with running_worker(env, data_dir) as process:
-            yield env
-            assert process.poll() is None, (data_dir / "worker.log").read_text()[-3000:]
-    finally:
-        env.delete_topics()
-
-
-def publish(env: StreamEnv, articles: list[Article]) -> None:
-    produce(env.settings, env.raw, [(a.id.encode(), a.to_json()) for a in articles])
+    with worker_env(live_stack, tmp_path_factory.mktemp("worker")) as env:
+        yield env
 
 
 def enriched(env: StreamEnv, articles: list[Article]) -> dict[str, EnrichedArticle]:

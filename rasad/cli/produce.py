@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
+from producers import metrics
 from producers.poller import PollOutcome
 from producers.registry import DEFAULT_REGISTRY, FeedSpec, RegistryError, load_registry
 from producers.replay import ReplayError
@@ -96,6 +97,8 @@ def register(app: typer.Typer) -> None:
         if not path.exists():
             console.print(f"[red]{path}: no such file or folder[/red]")
             raise typer.Exit(2)
+        # The same /metrics page as the polling producer: articles read, published, duplicate.
+        metrics.serve(settings.producer_metrics_port)
         with Progress(console=console, transient=False) as progress:
             task = progress.add_task(f"replaying {path.name}", total=None)
 

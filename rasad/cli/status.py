@@ -44,6 +44,8 @@ WORKER_COUNTERS = {
     "rasad_stream_dead_lettered": "dead-lettered",
     "rasad_indexer_documents": "indexer",
 }
+# The gauge a worker keeps per assigned partition (stream/lag.py); shown summed.
+WORKER_LAG = "rasad_consumer_lag"
 
 
 @dataclass
@@ -255,9 +257,13 @@ def _feeds_part(settings: Settings) -> Part:
 
 
 def worker_counters(metrics_text: str) -> dict[str, float]:
-    """The pipeline counters of a worker's Prometheus page, summed over their labels."""
+    """The pipeline counters of a worker's Prometheus page, summed over their labels, and the
+    worker's own consumer lag (over the partitions assigned to it) when it reports one."""
     totals: dict[str, float] = {}
     for family in text_string_to_metric_families(metrics_text):
+        if family.name == WORKER_LAG:
+            totals["lag"] = sum(sample.value for sample in family.samples)
+            continue
         label = WORKER_COUNTERS.get(family.name)
         if label is None:
             continue

@@ -37,9 +37,9 @@ import orjson
 from datasketch import MinHash, MinHashLSH
 
 from rasad.article import Cluster
-from stream.enrich.normalize import normalize
+from stream.enrich.normalize import has_presentation_forms, normalize
 
-__all__ = ["ClusterConfig", "StoryClusters", "body_hash"]
+__all__ = ["ClusterConfig", "StoryClusters", "body_hash", "shingle_hashes"]
 
 # Proclitic chains that carry the article (وال، بال، فبال، لل …) and leave three letters: the same
 # conservative stem as normalize.tokenize, applied to the whole text at once because building
@@ -55,6 +55,12 @@ _SEED = 1
 # 32-bit values (half the memory of 64-bit), unbiased; the sets are far below the ~10^8 elements
 # where 32-bit hashes saturate.
 _SCHEME = "affine32"
+# datasketch's affine32 scheme pre-mixes each input hash with the MurmurHash3 32-bit finalizer
+# (shift, multiply, shift, multiply, shift); signatures are computed here with the same steps.
+_FMIX32 = (16, 0x85EBCA6B, 13, 0xC2B2AE35, 16)
+# Distinct whitespace-separated chunks of text remembered with their shingles' hashes: about a
+# day of news (like normalize's per-word caches); dropped and rebuilt when full.
+_CHUNKS_MAX = 200_000
 
 ClusterStore = MutableMapping[bytes, bytes]
 Signature = np.ndarray[Any, np.dtype[np.uint32]]
@@ -72,6 +78,40 @@ def body_hash(text: str) -> str:
     return hashlib.sha256(" ".join(text.split()).encode()).hexdigest()[:32]
 
 
+def shingle_hashes(title: str, body: str) -> set[int]:
+    """CRC-32 of each shingle of an article: the content words of ``normalize(title + body)``
+    with the article stripped.
+
+    Normalization maps character by character and words never span whitespace, so the
+    shingles of a text are those of its whitespace-separated chunks, each computed once and
+    remembered: a news day repeats most of its words. Text with presentation forms is
+    normalized whole (NFKC may change characters beyond them).
+    """
+    text = f"{title}\n{body}"
+    if has_presentation_forms(text):
+        return set(map(zlib.crc32, _shingles(normalize(text))))
+    known = _CHUNK_HASHES
+    if len(known) >= _CHUNKS_MAX:
+        known.clear()
+    chunks = set(text.split())
+    found = list(map(known.get, chunks))
+    if None in found:
+        for i, chunk in enumerate(chunks):
+            if found[i] is None:
+                found[i] = known[chunk] = tuple(set(map(zlib.crc32, _shingles(normalize(chunk)))))
+    return set().union(*found)
+
+
+def _shingles(norm: str) -> list[bytes]:
+    # crc32 is the C function itself: stable across processes (unlike hash()) and several
+    # times faster than datasketch's default SHA-1.
+    return [w.encode() for w in _CONTENT_WORD.findall(_ARTICLE.sub("", norm))]
+
+
+# whitespace-separated chunk of original text -> CRC-32 of its shingles (see shingle_hashes)
+_CHUNK_HASHES: dict[str, tuple[int, ...]] = {}
+
+
 class StoryClusters:
     """Assigns articles to same-story clusters.
 
@@ -87,12 +127,14 @@ class StoryClusters:
         self.store = store
         self.config = config or ClusterConfig()
         lsh = MinHashLSH(threshold=self.config.threshold, num_perm=self.config.num_perm)
-        self._bands = [(i * lsh.r, (i + 1) * lsh.r) for i in range(lsh.b)]
-        self._permutations = MinHash(
-            num_perm=self.config.num_perm, seed=_SEED, scheme=_SCHEME
-        ).permutations
+        # A band is `r` consecutive signature values; its bytes are the band's bucket key.
+        self._band_rows = lsh.b * lsh.r
+        self._band_dtype = np.dtype((np.void, 4 * lsh.r))
+        a, b = MinHash(num_perm=self.config.num_perm, seed=_SEED, scheme=_SCHEME).permutations
+        self._a: Signature = np.asarray(a, dtype=np.uint32)
+        self._b: Signature = np.asarray(b, dtype=np.uint32)
         self._records: dict[str, _Record] = {}
-        self._buckets: dict[bytes, list[str]] = {}
+        self._buckets: list[dict[bytes, list[str]]] = [{} for _ in range(lsh.b)]  # per band
         self._bodies: dict[str, str] = {}
         for key, value in list(store.items()):
             self.observe(key, value)
@@ -139,8 +181,13 @@ class StoryClusters:
         for article_id in stale:
             del self._records[article_id]
         self._bodies = {h: a for h, a in self._bodies.items() if a not in stale}
-        buckets = {k: [a for a in v if a not in stale] for k, v in self._buckets.items()}
-        self._buckets = {k: v for k, v in buckets.items() if v}
+        for band in self._buckets:
+            for key, members in list(band.items()):
+                kept = [a for a in members if a not in stale]
+                if kept:
+                    band[key] = kept
+                else:
+                    del band[key]
         if delete_from_store:
             for key, value in list(self.store.items()):
                 if _Record.from_bytes(value).seen < horizon:
@@ -157,37 +204,43 @@ class StoryClusters:
             self._bodies.setdefault(record.body_hash, record.article_id)
         if record.signature is None:
             return
-        for key in self._bucket_keys(record.signature):
-            members = self._buckets.setdefault(key, [])
-            members.append(record.article_id)
+        article_id = record.article_id
+        for band, key in zip(self._buckets, self._bucket_keys(record.signature), strict=True):
+            members = band.get(key)
+            if members is None:
+                band[key] = [article_id]
+                continue
+            members.append(article_id)
             if len(members) > _BUCKET_CAP:
                 del members[0]
 
     def _signature(self, title: str, body: str) -> Signature | None:
-        text = _ARTICLE.sub("", normalize(f"{title}\n{body}"))
-        shingles = set(_CONTENT_WORD.findall(text))
-        if not shingles:
+        """datasketch's ``MinHash(hashfunc=zlib.crc32, scheme="affine32")`` of the shingles,
+        computed in one vectorised step (no MinHash object, no per-permutation loop)."""
+        hashes = shingle_hashes(title, body)
+        if not hashes:
             return None
-        minhash = MinHash(
-            num_perm=self.config.num_perm,
-            # Stable across processes (unlike hash()) and several times faster than
-            # datasketch's SHA-1; the C function itself, as a Python wrapper doubles its cost.
-            hashfunc=zlib.crc32,
-            permutations=self._permutations,
-            scheme=_SCHEME,
-        )
-        minhash.update_batch(list(map(str.encode, shingles)))
-        signature: Signature = minhash.hashvalues
+        hv = np.fromiter(hashes, dtype=np.uint32, count=len(hashes))
+        s1, m1, s2, m2, s3 = _FMIX32
+        hv ^= hv >> s1
+        hv *= np.uint32(m1)
+        hv ^= hv >> s2
+        hv *= np.uint32(m2)
+        hv ^= hv >> s3
+        # uint32 arithmetic wraps: a * h + b mod 2^32, the scheme's permutations.
+        signature: Signature = (hv[:, None] * self._a + self._b).min(axis=0)
         return signature
 
     def _bucket_keys(self, signature: Signature) -> list[bytes]:
-        raw = signature.tobytes()
-        return [b"%d:" % i + raw[4 * start : 4 * end] for i, (start, end) in enumerate(self._bands)]
+        keys: list[bytes] = signature[: self._band_rows].view(self._band_dtype).tolist()
+        return keys
 
     def _nearest(self, signature: Signature, horizon: float) -> _Record | None:
         candidates: set[str] = set()
-        for key in self._bucket_keys(signature):
-            candidates.update(self._buckets.get(key, ()))
+        for band, key in zip(self._buckets, self._bucket_keys(signature), strict=True):
+            members = band.get(key)
+            if members:
+                candidates.update(members)
         best: _Record | None = None
         best_similarity = self.config.threshold
         for candidate in candidates:

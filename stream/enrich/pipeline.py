@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from rasad.article import Article, EnrichedArticle, Entity, Language, Source, TopicTag
+from rasad.article import Article, Cluster, EnrichedArticle, Entity, Language, Source, TopicTag
 from stream.enrich.cluster import StoryClusters
 from stream.enrich.entities import extract_entities, precompute_vocabulary
 from stream.enrich.language import identify_language
 from stream.enrich.topics import tag_topics
 
-__all__ = ["EnrichmentError", "enrich", "warm_up"]
+__all__ = ["EnrichmentError", "assemble", "enrich", "is_arabic", "warm_up"]
 
 
 class EnrichmentError(RuntimeError):
@@ -41,7 +41,7 @@ def enrich(article: Article, clusters: StoryClusters, now: datetime) -> Enriched
         raise EnrichmentError("language", exc) from exc
     entities: list[Entity] = []
     topics: list[TopicTag] = []
-    if _is_arabic(lang):
+    if is_arabic(lang):
         try:
             entities = extract_entities(fields)
         except Exception as exc:
@@ -55,9 +55,23 @@ def enrich(article: Article, clusters: StoryClusters, now: datetime) -> Enriched
         cluster = clusters.assign(article.id, article.title, article.body or article.summary, now)
     except Exception as exc:
         raise EnrichmentError("cluster", exc) from exc
+    return assemble(article, lang, entities, topics, cluster, now)
+
+
+def assemble(
+    article: Article,
+    lang: Language,
+    entities: list[Entity],
+    topics: list[TopicTag],
+    cluster: Cluster,
+    now: datetime,
+) -> EnrichedArticle:
+    """The enriched article from the article and what each step found."""
+    # The article's own fields as they are (``dict(article)`` iterates the model, twice the
+    # cost); the nested models are validated already and pydantic does not revalidate them.
     return EnrichedArticle.model_validate(
         {
-            **dict(article),
+            **article.__dict__,
             "lang": lang,
             "entities": entities,
             "topics": topics,
@@ -90,7 +104,8 @@ def warm_up() -> None:
     precompute_vocabulary()
 
 
-def _is_arabic(lang: Language) -> bool:
+def is_arabic(lang: Language) -> bool:
+    """Are entities and topic tags looked for in an article of this language?"""
     # "und" in the Arabic script is a short text with no telling word or letter (a bare name
     # such as "ترامب"): Arabic is by far the likeliest reading in an Arabic-news pipeline.
     return lang.script == "Arabic" and lang.code in ("ar", "und")

@@ -21,6 +21,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from itertools import compress
 from typing import Literal
 
 from rasad.article import Entity, Evidence, TextField, TopicTag
@@ -91,14 +92,19 @@ class Tagger:
         # normalized token -> candidates of all its clitic readings; most tokens have none
         self._candidates: dict[str, tuple[_Candidate, ...]] = {}
 
-    def _lookup(self, norm: str) -> tuple[_Candidate, ...]:
-        found = self._candidates.get(norm)
-        if found is None:
-            found = tuple(c for v in clitic_variants(norm) for c in self.index.get(v, ()))
-            if len(self._candidates) >= _CACHE_SIZE:
-                self._candidates.clear()
-            self._candidates[norm] = found
-        return found
+    def _candidates_of(self, norms: list[str]) -> list[tuple[_Candidate, ...]]:
+        """The term candidates of each token (mostly none), from the token cache; the forms
+        not cached yet are looked up first, so the per-token work is one C-level map."""
+        cache = self._candidates
+        new = set(norms).difference(cache)
+        if new:
+            if len(cache) + len(new) > _CACHE_SIZE:
+                cache.clear()
+                new = set(norms)
+            index = self.index
+            for norm in new:
+                cache[norm] = tuple(c for v in clitic_variants(norm) for c in index.get(v, ()))
+        return list(map(cache.__getitem__, norms))
 
     def tag(self, fields: Mapping[str, str], entities: Sequence[Entity]) -> list[TopicTag]:
         unknown = set(fields) - set(_FIELDS)
@@ -129,16 +135,20 @@ class Tagger:
     def _match(self, name: TextField, text: str, hits: list[list[_Hit]]) -> int:
         """Record every tag's term hits in one field; return the field's token count."""
         _, norms, starts, ends = scan(text)
-        cache, lookup = self._candidates, self._lookup
+        found = self._candidates_of(norms)
         covered = [0] * len(self.tags)  # per tag: first token not inside an earlier match
         n = len(norms)
-        for i, norm in enumerate(norms):
-            found = cache.get(norm)
-            if found is None:
-                found = lookup(norm)
-            for rest, label, where in found:
-                if rest and not _rest_matches(text, norms, starts, ends, i, rest):
-                    continue
+        for i in compress(range(n), found):  # only the tokens with candidates
+            following: tuple[str, ...] | None = None  # readings of the next token, if needed
+            for rest, label, where in found[i]:
+                if rest:
+                    # Most phrases fail on their second word: test it before the full check.
+                    if following is None:
+                        following = clitic_variants(norms[i + 1]) if i + 1 < n else ()
+                    if rest[0] not in following or not _rest_matches(
+                        text, norms, starts, ends, i, rest
+                    ):
+                        continue
                 last = i + len(rest)
                 for t, term in where:
                     if covered[t] > i:
@@ -179,18 +189,22 @@ class Tagger:
             if w > 0:
                 evidence.append((w, kind, value, f, s, e))
 
-        ordered = sorted(hits, key=lambda h: (_FIELDS.index(h.field), h.first))
+        # _match records hits field by field in token order, and at most one per tag and
+        # token: they are already ordered by (field, first token).
+        ordered = hits
+        weights = tag.weights
         for hit in ordered:
-            if tag.weights[hit.term]:
-                credit(
-                    hit.term,
-                    tag.weights[hit.term],
-                    "term",
-                    hit.label,
-                    hit.field,
-                    hit.start,
-                    hit.end,
-                )
+            weight = weights[hit.term]
+            if weight:  # credit(), inlined: most evidence is term hits
+                k = seen.get(hit.term, 0)
+                seen[hit.term] = k + 1
+                w = weight * factor[hit.field] * decay**k
+                if hit.field == "title":
+                    head += w
+                else:
+                    rest += w
+                if w > 0:
+                    evidence.append((w, "term", hit.label, hit.field, hit.start, hit.end))
         for n, (a, b, within, weight, label) in enumerate(tag.near):
             for hit in ordered:
                 if hit.term in a and any(

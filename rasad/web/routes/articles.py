@@ -87,7 +87,7 @@ async def search(
         date_to=date_to,
     )
     request = search_layer.SearchRequest(
-        query=q, filters=filters, sort=sort, size=size, cursor=cursor or None
+        query=q, filters=filters, sort=sort, size=size, cursor=cursor or None, fields=CARD_FIELDS
     )
     result = await search_layer.search(engine, svc.settings, request)
     return {
