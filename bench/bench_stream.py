@@ -255,7 +255,8 @@ class _WorkersCpu:
 
 
 def _py_spy(pid: int, out: Path) -> subprocess.Popen[bytes] | None:
-    spy = shutil.which("py-spy")
+    # on PATH, or installed in the venv running this script
+    spy = shutil.which("py-spy") or shutil.which("py-spy", path=str(Path(sys.executable).parent))
     if spy is None:
         print("py-spy not on PATH: no profile")
         return None

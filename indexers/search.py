@@ -17,7 +17,7 @@ from typing import Any, Literal
 import orjson
 
 from indexers.query import Filters, Phrase, Term, build_query, node_kinds, parse_query, parse_since
-from rasad.engine import Engine, QueryError, error_from_status
+from rasad.engine import Engine, EngineRejected, QueryError, error_from_status
 from rasad.settings import Settings
 
 SortOrder = Literal["relevance", "newest", "oldest"]
@@ -233,19 +233,23 @@ def _hit(raw: dict[str, Any]) -> Hit:
 async def _msearch(
     engine: Engine, index: str, hits: dict[str, Any], summary: dict[str, Any]
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Both requests in one ``_msearch``: one HTTP exchange, run side by side in the engine."""
+    """Both requests in one ``_msearch``: one HTTP exchange, run side by side in the engine.
+
+    A request the engine cannot parse fails the whole exchange, one it cannot run fails its
+    own item; either way a 400 is the analyst's query (QueryError), anything else the engine's.
+    """
     lines = [{"index": index}, hits, {"index": index, "request_cache": True}, summary]
     payload = b"".join(orjson.dumps(line) + b"\n" for line in lines)
-    answer = await engine.request("POST", "/_msearch", body=payload, ndjson=True)
-    found: list[dict[str, Any]] = answer["responses"]
-    for item in found:
-        if "error" in item:
-            status = int(item.get("status", 500))
-            if status == 400:
-                error = item["error"]
-                reason = (error.get("root_cause") or [error])[0].get("reason", error)
-                raise QueryError(f"the engine could not run this query: {reason}")
-            raise error_from_status(status, item)
+    try:
+        answer = await engine.request("POST", "/_msearch", body=payload, ndjson=True)
+        found: list[dict[str, Any]] = answer["responses"]
+        for item in found:
+            if "error" in item:
+                raise error_from_status(int(item.get("status", 500)), item)
+    except EngineRejected as exc:
+        if exc.status == 400:
+            raise QueryError(f"the engine could not run this query: {exc.reason}") from exc
+        raise
     return found[0], found[1]
 
 

@@ -67,6 +67,9 @@ RETRYABLE_ITEM_ERRORS = frozenset(
         "process_cluster_event_timeout_exception",
     }
 )
+# Bytes a document adds to a bulk request beside its source: the action line and the spliced
+# indexed_at (~160 bytes).
+ACTION_BYTES = 160
 # How often the sink re-reads the write alias, so a mapping migration reaches running indexers
 # within a minute without a restart.
 GENERATION_TTL_S = 60.0
@@ -123,6 +126,9 @@ class IndexSink:
         self._bytes = 0
         self._oldest: float | None = None
         self._generation: tuple[str, float] | None = None
+        # One bulk in flight at a time, in order: a flush started while another runs waits for
+        # it, so an article's newer version is never sent before its older one's outcome.
+        self._flushing = asyncio.Lock()
         # Lifetime outcome counts of this sink (the Prometheus counters add up all sinks).
         self.totals: Tally[str] = Tally()
 
@@ -142,16 +148,20 @@ class IndexSink:
             or waited >= s.indexer_batch_seconds
         )
 
-    async def add(self, article: EnrichedArticle) -> FlushResult | None:
-        """Buffer one article; flush (and wait for it) when the batch is due."""
+    def buffer(self, article: EnrichedArticle) -> None:
+        """Buffer one article without flushing: for a caller that flushes by itself (the
+        agent flushes each batch it takes, while it buffers the next)."""
         doc = to_document(article, datetime.now(UTC))
         del doc["indexed_at"]
         source = orjson.dumps(doc)
         self._items.append(_Item(article, source))
-        # ~160 bytes for the action line and the spliced indexed_at.
-        self._bytes += len(source) + 160
+        self._bytes += len(source) + ACTION_BYTES
         if self._oldest is None:
             self._oldest = self._clock()
+
+    async def add(self, article: EnrichedArticle) -> FlushResult | None:
+        """Buffer one article; flush (and wait for it) when the batch is due."""
+        self.buffer(article)
         return await self.flush() if self.due() else None
 
     async def flush_if_due(self) -> FlushResult | None:
@@ -159,13 +169,52 @@ class IndexSink:
         return await self.flush() if self.due() else None
 
     async def flush(self) -> FlushResult:
-        """Make every buffered article durable (or dead-lettered); blocks while the engine is
-        unreachable. If this raises (a dead-letter callback failed), the batch stays buffered."""
-        result = FlushResult()
-        if not self._items:
+        """Make every article buffered so far durable (or dead-lettered); blocks while the engine
+        is unreachable. If this raises (a dead-letter callback failed), the batch goes back to
+        the front of the buffer.
+
+        The buffer is handed over when the flush starts, so the caller may ``add()`` the next
+        batch while this one is in the engine (the indexer agent overlaps the two); articles
+        added meanwhile belong to the next flush.
+        """
+        async with self._flushing:
+            result = FlushResult()
+            if not self._items:
+                return result
+            batch, self._items, self._bytes, self._oldest = self._items, [], 0, None
+            started = self._clock()
+            try:
+                for chunk in self._requests(batch):
+                    await self._send_until_done(chunk, result)
+            except BaseException:
+                self._items = batch + self._items
+                self._bytes = sum(len(item.source) + ACTION_BYTES for item in self._items)
+                self._oldest = started
+                raise
+            FLUSH_SECONDS.observe(self._clock() - started)
+            for outcome in ("indexed", "stale", "dead_lettered", "retries"):
+                self.totals[outcome] += getattr(result, outcome)
             return result
-        started = self._clock()
-        pending = list(self._items)
+
+    def _requests(self, batch: list[_Item]) -> Iterator[list[_Item]]:
+        """The batch cut into bulk requests of at most ``indexer_batch_count`` articles and
+        about ``indexer_batch_bytes`` (a single larger article still goes, alone)."""
+        s = self._settings
+        chunk: list[_Item] = []
+        size = 0
+        for item in batch:
+            cost = len(item.source) + ACTION_BYTES
+            if chunk and (
+                len(chunk) >= s.indexer_batch_count or size + cost > s.indexer_batch_bytes
+            ):
+                yield chunk
+                chunk, size = [], 0
+            chunk.append(item)
+            size += cost
+        if chunk:
+            yield chunk
+
+    async def _send_until_done(self, pending: list[_Item], result: FlushResult) -> None:
         delays = self._backoff()
         while pending:
             try:
@@ -180,11 +229,6 @@ class IndexSink:
                 await asyncio.sleep(next(delays))
             else:
                 delays = self._backoff()
-        self._items, self._bytes, self._oldest = [], 0, None
-        FLUSH_SECONDS.observe(self._clock() - started)
-        for outcome in ("indexed", "stale", "dead_lettered", "retries"):
-            self.totals[outcome] += getattr(result, outcome)
-        return result
 
     def _backoff(self) -> Iterator[float]:
         s = self._settings

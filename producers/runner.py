@@ -9,8 +9,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from prometheus_client import start_http_server
-
+from producers import metrics
 from producers.fetch import Fetcher, FetchLimits
 from producers.fulltext import FullText
 from producers.poller import Poller, PollOutcome
@@ -71,8 +70,7 @@ async def run_once(settings: Settings, feeds: Sequence[FeedSpec]) -> list[PollOu
 
 
 async def run_forever(settings: Settings, feeds: Sequence[FeedSpec]) -> None:
-    if settings.producer_metrics_port:
-        start_http_server(settings.producer_metrics_port, addr="127.0.0.1")
+    metrics.serve(settings.producer_metrics_port)
     async with open_poller(settings, feeds) as poller:
         await poller.run_forever()
 

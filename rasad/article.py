@@ -40,7 +40,7 @@ class JsonModel(BaseModel):
         """
         try:
             return orjson.dumps(self, default=_fields_of, option=orjson.OPT_UTC_Z)
-        except _NotPlain:
+        except orjson.JSONEncodeError:  # not plain (or not encodable at all: raises again)
             return orjson.dumps(self.model_dump(mode="json"))
 
     @classmethod
@@ -51,16 +51,12 @@ class JsonModel(BaseModel):
             raise SchemaError(f"not a valid {cls.__name__}: {exc}") from exc
 
 
-class _NotPlain(TypeError):
-    """A value whose JSON is not what orjson writes for it (see :meth:`JsonModel.to_json`)."""
-
-
 def _fields_of(value: object) -> dict[str, Any]:
     """orjson's ``default``: a plain model is its fields (orjson writes an aware datetime as
     pydantic does with OPT_UTC_Z: ISO 8601, "Z" for UTC); anything else is not plain."""
     if _PLAIN.get(type(value)) or (isinstance(value, BaseModel) and _is_plain(type(value))):
-        return value.__dict__  # type: ignore[attr-defined]  # a BaseModel (checked on its first visit)
-    raise _NotPlain(type(value).__name__)
+        return value.__dict__
+    raise TypeError(f"{type(value).__name__} is not a plain model")
 
 
 def _is_plain(cls: type[BaseModel]) -> bool:
@@ -81,7 +77,7 @@ def _is_plain(cls: type[BaseModel]) -> bool:
     return plain
 
 
-_PLAIN: dict[type[BaseModel], bool] = {}
+_PLAIN: dict[type, bool] = {}  # model class -> _is_plain
 
 
 class Source(JsonModel):

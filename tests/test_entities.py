@@ -230,6 +230,11 @@ def test_word_cluster_errors_name_file_and_line(tmp_path: Path) -> None:
         ("وقالت وزارة الخارجية التركية في بيان إن أنقرة", "loc.turkey"),
         # Mesut Özil, not the CHP leader Özgür Özel
         ("وسجل مسعود أوزيل هدف الفوز لأرسنال", "per.ozgur_ozel"),
+        # ترأس (presided) folds to تراس (Truss); بنوك (banks) reads ب + نوك (Nuuk)
+        ("كما تولى رئاسة جهاز الرقابة، وترأس الهيئة العامة لقصور الثقافة", "per.liz_truss"),
+        ("وأضافت المصادر أن بعض تلك البنوك دولية والباقي بنوك محلية", "loc.nuuk"),
+        # مسقط رأس = birthplace: the tagger, trained on these words, reads it as no name
+        ("استمدت القرية شهرة كبيرة لكونها مسقط رأس كوكب الشرق", "loc.muscat"),
     ],
 )
 def test_colliding_aliases_are_not_matched(text: str, wrong_id: str) -> None:
@@ -239,3 +244,38 @@ def test_colliding_aliases_are_not_matched(text: str, wrong_id: str) -> None:
 def test_model_names_stop_at_particles() -> None:
     entities = extract_entities({"body": "قالت منظمة الصحة العالمية إن متحور أوميكرون ينتشر"})
     assert all("إن" not in m.text.split() for e in entities for m in e.mentions)
+
+
+def test_model_names_do_not_span_punctuation() -> None:
+    """ANERcorp dev: two names on either side of a parenthesis are two names."""
+    entities = extract_entities({"body": "وكان من بينهم أسلاف دينغ ( دين ) من الجيل"})
+    mentions = {m.text for e in entities for m in e.mentions}
+    assert not any("(" in text for text in mentions)
+
+
+def test_a_model_without_its_known_words_file_is_refused(tmp_path: Path) -> None:
+    from stream.enrich.ner_crf import MODEL_PATH, CrfTagger, ModelMissingError, default_clusters
+
+    model = tmp_path / "ner-crf.crfsuite"
+    model.write_bytes(MODEL_PATH.read_bytes())
+    with pytest.raises(ModelMissingError, match="known-words"):
+        CrfTagger(model, default_gazetteer(), default_clusters())
+
+
+def test_names_beyond_the_taggers_training_text_are_found_by_the_gazetteer() -> None:
+    """2018 news (ANT corpus): the tagger, trained on 2002 newswire, never saw these names."""
+    text = "بدأت بنشر الفيديوهات بإمكانيات متواضعة عبر صفحتي في الفيسبوك واليوتيوب بهدف توسيع فرصي"
+    assert {"org.facebook", "org.youtube"} <= {e.id for e in extract_entities({"body": text})}
+
+
+def test_a_titled_known_person_keeps_the_taggers_longer_bounds() -> None:
+    """ANERcorp dev: the gazetteer knows "الشيخ حمد بن خليفة"; the text says more."""
+    text = "عقد حضرة صاحب السمو الشيخ حمد بن خليفة آل ثاني أمير البلاد المفدي"
+    hamad = [e for e in extract_entities({"body": text}) if e.id == "per.hamad_bin_khalifa"]
+    assert [m.text for m in hamad[0].mentions] == ["حمد بن خليفة آل ثاني"]
+
+
+def test_a_place_inside_a_longer_known_name_is_still_named() -> None:
+    """ANERcorp dev: "فلسطين" ends the name of an organisation the tagger reads as shorter."""
+    text = "أعلنت سرايا القدس ، الجناح العسكري لحركة الجهاد الإسلامي في فلسطين ، مسؤوليتها"
+    assert "loc.palestine" in {e.id for e in extract_entities({"body": text})}

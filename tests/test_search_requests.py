@@ -7,8 +7,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from indexers import search as search_layer
 from indexers.query import Filters
 from indexers.search import SearchRequest, encode_cursor, hits_body, search_now, summary_body
+from rasad.engine import Engine, EngineRejected, QueryError
+from rasad.settings import Settings
+from tests.index_fixtures import engine, fresh_settings, index_settings
+
+__all__ = ["engine", "index_settings"]
 
 NOW = datetime(2018, 3, 1, 12, 0, 41, 520_000, tzinfo=UTC)
 
@@ -66,3 +72,27 @@ def test_a_query_without_words_asks_for_no_highlights() -> None:
     assert "highlight" not in hits_body(SearchRequest(filters=Filters(topics=("sport",))), NOW)
     assert "highlight" not in hits_body(SearchRequest(query="NOT ترامب"), NOW)
     assert "highlight" not in hits_body(SearchRequest(query="ترامب", highlight=False), NOW)
+
+
+@pytest.mark.parametrize(
+    "refused",
+    [
+        {"query": {"no_such_query": {}}},  # unparseable: the engine fails the whole _msearch
+        {"query": {"range": {"published_at": {"gte": "not a date"}}}},  # fails its own item
+    ],
+)
+async def test_a_request_the_engine_refuses_is_a_query_error(
+    engine: Engine, index_settings: Settings, refused: dict[str, object]
+) -> None:
+    alias = index_settings.articles_read_alias
+    with pytest.raises(QueryError, match="could not run"):
+        await search_layer._msearch(engine, alias, refused, {"size": 0})
+
+
+async def test_a_missing_index_is_the_engines_404_not_a_query_error(
+    engine: Engine, live_stack: Settings
+) -> None:
+    never_set_up = fresh_settings(live_stack)
+    with pytest.raises(EngineRejected) as refused:
+        await search_layer.search(engine, never_set_up, SearchRequest(query="ترامب"))
+    assert refused.value.status == 404

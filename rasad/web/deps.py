@@ -81,6 +81,8 @@ async def caller(
             "missing X-API-Key header",
             headers={"WWW-Authenticate": "ApiKey"},
         )
+    # On the event loop: a stat and one SHA-256 (the small key file is re-read only after it
+    # changed), microseconds, less than handing the call to a thread.
     found = svc.keys.verify(key)
     if found is None:
         raise HTTPException(

@@ -30,7 +30,7 @@ import zlib
 from collections.abc import MutableMapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import orjson
@@ -47,6 +47,7 @@ __all__ = ["ClusterConfig", "StoryClusters", "body_hash", "shingle_hashes"]
 _ARTICLE = re.compile(r"(?<!\w)[وف]?(?:[بك]?ال|لل)(?=\w{3})")
 # Content words: three letters or more (shorter ones are mostly function words: في، من، عن، قد).
 _CONTENT_WORD = re.compile(r"[^\W\d_]{3,}")
+_CONTENT_WORD_OR_NEWLINE = re.compile(r"[^\W\d_]{3,}|\n")
 # A bucket keeps its most recent members only: a bucket hit by hundreds of articles is
 # boilerplate, and a story's newest articles are enough for single-link joining.
 _BUCKET_CAP = 32
@@ -80,7 +81,8 @@ def body_hash(text: str) -> str:
 
 def shingle_hashes(title: str, body: str) -> set[int]:
     """CRC-32 of each shingle of an article: the content words of ``normalize(title + body)``
-    with the article stripped.
+    with the article stripped. (CRC-32 is stable across processes, unlike hash(), and several
+    times faster than datasketch's SHA-1.)
 
     Normalization maps character by character and words never span whitespace, so the
     shingles of a text are those of its whitespace-separated chunks, each computed once and
@@ -89,23 +91,30 @@ def shingle_hashes(title: str, body: str) -> set[int]:
     """
     text = f"{title}\n{body}"
     if has_presentation_forms(text):
-        return set(map(zlib.crc32, _shingles(normalize(text))))
+        words = _CONTENT_WORD.findall(_ARTICLE.sub("", normalize(text)))
+        return set(map(zlib.crc32, map(str.encode, words)))
     known = _CHUNK_HASHES
     if len(known) >= _CHUNKS_MAX:
         known.clear()
-    chunks = set(text.split())
+    chunks = list(set(text.split()))
     found = list(map(known.get, chunks))
     if None in found:
-        for i, chunk in enumerate(chunks):
-            if found[i] is None:
-                found[i] = known[chunk] = tuple(set(map(zlib.crc32, _shingles(normalize(chunk)))))
-    return set().union(*found)
-
-
-def _shingles(norm: str) -> list[bytes]:
-    # crc32 is the C function itself: stable across processes (unlike hash()) and several
-    # times faster than datasketch's default SHA-1.
-    return [w.encode() for w in _CONTENT_WORD.findall(_ARTICLE.sub("", norm))]
+        new = [chunk for chunk, f in zip(chunks, found, strict=True) if f is None]
+        # One normalize, one article strip and one word search for all new chunks: "\n"
+        # separates them (no chunk holds whitespace), no step adds, removes or crosses a
+        # newline, and the search returns each "\n" between the chunks' words.
+        words = _CONTENT_WORD_OR_NEWLINE.findall(_ARTICLE.sub("", normalize("\n".join(new))))
+        owners = iter(new)
+        group: list[int] = []
+        for word, crc in zip(words, map(zlib.crc32, map(str.encode, words)), strict=True):
+            if word == "\n":
+                known[next(owners)] = tuple(set(group))
+                group = []
+            else:
+                group.append(crc)
+        known[next(owners)] = tuple(set(group))
+        found = list(map(known.get, chunks))
+    return set().union(*cast(list[tuple[int, ...]], found))
 
 
 # whitespace-separated chunk of original text -> CRC-32 of its shingles (see shingle_hashes)
@@ -227,8 +236,11 @@ class StoryClusters:
         hv ^= hv >> s2
         hv *= np.uint32(m2)
         hv ^= hv >> s3
-        # uint32 arithmetic wraps: a * h + b mod 2^32, the scheme's permutations.
-        signature: Signature = (hv[:, None] * self._a + self._b).min(axis=0)
+        # uint32 arithmetic wraps: a * h + b mod 2^32, the scheme's permutations (in place:
+        # one shingles x permutations array, not three).
+        permuted = np.multiply.outer(hv, self._a)
+        permuted += self._b
+        signature: Signature = permuted.min(axis=0)
         return signature
 
     def _bucket_keys(self, signature: Signature) -> list[bytes]:

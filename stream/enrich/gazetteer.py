@@ -49,9 +49,10 @@ _KEYS = {"id", "type", "name", "name_en", "aliases", "role", "country"}
 _REQUIRED = ("id", "type", "name")
 # One-word names that are also everyday words in news text ("العديد" = many / al-Udeid,
 # "مالي" = financial / Mali, "سيول" = floods / Seoul, "اب" = father, August / Ibb, "ديلي" as in
-# "ديلي ميل" / Dili, "عمان" = Oman as often as Amman). Alone they do not match; inside a longer
-# name they do, and the tagger still sees them as name words.
-_COMMON_WORDS = frozenset(("العديد", "مالي", "سيول", "اب", "ديلي", "عمان"))
+# "ديلي ميل" / Dili, "عمان" = Oman as often as Amman, "ترأس" = presided / Truss, "بنوك" = banks
+# / ب + Nuuk). Alone they do not match; inside a longer name they do, and the tagger still sees
+# them as name words.
+_COMMON_WORDS = frozenset(("العديد", "مالي", "سيول", "اب", "ديلي", "عمان", "تراس", "نوك"))
 # Distinct words whose lookup is cached; a day of news has ~100k, memory stays ~20 MB.
 _HEADS_CACHE = 150_000
 # Names written both joined and split in the press ("عبدالله" / "عبد الله").

@@ -38,7 +38,9 @@ __all__ = [
     "FeatureCache",
     "ModelMissingError",
     "default_clusters",
+    "known_words_path",
     "load_clusters",
+    "load_known_words",
     "sequence_features",
 ]
 
@@ -82,7 +84,23 @@ def default_clusters() -> dict[str, tuple[str, str, str]]:
 
 
 class ModelMissingError(RuntimeError):
-    """The trained CRF model file is absent: run ``python -m stream.train_ner``."""
+    """The trained CRF model file (or its known-words file) is absent: run
+    ``python -m stream.train_ner``."""
+
+
+def known_words_path(model: Path) -> Path:
+    """Where the training script writes, beside ``model``, the gazetteer name words (normalized,
+    any clitic reading) that the model's training text contains."""
+    return model.with_name(model.stem + "-known-words.tsv")  # a package-data pattern
+
+
+def load_known_words(model: Path) -> frozenset[str]:
+    """The known words of ``model`` (see :func:`known_words_path`); ``#`` lines are comments."""
+    path = known_words_path(model)
+    if not path.is_file():
+        raise ModelMissingError(f"{path}: no known-words file; run `python -m stream.train_ner`")
+    with path.open(encoding="utf-8") as f:
+        return frozenset(w for line in f if (w := line.strip()) and not w.startswith("#"))
 
 
 def _shape(norm: str) -> str:
@@ -101,8 +119,9 @@ class FeatureCache:
 
     gazetteer: Gazetteer
     clusters: Clusters = field(default_factory=dict)
-    # Training only: words whose identity features are withheld (hapaxes), so the model learns
-    # to tag from clusters, affixes and context the way it must for names it has never seen.
+    # Training only: words whose identity features are withheld (the rarest, see train_ner's
+    # --rare), so the model learns to tag from clusters, affixes and context the way it must
+    # for names it has never seen.
     rare: Collection[str] = ()
     _own: dict[str, list[str]] = field(default_factory=dict)
     _ctx: dict[str, tuple[list[str], list[str], list[str], list[str]]] = field(default_factory=dict)
@@ -134,7 +153,9 @@ class FeatureCache:
         marks = [*("gw=" + t for t in self._gaz_types(norm))]
         marks += ["t=" + t for t in trigger_classes(norm)]
         cl = self._cluster(variants)
-        near = ["w=" + norm, "s=" + variants[-1], *marks]
+        near = ["w=" + norm, "s=" + variants[-1], "p2=" + norm[:2], "x2=" + norm[-2:], *marks]
+        if self._nisba(variants):
+            near.append("nisba")
         far = ["w=" + norm, *marks]
         if cl:
             near += ["c8=" + cl[1], "c12=" + cl[2]]
@@ -172,6 +193,14 @@ class FeatureCache:
             "x3=" + norm[-3:],
             "bp3=" + bare[:3],
             "bx3=" + bare[-3:],
+            "p4=" + norm[:4],
+            "x1=" + norm[-1:],
+            "x4=" + norm[-4:],
+            "bp2=" + bare[:2],
+            "bp4=" + bare[:4],
+            "bx2=" + bare[-2:],
+            "bx4=" + bare[-4:],
+            "len=" + str(min(len(bare), 8)),
         ]
         shape = _shape(norm)
         if shape != "ar":
@@ -189,12 +218,29 @@ class FeatureCache:
         feats.extend("gw=" + t for t in self._gaz_types(norm))
         feats.extend("t=" + t for t in trigger_classes(norm))
         # A nisba adjective of a known place (الإيرانية from ايران) is context, not a name.
+        if self._nisba(variants):
+            feats.append("nisba")
+        return feats
+
+    def _nisba(self, variants: Sequence[str]) -> bool:
         for v in variants:
             base = v[:-2] if v.endswith("يه") else v[:-1] if v.endswith("ي") else ""
             if base and "LOC" in self.gazetteer.word_types.get(base, ()):
-                feats.append("nisba")
-                break
-        return feats
+                return True
+        return False
+
+
+def _match_features(m: Match, n: int) -> list[tuple[int, str]]:
+    t = m.entry.type
+    out = [(m.start, "G=B-" + t)]
+    out += [(k, "G=I-" + t) for k in range(m.start + 1, m.end)]
+    if m.end - m.start > 1:
+        out.append((m.end - 1, "G=E-" + t))
+    if m.start > 0:
+        out.append((m.start - 1, "G+1=" + t))
+    if m.end < n:
+        out.append((m.end, "G-1=" + t))
+    return out
 
 
 _BOS = ["BOS"]
@@ -210,11 +256,10 @@ def sequence_features(
     """One feature list per token (training; tagging sums the same features as vectors in
     :class:`CrfTagger`); ``breaks[i]``: punctuation between tokens i-1 and i."""
     n = len(norms)
-    gaz_pos: dict[int, str] = {}
+    gaz_pos: dict[int, list[str]] = {}
     for m in matches:
-        gaz_pos[m.start] = "G=B-" + m.entry.type
-        for k in range(m.start + 1, m.end):
-            gaz_pos[k] = "G=I-" + m.entry.type
+        for k, feat in _match_features(m, n):
+            gaz_pos.setdefault(k, []).append(feat)
     own = [cache.own(w) for w in norms]
     ctx = [cache.ctx(w) for w in norms]
     last = n - 1
@@ -231,7 +276,7 @@ def sequence_features(
             feats.append("brk+")
         g = gaz_pos.get(i)
         if g:
-            feats.append(g)
+            feats += g
         xseq.append(feats)
     return xseq
 
@@ -245,13 +290,16 @@ class CrfTagger:
             raise ModelMissingError(f"{model}: no CRF model; run `python -m stream.train_ner`")
         tagger = pycrfsuite.Tagger()
         tagger.open(str(model))
+        # Gazetteer name words the model was trained on: its "O" on a name made of them is
+        # informed (see stream.enrich.entities._combine).
+        self.known = load_known_words(model)
         self._dec = Decoder(tagger)
         self.cache = FeatureCache(gazetteer, clusters)
         dec = self._dec
         self._fixed = {name: dec.score([name]) for name in ("BOS", "EOS", "brk", "brk+")}
-        self._fixed.update(
-            {f"G={p}-{t}": dec.score([f"G={p}-{t}"]) for p in "BI" for t in ("PER", "ORG", "LOC")}
-        )
+        for t in ("PER", "ORG", "LOC"):
+            for name in (f"G=B-{t}", f"G=I-{t}", f"G=E-{t}", f"G+1={t}", f"G-1={t}"):
+                self._fixed[name] = dec.score([name])
         self._rows: dict[str, int] = {}
         # (word row, role, label) score table; grows by doubling, reset with the word caches
         self._table: Vec = np.zeros((1024, ROLES, len(dec.labels)))
@@ -325,7 +373,6 @@ class CrfTagger:
         emit[brk] += fixed["brk"]
         emit[:-1][brk[1:]] += fixed["brk+"]
         for g in matches:
-            emit[g.start] += fixed["G=B-" + g.entry.type]
-            if g.end - g.start > 1:
-                emit[g.start + 1 : g.end] += fixed["G=I-" + g.entry.type]
+            for k, feat in _match_features(g, n):
+                emit[k] += fixed[feat]
         return self._dec.decode(emit)

@@ -198,9 +198,10 @@ def _scan(text: str) -> tuple[list[str], list[str], list[int], list[int]]:
                 norms[i] = known[surface] = normalize(surface)
     if "" in norms:  # a word of marks only (a lone tatweel) normalizes to nothing: not a token
         keep = list(map(bool, norms))
-        surfaces, norms, starts, ends = (
-            list(compress(column, keep)) for column in (surfaces, norms, starts, ends)
-        )
+        surfaces = list(compress(surfaces, keep))
+        norms = list(compress(norms, keep))
+        starts = list(compress(starts, keep))
+        ends = list(compress(ends, keep))
     return surfaces, cast("list[str]", norms), starts, ends
 
 

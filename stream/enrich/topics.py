@@ -91,6 +91,8 @@ class Tagger:
         self.index = index
         # normalized token -> candidates of all its clitic readings; most tokens have none
         self._candidates: dict[str, tuple[_Candidate, ...]] = {}
+        # (tag, entity id, entity type) -> the tag's hook weight for the entity (0: none)
+        self._hook_weights: dict[tuple[str, str, str], float] = {}
 
     def _candidates_of(self, norms: list[str]) -> list[tuple[_Candidate, ...]]:
         """The term candidates of each token (mostly none), from the token cache; the forms
@@ -206,28 +208,36 @@ class Tagger:
                 if w > 0:
                     evidence.append((w, "term", hit.label, hit.field, hit.start, hit.end))
         for n, (a, b, within, weight, label) in enumerate(tag.near):
+            partners = [other for other in ordered if other.term in b]
+            if not partners:  # no hit can be near one: skip the pairwise check
+                continue
             for hit in ordered:
                 if hit.term in a and any(
-                    other.term in b
-                    and other.field == hit.field
+                    other.field == hit.field
                     and other is not hit
                     and min(abs(other.first - hit.last), abs(hit.first - other.last)) <= within
-                    for other in ordered
+                    for other in partners
                 ):
                     credit(("near", n), weight, "term", label, hit.field, hit.start, hit.end)
         if tag.hooks:
             # a name the terms already counted ("إيران" is a term, loc.iran an entity) counts once
             spans = [(h.field, h.start, h.end) for h in hits if tag.weights[h.term]]
+            weights_of = self._hook_weights
+            if len(weights_of) >= _CACHE_SIZE:
+                weights_of.clear()
             for entity in entities:
-                weight = _hook_weight(tag.hooks, entity)
-                if not weight:
+                key = (tag.name, entity.id, entity.type)
+                hook = weights_of.get(key)
+                if hook is None:
+                    hook = weights_of[key] = _hook_weight(tag.hooks, entity)
+                if not hook:
                     continue
                 mentions = sorted(entity.mentions, key=lambda m: (_FIELDS.index(m.field), m.start))
                 for m in mentions:
                     if m.field in read and not any(
                         f == m.field and s < m.end and m.start < e for f, s, e in spans
                     ):
-                        credit(entity.id, weight, "entity", entity.id, m.field, m.start, m.end)
+                        credit(entity.id, hook, "entity", entity.id, m.field, m.start, m.end)
         total = head + rest / damp
         score = round(1.0 - math.exp(-max(total, 0.0) / scoring.squash_scale), 4)
         if score < tag.threshold or not evidence:

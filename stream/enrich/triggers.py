@@ -23,7 +23,7 @@ _PERSON_TITLES = """
 قاضي قاضية حاكم محافظ مدير مديرة مدعي مرشح مرشحة ممثل ممثلة لاعب لاعبة مدرب نجم نجمة كاتب
 كاتبة شاعر شاعرة فنان فنانة صحفي صحفية ناشط ناشطة معارض معارضة بروفيسور أستاذ أستاذة عضو
 مساعد مساعدة نجل نجلة ابن ابنة زوج زوجة شقيق شقيقة والد والدة مدعو راحل فقيد شهيد
-أسير معتقل رقيب نقيب ملازم رائد أدميرال
+أسير معتقل رقيب نقيب ملازم رائد أدميرال زميل زميلة تلميذ تلميذة
 """
 
 _SPEECH_VERBS = """
@@ -45,6 +45,9 @@ _LOC_HEADS = """
 غرب شمالي جنوبي شرقي غربي وسط أنحاء حدود سواحل ساحل
 """
 
+# Possessive pronouns (normalized: ة and ه fold together, so "ه" also reads a feminine title)
+_POSSESSIVES = ("هما", "هم", "ها", "ه")
+
 # class name -> normalized words; the class names are the feature values the model learned
 TRIGGER_CLASSES: dict[str, frozenset[str]] = {
     name: frozenset(normalize(w) for w in words.split())
@@ -61,6 +64,18 @@ TRIGGER_CLASSES: dict[str, frozenset[str]] = {
 def trigger_classes(norm: str) -> tuple[str, ...]:
     """Trigger classes of a normalized word under any of its clitic readings."""
     variants = clitic_variants(norm)
-    return tuple(
-        name for name, words in TRIGGER_CLASSES.items() if any(v in words for v in variants)
-    )
+    found = [name for name, words in TRIGGER_CLASSES.items() if any(v in words for v in variants)]
+    if "ptitle" not in found and _kin_title(variants):
+        found.insert(0, "ptitle")
+    return tuple(found)
+
+
+def _kin_title(variants: tuple[str, ...]) -> bool:
+    """A title with a possessive pronoun ("شقيقه رالف", "زميلها", "قائدهم"): the pronoun
+    attaches to relations and ranks, which precede a name as the bare title does."""
+    titles = TRIGGER_CLASSES["ptitle"]
+    for v in variants:
+        for suffix in _POSSESSIVES:
+            if v.endswith(suffix) and len(v) - len(suffix) >= 3 and v[: -len(suffix)] in titles:
+                return True
+    return False
