@@ -286,13 +286,19 @@ def _label_spans(labels: list[str], breaks: list[bool]) -> list[tuple[int, int, 
     an I- after punctuation: names do not span it ("دينغ ( دين )" is two names)."""
     out: list[tuple[int, int, EntityType]] = []
     start, kind = -1, ""
-    for i, label in enumerate([*labels, "O"]):
-        cut = i < len(breaks) and breaks[i]
-        if start >= 0 and (label == "O" or label[0] == "B" or label[2:] != kind or cut):
+    for i, label in enumerate(labels):
+        if label == "O":  # most tokens: close any open span, nothing to open
+            if start >= 0:
+                out.append((start, i, kind))  # type: ignore[arg-type]
+                start = -1
+            continue
+        if start >= 0 and (label[0] == "B" or breaks[i] or label[2:] != kind):
             out.append((start, i, kind))  # type: ignore[arg-type]
             start = -1
-        if label != "O" and start < 0:
+        if start < 0:
             start, kind = i, label[2:]
+    if start >= 0:
+        out.append((start, len(labels), kind))  # type: ignore[arg-type]
     return out
 
 

@@ -231,6 +231,9 @@ class FeatureCache:
 
 
 def _match_features(m: Match, n: int) -> list[tuple[int, str]]:
+    """(position, feature) of a gazetteer match in a sentence of ``n`` tokens: where it begins,
+    continues and ends, and the tokens just before and after it (a title before a known name,
+    a nisba or a second surname after it)."""
     t = m.entry.type
     out = [(m.start, "G=B-" + t)]
     out += [(k, "G=I-" + t) for k in range(m.start + 1, m.end)]
@@ -372,7 +375,14 @@ class CrfTagger:
             emit[:-2] += m[2:, 4] * ~brk[2:, None]
         emit[brk] += fixed["brk"]
         emit[:-1][brk[1:]] += fixed["brk+"]
-        for g in matches:
-            for k, feat in _match_features(g, n):
-                emit[k] += fixed[feat]
+        for g in matches:  # the additions of _match_features, in its order
+            t, start, end = g.entry.type, g.start, g.end
+            emit[start] += fixed["G=B-" + t]
+            if end - start > 1:
+                emit[start + 1 : end] += fixed["G=I-" + t]
+                emit[end - 1] += fixed["G=E-" + t]
+            if start > 0:
+                emit[start - 1] += fixed["G+1=" + t]
+            if end < n:
+                emit[end] += fixed["G-1=" + t]
         return self._dec.decode(emit)
