@@ -43,11 +43,11 @@ from kafka import KafkaAdminClient, KafkaProducer
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from indexers.documents import to_document
+from indexers.documents import article_index, to_document
 from indexers.query import Filters
 from indexers.search import SearchRequest, search
 from indexers.sink import IndexSink
-from indexers.templates import ensure_index_setup, monthly_index, write_generation
+from indexers.templates import ensure_index_setup, write_generation
 from rasad.article import EnrichedArticle
 from rasad.engine import Engine
 from rasad.kafka_config import client_config
@@ -129,7 +129,7 @@ async def plain_bulk(engine: Engine, settings: Settings, articles: list[Enriched
         orjson.dumps(
             {
                 "index": {
-                    "_index": monthly_index(gen, a.published_at),
+                    "_index": article_index(gen, a.published_at),
                     "_id": a.id,
                     "version": a.version,
                     "version_type": "external",

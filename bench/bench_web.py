@@ -36,7 +36,7 @@ import httpx
 import orjson
 
 from indexers import search as search_layer
-from indexers.documents import monthly_suffix, to_document
+from indexers.documents import article_index, to_document
 from indexers.query import Filters
 from indexers.templates import ensure_index_setup, template_name, write_generation
 from producers.registry import load_registry
@@ -120,7 +120,7 @@ async def load(settings: Settings, articles: list[EnrichedArticle], copies: int)
                 doc = to_document(article, now)
                 if copy:
                     doc["id"] = hashlib.sha256(f"{copy}:{article.id}".encode()).hexdigest()[:32]
-                index = f"{generation}-{monthly_suffix(article.published_at)}"
+                index = article_index(generation, article.published_at)
                 lines += [{"index": {"_index": index, "_id": doc["id"]}}, doc]
                 if len(lines) >= 2 * BULK_DOCS:
                     sent += await _bulk(engine, lines)

@@ -72,7 +72,17 @@ def to_document(article: EnrichedArticle, indexed_at: datetime) -> dict[str, Any
     return doc
 
 
-def monthly_suffix(published_at: datetime) -> str:
-    """``YYYY.MM`` of the UTC publication month: an article's index never changes with time,
-    so a replay or a new version always lands where the old one is."""
-    return published_at.astimezone(UTC).strftime("%Y.%m")
+def article_index(generation: str, published_at: datetime) -> str:
+    """The index of one article in a mapping generation (``rasad-articles-v2`` -> ``…-v2-2018``).
+
+    It depends only on the article's UTC publication date, so a replay or a new version always
+    lands where the old one is. Generation 1 had one index per month; from generation 2 an index
+    holds a year. Monthly indices of a news stream hold ~100k small documents each, far below
+    the engines' advised 10-50 GB per shard, and every search pays a fixed cost per shard: on the
+    corpus (9 busy months plus 16 months of a few stray old articles) a search visited 26
+    indices, and one index costs the engine half the CPU per search (bench/bench_web.py).
+    Bigger newsrooms scale a year's index by ``index_shards``.
+    """
+    version = int(generation.rsplit("-v", 1)[1])
+    stamp = "%Y.%m" if version == 1 else "%Y"
+    return f"{generation}-{published_at.astimezone(UTC).strftime(stamp)}"

@@ -190,7 +190,7 @@ def summary_body(request: SearchRequest, now: datetime) -> dict[str, Any]:
 
     ``size: 0`` and no clock inside make it cacheable in the engine's shard request cache: the
     same search asked again (another sort, the next page, another analyst) is answered from
-    memory by every monthly index that has not changed since, and a refresh invalidates it.
+    memory by every index that has not changed since, and a refresh invalidates it.
     """
     body: dict[str, Any] = {
         "query": build_query(request.query, request.filters, now),
@@ -310,7 +310,7 @@ class IndexStats:
 
 
 async def index_stats(engine: Engine, settings: Settings) -> IndexStats:
-    """Counts per monthly index and freshness (the newest article published and indexed).
+    """Counts per index and freshness (the newest article published and indexed).
 
     Counts come from an aggregation on ``_index``, not from ``_cat/indices``, which also counts
     the hidden per-topic documents of the nested ``topics`` field.
@@ -323,7 +323,7 @@ async def index_stats(engine: Engine, settings: Settings) -> IndexStats:
             "size": 0,
             "track_total_hits": True,
             "aggs": {
-                # Thousands of monthly indices would be centuries of news.
+                # Ten thousand yearly (or v1 monthly) indices would be centuries of news.
                 "indices": {"terms": {"field": "_index", "size": 10_000}},
                 "published": {"max": {"field": "published_at"}},
                 "indexed": {"max": {"field": "indexed_at"}},

@@ -27,7 +27,7 @@ from datetime import UTC, datetime
 import orjson
 from prometheus_client import Counter, Histogram
 
-from indexers.documents import monthly_suffix, to_document
+from indexers.documents import article_index, to_document
 from indexers.templates import write_generation
 from rasad.article import EnrichedArticle
 from rasad.engine import Engine, EngineRejected, EngineUnavailable
@@ -258,7 +258,7 @@ class IndexSink:
             a = item.article
             action = {
                 "index": {
-                    "_index": f"{gen}-{monthly_suffix(a.published_at)}",
+                    "_index": article_index(gen, a.published_at),
                     "_id": a.id,
                     "version": a.version,
                     "version_type": "external",

@@ -1,12 +1,12 @@
-"""Article index templates, monthly indices and their aliases: versioned and idempotent.
+"""Article index templates, time-based indices and their aliases: versioned and idempotent.
 
 Layout (``P`` = ``settings.index_prefix``, ``N`` = the mapping generation)::
 
-    P-articles-vN-2018.02, P-articles-vN-2018.03, …   one index per UTC publication month
-    P-articles         read alias over every monthly index of the live generation
+    P-articles-vN-2017, P-articles-vN-2018, …   one index per UTC publication year (v1: month)
+    P-articles         read alias over every index of the live generation
     P-articles-write   write alias over the same indices: it names the generation writers use
 
-Writers route each article to the month of its ``published_at`` (see ``documents.monthly_suffix``)
+Writers route each article to the year of its ``published_at`` (see ``documents.article_index``)
 so a replay or a newer version always lands on the index holding the older one: external
 versioning only protects within one index. The write alias spans many indices with no write
 index, so nothing can write "through" it by mistake; the sink reads the generation from it.
@@ -26,14 +26,15 @@ from typing import Any
 import orjson
 
 from indexers.analysis import SYNONYM_FILTER, analysis_settings
-from indexers.documents import monthly_suffix
+from indexers.documents import article_index
 from rasad.engine import Engine
 from rasad.logs import get_logger
 from rasad.settings import Settings
 
 log = get_logger(__name__)
 
-TEMPLATE_VERSION = 1
+# 2: one index per publication year instead of per month (see documents.article_index).
+TEMPLATE_VERSION = 2
 # Above the engines' built-in templates (priority 0-100) so ours wins on our own patterns.
 TEMPLATE_PRIORITY = 200
 # Lucene refuses terms over 32,766 bytes; Arabic takes 2 bytes a character in UTF-8, so 8,191
@@ -136,17 +137,13 @@ def article_mappings() -> dict[str, Any]:
 
 
 def generation(settings: Settings, version: int = TEMPLATE_VERSION) -> str:
-    """Name stem of one mapping generation's monthly indices, e.g. ``rasad-articles-v1``."""
+    """Name stem of one mapping generation's indices, e.g. ``rasad-articles-v2``."""
     return f"{settings.index_prefix}-articles-v{version}"
 
 
 def generation_version(index: str) -> int:
-    """The generation number in an index name like ``rasad-articles-v1-2018.02``."""
+    """The generation number in an index name like ``rasad-articles-v2-2018``."""
     return int(index.rsplit("-", 1)[0].rsplit("-v", 1)[1])
-
-
-def monthly_index(gen: str, published_at: datetime) -> str:
-    return f"{gen}-{monthly_suffix(published_at)}"
 
 
 def template_name(settings: Settings, version: int = TEMPLATE_VERSION) -> str:
@@ -202,7 +199,7 @@ async def write_generation(engine: Engine, settings: Settings) -> str | None:
 
 
 async def ensure_index_setup(engine: Engine, settings: Settings) -> list[str]:
-    """Create or update the template and the first monthly index; returns what was done.
+    """Create or update the template and the first index; returns what was done.
 
     Safe on every start: an unchanged template is left alone, an existing index is kept.
     """
@@ -224,7 +221,7 @@ async def ensure_index_setup(engine: Engine, settings: Settings) -> list[str]:
         done.append(f"{'updated' if existing else 'created'} index template {name}")
         gen_pattern = f"{generation(settings)}-*"
         if existing and await engine.cat_indices(gen_pattern):
-            # Dynamic settings follow the template onto the existing monthly indices.
+            # Dynamic settings follow the template onto the existing indices.
             await engine.put_settings(
                 gen_pattern,
                 {
@@ -236,7 +233,7 @@ async def ensure_index_setup(engine: Engine, settings: Settings) -> list[str]:
             )
     current = await write_generation(engine, settings)
     if current is None:
-        first = monthly_index(generation(settings), datetime.now(UTC))
+        first = article_index(generation(settings), datetime.now(UTC))
         if await engine.create_index(first):
             done.append(f"created index {first} behind {settings.articles_read_alias}")
     elif current != generation(settings):
@@ -250,12 +247,14 @@ async def ensure_index_setup(engine: Engine, settings: Settings) -> list[str]:
 
 def _route_script(gen: str) -> dict[str, Any]:
     # Reindex writes one destination index per request; the script sends each document to the
-    # month of its published_at instead, exactly as the sink does.
+    # index of its published_at instead, exactly as documents.article_index does (the stored
+    # published_at is UTC ISO 8601, so its first 4 or 7 characters are the year or month).
+    monthly = generation_version(f"{gen}-x") == 1
     return {
         "lang": "painless",
         "source": "ctx._index = params.gen + '-' + "
-        "ctx._source.published_at.substring(0, 7).replace('-', '.')",
-        "params": {"gen": gen},
+        "ctx._source.published_at.substring(0, params.chars).replace('-', '.')",
+        "params": {"gen": gen, "chars": 7 if monthly else 4},
     }
 
 
@@ -305,7 +304,7 @@ async def migrate(
 async def reload_synonyms(
     engine: Engine, settings: Settings, synonyms: list[str] | None = None
 ) -> list[str]:
-    """Apply a new synonym set to the template and to every live monthly index.
+    """Apply a new synonym set to the template and to every live index.
 
     Analysis settings can only change on a closed index, so each index is closed, updated and
     reopened in turn: it is unsearchable for about a second, and the sink treats writes to a

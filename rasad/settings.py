@@ -128,7 +128,7 @@ class Settings(BaseSettings):
         "1s", description="How soon a new article is searchable; longer trades freshness for speed."
     )
     index_shards: int = Field(
-        1, ge=1, description="Primary shards per monthly article index; 1 per ~30 GB of data."
+        1, ge=1, description="Primary shards per yearly article index; 1 per ~30 GB of data."
     )
     index_replicas: int = Field(
         0, ge=0, description="Replica shards; 0 on a single local node (else it stays yellow)."

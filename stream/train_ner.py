@@ -4,8 +4,8 @@ Reads ``../shared/data/ner/anercorp/{train,dev,test}_data.txt`` (CoNLL style ``t
 IOB2 PERS/LOC/ORG/MISC; PERS becomes PER and MISC is dropped), re-tokenizes every sentence
 with the runtime tokenizer so training and tagging see exactly the same tokens and features,
 trains on train, reports entity-level P/R/F1 on dev (and test with ``--test``) and writes
-``stream/data/ner-crf.crfsuite`` with, beside it, ``ner-crf-known-words.tsv``: the gazetteer
-name words its training text contains (see stream.enrich.entities._combine). Word-cluster
+``stream/data/ner-crf.crfsuite`` with, beside it, ``ner-crf-known-names.tsv``: the gazetteer
+names its training text contains (see stream.enrich.entities._combine). Word-cluster
 features come from ``stream/data/word-clusters.tsv`` (``python -m stream.train_clusters``).
 Deterministic: same data and parameters, same model. The shipped model: ``--with-dev`` with the
 default c1/c2, chosen on dev with the model trained on train alone (CRF-alone dev F1: c1 0.02 /
@@ -33,11 +33,11 @@ from stream.enrich.ner_crf import (
     CLUSTERS_PATH,
     MODEL_PATH,
     FeatureCache,
-    known_words_path,
+    known_names_path,
     load_clusters,
     sequence_features,
 )
-from stream.enrich.normalize import clitic_variants, token_breaks, tokenize
+from stream.enrich.normalize import token_breaks, tokenize
 
 ANERCORP = Path(__file__).resolve().parents[2] / "shared" / "data" / "ner" / "anercorp"
 _TAGS = {"PERS": "PER", "ORG": "ORG", "LOC": "LOC"}
@@ -173,16 +173,18 @@ def _iter_xy(
             yield xseq, token_labels(sent, starts)
 
 
-def write_known_words(sentences: Sequence[Sentence], gaz: Gazetteer, model: Path) -> None:
-    """Write beside ``model`` the gazetteer name words that its training text contains (any
-    clitic reading of any token), sorted: the extractor trusts the model's "O" on a gazetteer
-    name made only of such words (see stream.enrich.entities._combine)."""
-    names = gaz.word_types
-    known = {v for sent in sentences for t in tokenize(sent.text) for v in clitic_variants(t.norm)}
-    path = known_words_path(model)
-    header = f"# gazetteer name words seen in the training text of {model.name}\n"
-    path.write_text(header + "".join(w + "\n" for w in sorted(known & names.keys())), "utf-8")
-    print(f"known words: {len(known & names.keys())} -> {path}")
+def write_known_names(sentences: Sequence[Sentence], gaz: Gazetteer, model: Path) -> None:
+    """Write beside ``model`` the gazetteer names that its training text contains, sorted: the
+    extractor trusts the model's "O" on such a name (see stream.enrich.entities._combine)."""
+    known: set[tuple[str, ...]] = set()
+    for sent in sentences:
+        tokens = tokenize(sent.text)
+        norms = [t.norm for t in tokens]
+        known.update(m.key for m in gaz.match(norms, token_breaks(sent.text, tokens)))
+    path = known_names_path(model)
+    header = f"# gazetteer names found in the training text of {model.name}\n"
+    path.write_text(header + "".join(" ".join(k) + "\n" for k in sorted(known)), "utf-8")
+    print(f"known names: {len(known)} -> {path}")
 
 
 def train(args: argparse.Namespace) -> None:
@@ -214,7 +216,7 @@ def train(args: argparse.Namespace) -> None:
         f"trained in {time.perf_counter() - t0:.1f}s -> {args.out} "
         f"({args.out.stat().st_size / 1e6:.1f} MB)"
     )
-    write_known_words(train_sents, gaz, args.out)
+    write_known_names(train_sents, gaz, args.out)
     tagger = pycrfsuite.Tagger()
     tagger.open(str(args.out))
     cache = FeatureCache(gaz, clusters)

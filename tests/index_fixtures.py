@@ -177,7 +177,7 @@ async def engine(live_stack: Settings) -> AsyncIterator[Engine]:
 
 @pytest.fixture
 async def index_settings(engine: Engine, live_stack: Settings) -> AsyncIterator[Settings]:
-    """A fresh, set-up index prefix (template, first monthly index, aliases); dropped after."""
+    """A fresh, set-up index prefix (template, first index, aliases); dropped after."""
     settings = fresh_settings(live_stack, indexer_backoff_initial_s=0.05, indexer_backoff_max_s=0.5)
     await ensure_index_setup(engine, settings)
     yield settings

@@ -7,9 +7,11 @@ from datetime import UTC, datetime
 import pytest
 
 from indexers.analysis import AnalysisFileError, load_synonyms, parse_synonyms
+from indexers.documents import article_index
 from indexers.query import Filters, build_query
 from indexers.sink import IndexSink
 from indexers.templates import (
+    TEMPLATE_VERSION,
     TemplateVersionError,
     ensure_index_setup,
     generation,
@@ -64,6 +66,16 @@ async def test_the_mapping_is_strict(engine: Engine, index_settings: Settings) -
     assert result["items"][0]["index"]["error"]["type"] == "strict_dynamic_mapping_exception"
 
 
+def test_an_article_lives_in_the_index_of_its_utc_publication_year() -> None:
+    mid_year = datetime.fromisoformat("2018-06-15T12:00:00+03:00")
+    assert article_index("rasad-articles-v2", mid_year) == "rasad-articles-v2-2018"
+    # Half past midnight on New Year's Day in Tehran is still the old year in UTC.
+    new_year = datetime.fromisoformat("2018-01-01T00:30:00+03:30")
+    assert article_index("rasad-articles-v2", new_year) == "rasad-articles-v2-2017"
+    # Generation 1 had monthly indices; its writers keep them until `rasad index-migrate`.
+    assert article_index("rasad-articles-v1", mid_year) == "rasad-articles-v1-2018.06"
+
+
 async def test_setup_refuses_to_downgrade_a_newer_mapping(
     engine: Engine, index_settings: Settings
 ) -> None:
@@ -81,12 +93,13 @@ async def test_migration_reindexes_behind_the_aliases(
     before = await hits(engine, index_settings, "ترمب")
     assert before
 
-    done = await migrate(engine, index_settings, to_version=2)
+    done = await migrate(engine, index_settings, to_version=TEMPLATE_VERSION + 1)
 
     assert "reindexed 60 articles" in done[0]
-    assert await write_generation(engine, index_settings) == generation(index_settings, 2)
+    target = generation(index_settings, TEMPLATE_VERSION + 1)
+    assert await write_generation(engine, index_settings) == target
     read = await engine.get_alias(index_settings.articles_read_alias)
-    assert read and all(name.startswith(generation(index_settings, 2)) for name in read)
+    assert read and all(name.startswith(target) for name in read)
     assert await engine.count(index_settings.articles_read_alias) == 60
     assert await hits(engine, index_settings, "ترمب") == before
     # A sink started now writes into the new generation; a replay is still a no-op.

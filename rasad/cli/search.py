@@ -126,7 +126,7 @@ def register(app: typer.Typer) -> None:
     def index_stats_command(
         as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     ) -> None:
-        """Article counts per monthly index and freshness (newest published / indexed)."""
+        """Article counts per index and freshness (newest published / indexed)."""
         stats = _run(index_stats)
         if as_json:
             typer.echo(orjson.dumps(asdict(stats), option=orjson.OPT_INDENT_2).decode())

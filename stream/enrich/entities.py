@@ -111,7 +111,7 @@ def _combine(
     matches: list[Match],
     model: list[tuple[int, int, EntityType]],
     norms: list[str],
-    known: Collection[str],
+    known: Collection[tuple[str, ...]],
 ) -> list[tuple[int, int, EntityType, GazetteerEntry | None]]:
     """Merge gazetteer matches and model spans into non-overlapping (start, end, type, entry).
 
@@ -158,7 +158,7 @@ def _combine(
     for m in matches:
         if id(m) in used or any(k in covered for k in range(m.start, m.end)):
             continue
-        if id(m) in crossed or _novel(m, norms, known):
+        if id(m) in crossed or _novel(m, known):
             out.append((_past_titles(m, norms), m.end, m.entry.type, m.entry))
     out.sort()
     return out
@@ -172,12 +172,9 @@ def _known_name(gaz: Gazetteer, name: tuple[str, ...], etype: EntityType) -> Gaz
     return entry if entry is not None and entry.type == etype else None
 
 
-def _novel(m: Match, norms: list[str], known: Collection[str]) -> bool:
-    """Whether a gazetteer name has a word the tagger never saw in training (its first token
-    under any clitic reading, the others as they are)."""
-    if not any(v in known for v in clitic_variants(norms[m.start])):
-        return True
-    return any(norms[k] not in known for k in range(m.start + 1, m.end))
+def _novel(m: Match, known: Collection[tuple[str, ...]]) -> bool:
+    """Whether a gazetteer name is absent from the tagger's training text."""
+    return m.key not in known
 
 
 def extract_entities(fields: Mapping[str, str]) -> list[Entity]:

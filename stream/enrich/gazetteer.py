@@ -87,6 +87,7 @@ class Match:
     start: int
     end: int
     strip: int
+    key: tuple[str, ...]  # the name's normalized words as indexed (proclitics stripped)
 
 
 @dataclass(slots=True)
@@ -167,10 +168,11 @@ class Gazetteer:
                 for length in range(span, 0, -1):
                     tail = rest[: length - 1]
                     for v in variants:
-                        entry_id = index.get((v, *tail))
+                        key = (v, *tail)
+                        entry_id = index.get(key)
                         if entry_id is not None:
                             entry = self.entries[entry_id]
-                            found = Match(entry, i, i + length, _strip_len(norms[i], v))
+                            found = Match(entry, i, i + length, _strip_len(norms[i], v), key)
                             break
                     if found:
                         break

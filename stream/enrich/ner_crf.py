@@ -38,9 +38,9 @@ __all__ = [
     "FeatureCache",
     "ModelMissingError",
     "default_clusters",
-    "known_words_path",
+    "known_names_path",
     "load_clusters",
-    "load_known_words",
+    "load_known_names",
     "sequence_features",
 ]
 
@@ -84,23 +84,25 @@ def default_clusters() -> dict[str, tuple[str, str, str]]:
 
 
 class ModelMissingError(RuntimeError):
-    """The trained CRF model file (or its known-words file) is absent: run
+    """The trained CRF model file (or its known-names file) is absent: run
     ``python -m stream.train_ner``."""
 
 
-def known_words_path(model: Path) -> Path:
-    """Where the training script writes, beside ``model``, the gazetteer name words (normalized,
-    any clitic reading) that the model's training text contains."""
-    return model.with_name(model.stem + "-known-words.tsv")  # a package-data pattern
+def known_names_path(model: Path) -> Path:
+    """Where the training script writes, beside ``model``, the gazetteer names (normalized
+    words, space-separated) that occur in the model's training text."""
+    return model.with_name(model.stem + "-known-names.tsv")  # a package-data pattern
 
 
-def load_known_words(model: Path) -> frozenset[str]:
-    """The known words of ``model`` (see :func:`known_words_path`); ``#`` lines are comments."""
-    path = known_words_path(model)
+def load_known_names(model: Path) -> frozenset[tuple[str, ...]]:
+    """The known names of ``model`` (see :func:`known_names_path`); ``#`` lines are comments."""
+    path = known_names_path(model)
     if not path.is_file():
-        raise ModelMissingError(f"{path}: no known-words file; run `python -m stream.train_ner`")
+        raise ModelMissingError(f"{path}: no known-names file; run `python -m stream.train_ner`")
     with path.open(encoding="utf-8") as f:
-        return frozenset(w for line in f if (w := line.strip()) and not w.startswith("#"))
+        return frozenset(
+            tuple(line.split()) for line in f if line.strip() and not line.startswith("#")
+        )
 
 
 def _shape(norm: str) -> str:
@@ -293,9 +295,9 @@ class CrfTagger:
             raise ModelMissingError(f"{model}: no CRF model; run `python -m stream.train_ner`")
         tagger = pycrfsuite.Tagger()
         tagger.open(str(model))
-        # Gazetteer name words the model was trained on: its "O" on a name made of them is
-        # informed (see stream.enrich.entities._combine).
-        self.known = load_known_words(model)
+        # Gazetteer names the model's training text holds: its "O" on them is informed (see
+        # stream.enrich.entities._combine).
+        self.known = load_known_names(model)
         self._dec = Decoder(tagger)
         self.cache = FeatureCache(gazetteer, clusters)
         dec = self._dec
