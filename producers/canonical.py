@@ -63,7 +63,8 @@ def _fold_path(path: str) -> str:
     inner = segments[1:] if segments[0] == "" else segments
     while inner and inner[-1] in ("", "amp"):
         inner.pop()
-    while inner and inner[0] == "amp":
+    # A leading empty segment ("//x") would read back as a host when the link has none.
+    while inner and inner[0] in ("", "amp"):
         inner.pop(0)
     while inner and inner[-1].endswith(".amp") and len(inner[-1]) > len(".amp"):
         inner[-1] = inner[-1][: -len(".amp")]

@@ -233,7 +233,7 @@ def test_word_cluster_errors_name_file_and_line(tmp_path: Path) -> None:
         # ترأس (presided) folds to تراس (Truss); بنوك (banks) reads ب + نوك (Nuuk)
         ("كما تولى رئاسة جهاز الرقابة، وترأس الهيئة العامة لقصور الثقافة", "per.liz_truss"),
         ("وأضافت المصادر أن بعض تلك البنوك دولية والباقي بنوك محلية", "loc.nuuk"),
-        # مسقط رأس = birthplace: the tagger, trained on these words, reads it as no name
+        # مسقط رأس = birthplace: "مسقط" is in the tagger's training text, its reading decides
         ("استمدت القرية شهرة كبيرة لكونها مسقط رأس كوكب الشرق", "loc.muscat"),
     ],
 )
@@ -253,12 +253,12 @@ def test_model_names_do_not_span_punctuation() -> None:
     assert not any("(" in text for text in mentions)
 
 
-def test_a_model_without_its_known_words_file_is_refused(tmp_path: Path) -> None:
+def test_a_model_without_its_known_names_file_is_refused(tmp_path: Path) -> None:
     from stream.enrich.ner_crf import MODEL_PATH, CrfTagger, ModelMissingError, default_clusters
 
     model = tmp_path / "ner-crf.crfsuite"
     model.write_bytes(MODEL_PATH.read_bytes())
-    with pytest.raises(ModelMissingError, match="known-words"):
+    with pytest.raises(ModelMissingError, match="known-names"):
         CrfTagger(model, default_gazetteer(), default_clusters())
 
 

@@ -24,7 +24,7 @@ from rasad.engine import Engine, QueryError
 from rasad.settings import Settings
 
 T = TypeVar("T")
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)
 alerts_app = typer.Typer(
     help="Keyword alerts: matched as articles stream in.", no_args_is_help=True
 )

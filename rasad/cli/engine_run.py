@@ -15,7 +15,7 @@ from rasad.engine import Engine, EngineRejected, EngineUnavailable
 from rasad.settings import Settings, get_settings
 
 T = TypeVar("T")
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)
 
 
 def run_with_engine(

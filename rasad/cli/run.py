@@ -21,7 +21,7 @@ from rich.console import Console
 from rasad import stack as local_stack
 from rasad.settings import Settings, get_settings
 
-console = Console(stderr=True)
+console = Console(stderr=True, soft_wrap=True)
 
 # Children get this long to finish in-flight batches and commit offsets after SIGTERM.
 STOP_GRACE_S = 20.0

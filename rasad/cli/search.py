@@ -23,7 +23,7 @@ from rasad.engine import Engine, QueryError
 from rasad.settings import Settings
 
 T = TypeVar("T")
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)
 _MARK = re.compile(r"(</?mark>)")
 
 

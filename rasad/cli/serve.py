@@ -11,7 +11,7 @@ from rich.table import Table
 from rasad.settings import get_settings
 from rasad.web.auth import ROLES, ApiKeyError, ApiKeyStore, keys_path
 
-console = Console(stderr=True)
+console = Console(stderr=True, soft_wrap=True)
 
 
 def _fail(message: str) -> typer.Exit:

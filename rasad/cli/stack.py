@@ -16,7 +16,7 @@ from rasad.engine import EngineError, open_engine
 from rasad.settings import get_settings
 from rasad.topics import TopicMismatchError, ensure_topics
 
-console = Console(stderr=True)
+console = Console(stderr=True, soft_wrap=True)
 
 
 def _print_statuses(statuses: list[local_stack.ServiceStatus]) -> None:

@@ -22,7 +22,8 @@ from rasad.topics import TopicMismatchError, ensure_topics
 from stream.enrich.cluster import StoryClusters
 from stream.enrich.pipeline import EnrichmentError, enrich, warm_up
 
-console = Console(stderr=True)
+# Errors stay on one line whatever the terminal width, so logs and grep see whole messages.
+console = Console(stderr=True, soft_wrap=True)
 log = get_logger(__name__)
 
 # The source of an article given on the command line rather than read from a feed.
