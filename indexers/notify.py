@@ -39,6 +39,7 @@ from prometheus_client import Counter, Histogram
 
 from indexers.alerts import Alert, AlertHit, AlertNotFound, ensure_alert_indices, get_alert
 from indexers.delivery import Channels
+from rasad import backoff
 from rasad.article import SchemaError
 from rasad.engine import Engine, EngineRejected, EngineUnavailable
 from rasad.logs import get_logger
@@ -103,14 +104,14 @@ class Ledger:
     async def _request(self, method: str, path: str, **kwargs: Any) -> Any:
         """One ledger request, retried while the engine is unreachable: a record must never be
         skipped (a skipped claim could mean a duplicate, a skipped finish a re-delivery)."""
-        delay = self._backoff_s[0]
+        waits = backoff.delays(*self._backoff_s)
         while True:
             try:
                 return await self._engine.request(method, path, **kwargs)
             except EngineUnavailable as exc:
+                delay = next(waits)
                 log.warning("ledger unavailable, retrying", error=str(exc), retry_in_s=delay)
                 await asyncio.sleep(delay)
-                delay = min(delay * 2, self._backoff_s[1])
 
     async def claim(self, key: str, record: dict[str, Any]) -> bool:
         """True if this worker now owns the delivery of ``key``."""

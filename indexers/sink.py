@@ -17,7 +17,6 @@ already there in the same or a newer version, or went to the dead-letter callbac
 from __future__ import annotations
 
 import asyncio
-import random
 import time
 from collections import Counter as Tally
 from collections.abc import Awaitable, Callable, Iterator
@@ -29,6 +28,7 @@ from prometheus_client import Counter, Histogram
 
 from indexers.documents import article_index, to_document
 from indexers.templates import write_generation
+from rasad import backoff
 from rasad.article import EnrichedArticle
 from rasad.engine import Engine, EngineRejected, EngineUnavailable
 from rasad.logs import get_logger
@@ -231,13 +231,9 @@ class IndexSink:
                 delays = self._backoff()
 
     def _backoff(self) -> Iterator[float]:
-        s = self._settings
-        delay = s.indexer_backoff_initial_s
-        while True:
-            # Jitter spreads the retries of many workers so they do not hit a recovering
-            # engine in lockstep.
-            yield delay * random.uniform(0.5, 1.0)
-            delay = min(delay * 2, s.indexer_backoff_max_s)
+        return backoff.delays(
+            self._settings.indexer_backoff_initial_s, self._settings.indexer_backoff_max_s
+        )
 
     async def _target(self) -> str:
         now = self._clock()

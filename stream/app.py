@@ -48,7 +48,7 @@ from indexers.alerts import AlertMatcher
 from indexers.notify import Notifier
 from indexers.sink import IndexSetupMissing, IndexSink, dead_letter_record
 from rasad.article import Article, EnrichedArticle, SchemaError
-from rasad.engine import Engine, EngineRejected, EngineUnavailable
+from rasad.engine import Engine, EngineUnavailable
 from rasad.kafka_config import bootstrap_servers, ssl_context
 from rasad.logs import get_logger
 from rasad.settings import Settings, get_settings
@@ -435,28 +435,8 @@ notifier = Notifier(settings, _alert_dead_letter)
 async def match_alerts(stream: StreamT[bytes]) -> None:
     """enriched -> alert-hits, keyed by alert id (one alert's hits stay on one partition)."""
     async for values in stream.take(ALERT_BATCH, within=settings.alert_percolate_batch_s):
-        if not await _any_enabled_alert():
-            continue
         for hit in await alert_matcher.match(values):
             await alert_hits_topic.send(key=hit.alert_id.encode(), value=hit.to_json())
-
-
-async def _any_enabled_alert() -> bool:
-    """Is there any enabled alert to percolate against? Asked per batch, never cached, so an
-    alert matches from the same moment as before. Percolating builds an in-memory index of
-    every document even when no query is stored (profiled: ~1 ms of engine CPU per document,
-    more than indexing it), and this worker's agents share one consumer, so that cost also
-    held the indexer back. Unsure answers (engine errors) percolate as before."""
-    try:
-        engine = await indexer.engine()
-        return await engine.count(settings.alerts_index, _ENABLED_ALERTS) > 0
-    except EngineRejected as exc:
-        return exc.status != 404  # no alerts index yet: no alerts
-    except EngineUnavailable:
-        return True
-
-
-_ENABLED_ALERTS = {"query": {"term": {"alert.enabled": True}}}
 
 
 @app.agent(alert_hits_topic)

@@ -6,8 +6,11 @@ opposition's summit.
 
 from __future__ import annotations
 
+import asyncio
 import re
+import socket
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -168,3 +171,47 @@ async def test_a_backtest_finds_what_the_alert_would_have_matched_in_stored_arti
     assert total >= len(spelled) > 0
     assert len(hits) == 5 and all(h["title"] and h["source"]["id"] for h in hits)
     assert recent == 0  # the corpus is from 2018
+
+
+async def test_the_matcher_waits_for_an_unreachable_engine_and_then_matches(
+    engine: Engine, alert_settings: Settings
+) -> None:
+    """The engine is out of reach when the batch comes (nothing listens at its address yet);
+    the matcher retries instead of crashing the agent, and matches once the engine answers."""
+    article = seed_articles()[0]
+    alert = await alerts.create_alert(engine, alert_settings, spec("council", f'"{PHRASE}"'))
+    real = urlsplit(alert_settings.engine_url)
+    with socket.socket() as probe:  # a free loopback port: the engine's address to come
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    away = alert_settings.model_copy(
+        update={
+            "engine_url": f"http://127.0.0.1:{port}",
+            "alert_backoff_initial_s": 0.1,
+            "alert_backoff_max_s": 0.2,
+        }
+    )
+    matcher = alerts.AlertMatcher(away)
+
+    async def forward(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        up_reader, up_writer = await asyncio.open_connection(real.hostname, real.port)
+
+        async def pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
+            while data := await src.read(65536):
+                dst.write(data)
+                await dst.drain()
+            dst.close()
+
+        await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
+
+    try:
+        matching = asyncio.ensure_future(matcher.match([article.to_json()]))
+        await asyncio.sleep(1.0)
+        assert not matching.done()  # still waiting, not crashed
+        proxy = await asyncio.start_server(forward, "127.0.0.1", port)
+        async with proxy:
+            hits = await asyncio.wait_for(matching, timeout=30)
+    finally:
+        await matcher.close()
+
+    assert [h.alert_id for h in hits] == [alert.id]

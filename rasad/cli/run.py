@@ -93,8 +93,11 @@ def _interrupted(signum: int, frame: object) -> None:
 def supervise(plan: list[Service]) -> int:
     rasad = [sys.executable, "-m", "rasad.cli"]
     # SIGTERM (systemd, docker stop, kill) stops the children like Ctrl-C does; they run in
-    # their own sessions, so without this they would outlive us.
+    # their own sessions, so without this they would outlive us. SIGINT is set too: a process
+    # started in the background by a non-interactive shell (nohup, `&` in a script, some CI
+    # runners) inherits SIGINT as ignored, and Python then leaves it ignored.
     signal.signal(signal.SIGTERM, _interrupted)
+    signal.signal(signal.SIGINT, _interrupted)
     children: dict[str, subprocess.Popen[bytes]] = {}
     for service in plan:
         # Own process group: Ctrl-C reaches only us, and we stop children in order.
