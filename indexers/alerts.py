@@ -49,7 +49,7 @@ from indexers.templates import article_mappings
 from indexers.webhook_guard import AllowList, WebhookRefused, validate_url
 from rasad import backoff
 from rasad.article import EnrichedArticle, SchemaError
-from rasad.engine import Engine, EngineRejected, EngineUnavailable, QueryError
+from rasad.engine import Engine, EngineRejected, EngineUnavailable, QueryError, wait_for_engine
 from rasad.logs import get_logger
 from rasad.settings import Settings
 
@@ -417,18 +417,19 @@ class AlertMatcher:
         self._settings = settings
         self._engine = engine
         self._owns_engine = engine is None
+        self._backoff_s = (settings.alert_backoff_initial_s, settings.alert_backoff_max_s)
 
     async def match(self, values: Sequence[object]) -> list[AlertHit]:
         """The hits of a batch of enriched messages; waits out an unreachable engine (retrying
         with backoff, nothing skipped), so an outage delays alerts and never crashes the agent.
         """
-        waits = backoff.delays(
-            self._settings.alert_backoff_initial_s, self._settings.alert_backoff_max_s
-        )
+        waits = backoff.delays(*self._backoff_s)
         while True:
             try:
                 if self._engine is None:
-                    self._engine = await Engine.connect(self._settings)
+                    self._engine = await wait_for_engine(
+                        self._settings, *self._backoff_s, waiting="alert matching"
+                    )
                 if not await self._any_enabled():
                     return []
                 return await self._percolate(self._engine, values)

@@ -41,7 +41,7 @@ from indexers.alerts import Alert, AlertHit, AlertNotFound, ensure_alert_indices
 from indexers.delivery import Channels
 from rasad import backoff
 from rasad.article import SchemaError
-from rasad.engine import Engine, EngineRejected, EngineUnavailable
+from rasad.engine import Engine, EngineRejected, EngineUnavailable, wait_for_engine
 from rasad.logs import get_logger
 from rasad.settings import Settings
 
@@ -212,7 +212,10 @@ class Notifier:
     async def _ready(self) -> Ledger:
         if self._ledger is None:
             if self._engine is None:
-                self._engine = await Engine.connect(self._settings)
+                s = self._settings
+                self._engine = await wait_for_engine(
+                    s, s.alert_backoff_initial_s, s.alert_backoff_max_s, waiting="alert delivery"
+                )
             await ensure_alert_indices(self._engine, self._settings)
             self._ledger = Ledger(self._engine, self._settings, self.worker)
             self._throttle = Throttle(self._ledger)

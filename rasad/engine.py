@@ -20,7 +20,9 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import orjson
+from prometheus_client import Counter
 
+from rasad import backoff
 from rasad.engine_errors import (
     RETRYABLE_STATUSES,
     EngineError,
@@ -30,7 +32,14 @@ from rasad.engine_errors import (
     error_from_status,
 )
 from rasad.engine_transport import ElasticTransport, OpenSearchTransport, Transport
+from rasad.logs import get_logger
 from rasad.settings import Settings
+
+log = get_logger(__name__)
+CONNECT_FAILURES = Counter(
+    "rasad_engine_connect_failures",
+    "Attempts to connect to the search engine that found it unreachable (then retried).",
+)
 
 __all__ = [
     "RETRYABLE_STATUSES",
@@ -268,6 +277,25 @@ class Engine:
                 raise QueryError(f"the engine could not run this query: {exc.reason}") from exc
             raise
         return int(result["count"])
+
+
+async def wait_for_engine(
+    settings: Settings, initial_s: float, max_s: float, waiting: str
+) -> Engine:
+    """Connect, retrying with backoff for as long as the engine is unreachable.
+
+    For agents and timers that must not crash on an outage: they wait, their messages stay
+    unacked, and Kafka keeps the rest. ``waiting`` names who waits, for the log.
+    """
+    delays = backoff.delays(initial_s, max_s)
+    while True:
+        try:
+            return await Engine.connect(settings)
+        except EngineUnavailable as exc:
+            delay = next(delays)
+            CONNECT_FAILURES.inc()
+            log.warning("engine unreachable", waiting=waiting, error=str(exc), retry_in_s=delay)
+            await asyncio.sleep(delay)
 
 
 @contextlib.asynccontextmanager

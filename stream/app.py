@@ -48,7 +48,7 @@ from indexers.alerts import AlertMatcher
 from indexers.notify import Notifier
 from indexers.sink import IndexSetupMissing, IndexSink, dead_letter_record
 from rasad.article import Article, EnrichedArticle, SchemaError
-from rasad.engine import Engine, EngineUnavailable
+from rasad.engine import Engine, wait_for_engine
 from rasad.kafka_config import bootstrap_servers, ssl_context
 from rasad.logs import get_logger
 from rasad.settings import Settings, get_settings
@@ -62,9 +62,6 @@ A = TypeVar("A", bound=Article)
 ENRICHED = Counter("rasad_stream_enriched", "Articles enriched and sent to the enriched topic.")
 DEAD_LETTERED = Counter(
     "rasad_stream_dead_lettered", "Messages sent to a dead-letter topic.", ["topic", "stage"]
-)
-ENGINE_CONNECT_FAILURES = Counter(
-    "rasad_stream_indexer_connect_failures", "Failed attempts to reach the engine for indexing."
 )
 ENRICH_SECONDS = Histogram(
     "rasad_stream_enrich_seconds",
@@ -319,16 +316,13 @@ class Indexer:
         self._sink: IndexSink | None = None
 
     async def sink(self) -> IndexSink:
-        delay = settings.indexer_backoff_initial_s
-        while self._sink is None:
-            try:
-                self._engine = await Engine.connect(settings)
-            except EngineUnavailable as exc:
-                ENGINE_CONNECT_FAILURES.inc()
-                log.warning("engine unreachable, indexing waits", error=str(exc), retry_in_s=delay)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, settings.indexer_backoff_max_s)
-                continue
+        if self._sink is None:
+            self._engine = await wait_for_engine(
+                settings,
+                settings.indexer_backoff_initial_s,
+                settings.indexer_backoff_max_s,
+                waiting="indexer",
+            )
             self._sink = IndexSink(self._engine, settings, _index_dead_letter)
         return self._sink
 
