@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -53,6 +52,7 @@ from rasad.engine import Engine
 from rasad.kafka_config import client_config
 from rasad.settings import Settings
 from tests.index_fixtures import drop_prefix, raw_corpus, to_enriched
+from tests.pipeline_env import BenchPipeline
 
 ROOT = Path(__file__).resolve().parents[1]
 # Worker start-up (group join, table recovery) plus 10,000 documents at a slow rate fit in this.
@@ -176,42 +176,6 @@ def load() -> str:
     return "/".join(f"{v:.1f}" for v in os.getloadavg())
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-def _agent_settings(base: Settings, tag: str) -> Settings:
-    return base.model_copy(
-        update={
-            "stream_app_id": f"rasad-bench-{tag}",
-            "topic_raw": f"bench.raw.{tag}",
-            "topic_enriched": f"bench.enriched.{tag}",
-            "topic_alert_hits": f"bench.hits.{tag}",
-            "index_prefix": f"bench{tag}",
-        }
-    )
-
-
-def _worker_env(settings: Settings, data_dir: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RASAD_")}
-    env.update(
-        RASAD_KAFKA_BOOTSTRAP_SERVERS=settings.kafka_bootstrap_servers,
-        RASAD_ENGINE_URL=settings.engine_url,
-        RASAD_STREAM_APP_ID=settings.stream_app_id,
-        RASAD_TOPIC_RAW=settings.topic_raw,
-        RASAD_TOPIC_ENRICHED=settings.topic_enriched,
-        RASAD_TOPIC_ALERT_HITS=settings.topic_alert_hits,
-        RASAD_INDEX_PREFIX=settings.index_prefix,
-        RASAD_WORKER_WEB_PORT=str(_free_port()),
-        RASAD_DATA_DIR=str(data_dir),
-        RASAD_LOG_LEVEL="WARNING",
-    )
-    return env
-
-
 def _searchable(settings: Settings) -> int:
     url = f"{settings.engine_url}/{settings.articles_read_alias}"
     try:
@@ -225,10 +189,11 @@ def _searchable(settings: Settings) -> int:
 def through_agent(base: Settings, articles: list[EnrichedArticle]) -> tuple[float, float]:
     """Pre-enriched articles wait in a fresh enriched topic; a real `rasad worker` indexes them.
     Returns (documents/s once the first are searchable, start-up seconds)."""
-    tag = uuid.uuid4().hex[:10]
-    settings = _agent_settings(base, tag)
+    line = BenchPipeline(base)
+    settings = line.settings
     data_dir = Path(tempfile.mkdtemp(prefix="rasad-bench-indexer-"))
-    env = _worker_env(settings, data_dir)
+    # The caller's RASAD_* settings reach the worker (e.g. RASAD_INDEXER_BATCH_SECONDS).
+    env = line.env(data_dir)
     try:
         setup = subprocess.run(
             [sys.executable, "-m", "rasad.cli", "setup"], cwd=ROOT, env=env, capture_output=True
@@ -280,7 +245,7 @@ def through_agent(base: Settings, articles: list[EnrichedArticle]) -> tuple[floa
         return (n - first_count) / (last - first), first - started
     finally:
         admin = KafkaAdminClient(client_id="rasad-bench", **client_config(settings))
-        admin.delete_topics([t for t in admin.list_topics() if tag in t])
+        admin.delete_topics([t for t in admin.list_topics() if line.tag in t])
         admin.close()
         asyncio.run(_drop(settings))
 

@@ -33,13 +33,11 @@ import os
 import pstats
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -64,6 +62,7 @@ from stream.enrich.language import identify_language
 from stream.enrich.pipeline import assemble, enrich, is_arabic, warm_up
 from stream.enrich.topics import tag_topics
 from tests.index_fixtures import drop_prefix
+from tests.pipeline_env import BenchPipeline
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT.parent / "shared" / "data" / "corpus" / "ant-multisource.jsonl.gz"
@@ -191,42 +190,6 @@ class Run:
         return self.indexed / self.indexed_s if self.indexed_s > 0 else 0.0
 
 
-def _stream_settings(base: Settings, tag: str) -> Settings:
-    return base.model_copy(
-        update={
-            "stream_app_id": f"rasad-bench-{tag}",
-            "topic_raw": f"bench.raw.{tag}",
-            "topic_enriched": f"bench.enriched.{tag}",
-            "topic_alert_hits": f"bench.hits.{tag}",
-            "index_prefix": f"bench{tag}",
-        }
-    )
-
-
-def _worker_env(settings: Settings, data_dir: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RASAD_")}
-    env.update(
-        RASAD_KAFKA_BOOTSTRAP_SERVERS=settings.kafka_bootstrap_servers,
-        RASAD_ENGINE_URL=settings.engine_url,
-        RASAD_STREAM_APP_ID=settings.stream_app_id,
-        RASAD_TOPIC_RAW=settings.topic_raw,
-        RASAD_TOPIC_ENRICHED=settings.topic_enriched,
-        RASAD_TOPIC_ALERT_HITS=settings.topic_alert_hits,
-        RASAD_INDEX_PREFIX=settings.index_prefix,
-        RASAD_WORKER_WEB_PORT=str(_free_port()),
-        RASAD_DATA_DIR=str(data_dir),
-        RASAD_LOG_LEVEL="WARNING",
-    )
-    return env
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 def _indexed_count(settings: Settings) -> int:
     url = f"{settings.engine_url}/{settings.articles_read_alias}"
     try:
@@ -278,8 +241,8 @@ async def _drop_index(settings: Settings) -> None:
 def bench_kafka(articles: list[Article], base: Settings, spy: Path | None, workers: int) -> Run:
     """N articles wait in a fresh raw topic; ``workers`` `rasad worker` processes (one consumer
     group, sharing the raw topic's partitions) enrich and index them."""
-    tag = uuid.uuid4().hex[:10]
-    settings = _stream_settings(base, tag)
+    line = BenchPipeline(base)
+    settings = line.settings
     ensure_topics(settings)
     asyncio.run(_setup_index(settings))
     producer = KafkaProducer(acks="all", linger_ms=5, **client_config(settings))
@@ -303,7 +266,7 @@ def bench_kafka(articles: list[Article], base: Settings, spy: Path | None, worke
             subprocess.Popen(
                 [sys.executable, "-m", "rasad.cli", "worker"],
                 cwd=ROOT,
-                env=_worker_env(settings, data_dir / str(i)),
+                env=line.env(data_dir / str(i)),
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
@@ -344,7 +307,7 @@ def bench_kafka(articles: list[Article], base: Settings, spy: Path | None, worke
             log.close()
         consumer.close()
         admin = KafkaAdminClient(client_id="rasad-bench", **client_config(settings))
-        admin.delete_topics([t for t in admin.list_topics() if tag in t])
+        admin.delete_topics([t for t in admin.list_topics() if line.tag in t])
         admin.close()
         asyncio.run(_drop_index(settings))
     run.enriched = len(seen)

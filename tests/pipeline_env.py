@@ -182,6 +182,12 @@ class PipelineEnv:
             httpx.delete(f"{url}/_index_template/{self.index_prefix}-articles-v{version}")
 
 
+class BenchPipeline(PipelineEnv):
+    """The same isolation for the benchmarks under bench/: names start with "bench"."""
+
+    kind: ClassVar[str] = "bench"
+
+
 def stop(processes: Iterable[subprocess.Popen[bytes]], timeout_s: float = STOP_TIMEOUT_S) -> None:
     """SIGTERM every process still running, wait for all; SIGKILL what outlives ``timeout_s``."""
     running = list(processes)
