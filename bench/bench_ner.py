@@ -41,8 +41,9 @@ from stream.train_ner import (
     report,
     score,
 )
+from tests import shared_data
 
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "data" / "corpus"
+CORPUS = shared_data.DATA / "corpus"
 
 
 def spans_to_gold(sent: Sentence, spans: list[tuple[int, int, str]]) -> list[str]:

@@ -44,8 +44,8 @@ from producers.spool import Spool  # noqa: E402
 from producers.state import StateStore  # noqa: E402
 from rasad.kafka_config import client_config  # noqa: E402
 from rasad.settings import Settings  # noqa: E402
+from tests.shared_data import DATA  # noqa: E402
 
-DATA = REPO.parent / "shared" / "data"
 CORPUS = DATA / "corpus" / "ant-multisource.jsonl.gz"
 FEED = (DATA / "feeds" / "nabdsharqi" / "feed.xml").read_bytes()
 ETAG = '"' + hashlib.sha256(FEED).hexdigest()[:16] + '"'

@@ -63,9 +63,9 @@ from stream.enrich.pipeline import assemble, enrich, is_arabic, warm_up
 from stream.enrich.topics import tag_topics
 from tests.index_fixtures import drop_prefix
 from tests.pipeline_env import BenchPipeline
+from tests.shared_data import CORPUS
 
 ROOT = Path(__file__).resolve().parents[1]
-CORPUS = ROOT.parent / "shared" / "data" / "corpus" / "ant-multisource.jsonl.gz"
 # Worker start-up (group join, table recovery) plus N articles at a slow rate fit in this.
 E2E_TIMEOUT_S = 300.0
 # How often the engine is asked how many articles are searchable: each ask refreshes the index,

@@ -39,8 +39,8 @@ sys.path.insert(0, str(ROOT))
 from rasad.article import Entity  # noqa: E402
 from stream.enrich.normalize import scan  # noqa: E402
 from stream.enrich.topics import tag_topics  # noqa: E402
+from tests.shared_data import CORPUS  # noqa: E402
 
-CORPUS = ROOT.parent / "shared" / "data" / "corpus" / "ant-multisource.jsonl.gz"
 LABELS = ROOT / "bench" / "data" / "topic_labels.jsonl"
 HAND_TAGS = (
     "iran", "sanctions", "opposition", "nuclear", "terrorism", "protests", "military",

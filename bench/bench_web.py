@@ -48,6 +48,7 @@ from stream.enrich.cluster import StoryClusters
 from stream.enrich.pipeline import enrich
 
 REPO = Path(__file__).resolve().parents[1]
+# The shared data beside the checkout (tests/shared_data.py; this bench imports no test code).
 CORPUS = REPO.parent / "shared" / "data" / "corpus" / "ant-multisource.jsonl.gz"
 # Typical analyst searches: single names, two-word AND, a phrase, OR, NOT, filtered, by time.
 QUERIES: list[dict[str, Any]] = [

@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
-import random
 import smtplib
 import ssl
 import time
@@ -30,6 +29,7 @@ from prometheus_client import Counter
 
 from indexers.alerts import Alert
 from indexers.webhook_guard import AllowList, GuardedResolver, WebhookRefused, parse_url
+from rasad import backoff
 from rasad.settings import Settings
 
 SIGNATURE_HEADER = "X-Rasad-Signature"
@@ -96,11 +96,8 @@ class Channels:
             await self._session.close()
 
     def _backoff(self) -> Iterator[float]:
-        delay = self._settings.alert_backoff_initial_s
-        while True:
-            # Jitter keeps many failed deliveries from hitting a recovering receiver at once.
-            yield delay * random.uniform(0.5, 1.0)
-            delay = min(delay * 2, self._settings.alert_backoff_max_s)
+        s = self._settings
+        return backoff.delays(s.alert_backoff_initial_s, s.alert_backoff_max_s)
 
     async def send(self, alert: Alert, key: str, payload: dict[str, Any]) -> tuple[int, list[str]]:
         """Deliver on every channel of the alert, retrying failures; (attempts, final errors).

@@ -54,7 +54,7 @@ class JsonModel(BaseModel):
 def _fields_of(value: object) -> dict[str, Any]:
     """orjson's ``default``: a plain model is its fields (orjson writes an aware datetime as
     pydantic does with OPT_UTC_Z: ISO 8601, "Z" for UTC); anything else is not plain."""
-    if _PLAIN.get(type(value)) or (isinstance(value, BaseModel) and _is_plain(type(value))):
+    if isinstance(value, BaseModel) and _is_plain(type(value)):
         return value.__dict__
     raise TypeError(f"{type(value).__name__} is not a plain model")
 

@@ -47,6 +47,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict
 from indexers.alerts import AlertMatcher
 from indexers.notify import Notifier
 from indexers.sink import IndexSetupMissing, IndexSink, dead_letter_record
+from rasad import backoff
 from rasad.article import Article, EnrichedArticle, SchemaError
 from rasad.engine import Engine, wait_for_engine
 from rasad.kafka_config import bootstrap_servers, ssl_context
@@ -326,12 +327,6 @@ class Indexer:
             self._sink = IndexSink(self._engine, settings, _index_dead_letter)
         return self._sink
 
-    async def engine(self) -> Engine:
-        """The engine connection (waits for it like ``sink()``)."""
-        await self.sink()
-        assert self._engine is not None  # set together with the sink
-        return self._engine
-
     async def buffer(self, article: EnrichedArticle) -> None:
         """``sink.buffer()``: the agent flushes each batch itself (see ``index_articles``)."""
         (await self.sink()).buffer(article)
@@ -339,15 +334,15 @@ class Indexer:
     async def flush(self) -> None:
         """``sink.flush()``, waiting out a missing index setup (an operator's fix) too."""
         sink = await self.sink()
-        delay = settings.indexer_backoff_initial_s
+        waits = backoff.delays(settings.indexer_backoff_initial_s, settings.indexer_backoff_max_s)
         while True:
             try:
                 await sink.flush()
                 return
             except IndexSetupMissing as exc:
+                delay = next(waits)
                 log.error("indexing waits for the index setup", error=str(exc), retry_in_s=delay)
                 await asyncio.sleep(delay)
-                delay = min(delay * 2, settings.indexer_backoff_max_s)
 
     async def close(self) -> None:
         if self._engine is not None:

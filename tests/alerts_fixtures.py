@@ -27,8 +27,8 @@ from rasad.engine import Engine
 from rasad.kafka_config import bootstrap_servers
 from rasad.settings import Settings
 from tests.index_fixtures import fresh_settings, raw_corpus, to_enriched
+from tests.shared_data import SEED_DIR
 
-SEED_DIR = Path(__file__).resolve().parents[2] / "shared" / "seed"
 PHRASE = "المجلس الوطني للمقاومة"
 # The broker's minimum session timeout: a killed worker's partitions move on within 6 s.
 GROUP_TIMEOUTS = {"session_timeout_ms": 6000, "heartbeat_interval_ms": 1000}

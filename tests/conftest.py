@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import pytest
 from kafka.admin import KafkaAdminClient, NewTopic
@@ -15,8 +14,9 @@ from kafka.admin import KafkaAdminClient, NewTopic
 from rasad import stack
 from rasad.kafka_config import client_config
 from rasad.settings import Settings
+from tests import shared_data
 
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+SHARED_DATA = shared_data.DATA
 SEED_DIR = SHARED_DATA.parent / "seed"
 
 

@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from datetime import UTC, timedelta
 from email.utils import parsedate_to_datetime
 from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -29,10 +28,7 @@ from indexers.templates import ensure_index_setup
 from rasad.article import Cluster, EnrichedArticle, Entity, Language, Mention, Source, TopicTag
 from rasad.engine import Engine
 from rasad.settings import Settings
-
-CORPUS = (
-    Path(__file__).resolve().parents[2] / "shared" / "data" / "corpus" / "ant-multisource.jsonl.gz"
-)
+from tests.shared_data import CORPUS
 
 SOURCES = {
     "skynews": Source(id="skynewsarabia", name="سكاي نيوز عربية", country="AE", kind="private"),

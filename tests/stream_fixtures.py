@@ -22,11 +22,11 @@ from rasad.settings import Settings
 from tests.pipeline_env import REPO as REPO
 from tests.pipeline_env import WORKER_TIMEOUT_S as WORKER_TIMEOUT_S
 from tests.pipeline_env import PipelineEnv, stop
+from tests.shared_data import SHARED
 
 # The stream tests' name for a pipeline on the shared stack.
 StreamEnv = PipelineEnv
 
-SHARED = REPO.parent / "shared"
 CORPUS = SHARED / "data" / "corpus" / "ant-multisource.jsonl.gz"
 SEED = SHARED / "seed" / "000_40caac64b2919ceb.txt"
 

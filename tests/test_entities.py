@@ -13,8 +13,8 @@ from rasad.article import Entity
 from stream.enrich.entities import EntityInputError, extract_entities
 from stream.enrich.gazetteer import GazetteerError, default_gazetteer, load_gazetteer
 from stream.enrich.normalize import normalize
+from tests.shared_data import SHARED
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 SEED = SHARED / "seed" / "000_40caac64b2919ceb.txt"
 
 

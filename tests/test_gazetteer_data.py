@@ -15,9 +15,10 @@ from typing import Any
 import pytest
 import yaml
 
+from tests.shared_data import SEED_DIR
+
 REPO = Path(__file__).resolve().parents[1]
 GAZETTEER_DIR = REPO / "stream" / "data" / "gazetteer"
-SEED_DIR = REPO.parent / "shared" / "seed"
 
 # Issue 4 asks for at least 3,000 entries on world and Middle-East politics.
 MIN_ENTRIES = 3000

@@ -5,13 +5,13 @@ from __future__ import annotations
 import gzip
 import itertools
 import json
-from pathlib import Path
 
 import pytest
 
 from stream.enrich.normalize import clitic_variants, normalize, token_breaks, tokenize
+from tests import shared_data
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+SHARED = shared_data.DATA
 
 
 @pytest.mark.parametrize(

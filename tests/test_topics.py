@@ -15,8 +15,8 @@ from stream.enrich.gazetteer import default_gazetteer
 from stream.enrich.normalize import normalize
 from stream.enrich.taxonomy import DEFAULT_PATH, TaxonomyError, load_taxonomy, parse_taxonomy
 from stream.enrich.topics import Tagger, tag_topics
+from tests.shared_data import SHARED
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 CORPUS = SHARED / "data" / "corpus" / "ant-multisource.jsonl.gz"
 SEED = SHARED / "seed" / "000_40caac64b2919ceb.txt"
 

@@ -35,9 +35,9 @@ from rasad.topics import ensure_topics, pipeline_topics
 from rasad.web.app import create_app
 from stream.enrich.cluster import StoryClusters
 from stream.enrich.pipeline import enrich
+from tests.shared_data import CORPUS
 
 REPO = Path(__file__).resolve().parents[1]
-CORPUS = REPO.parent / "shared" / "data" / "corpus" / "ant-multisource.jsonl.gz"
 # Enough articles for facets, clusters and charts to mean something; enriching them takes ~s.
 CORPUS_ARTICLES = 400
 # A feed title an attacker controls: it must show as these characters and run nothing.
