@@ -90,7 +90,10 @@ def test_a_replay_serves_what_it_read_and_published_on_the_metrics_port(
                 seen = samples(url)
             except httpx.HTTPError:
                 seen = {}
-            if seen.get("rasad_producer_replay_read_total", 0) >= RATE:
+            read = seen.get("rasad_producer_replay_read_total", 0)
+            # A batch is counted as read before it is published: wait for a page taken
+            # between batches, where every article read so far has been published.
+            if read >= RATE and seen.get("rasad_producer_articles_total{published}") == read:
                 break
             time.sleep(0.2)
     finally:
