@@ -6,10 +6,13 @@ dashboard statistics endpoints. Prints figures; never asserts (speed is measured
 The corpus (31,525 real articles) is enriched once by the real enrichment chain (cached under
 data_dir/bench/) and bulk-loaded ``--copies`` times under fresh ids into a throwaway index
 prefix, so the engine holds copies x 31,525 articles. `rasad serve` runs as its own process
-(uvicorn, one worker, as deployed); the load generator is another. The same queries sent
-straight to the search layer from this process give the baseline: API latency / engine latency
-is the cost of the HTTP layer. API and direct rounds alternate, so both see the same background
-load; the load average and the server's CPU time per search are printed with the figures.
+(uvicorn, one worker, as deployed); the load generator is another. The searches are a wide mix
+(`query_mix`: entity names and topic terms of the corpus in analyst shapes, filters, time sorts,
+page 2 by cursor), each sent once, so the engine's caches cannot answer for the search. The
+same kind of searches sent straight to the search layer from this process give the baseline:
+API latency / engine latency is the cost of the HTTP layer. API and direct rounds alternate, so
+both see the same background load; the load average and the CPU time per search of the server,
+the load generator and the engine's search, HTTP and JVM threads are printed with the figures.
 
     .venv/bin/python bench/bench_web.py --keep               # load once, keep the index
     .venv/bin/python bench/bench_web.py --reuse bench-web-…  # measure again, no loading
@@ -22,35 +25,43 @@ import asyncio
 import gzip
 import hashlib
 import os
+import random
 import statistics
 import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import httpx
 import orjson
+from proc_cpu import cpu_seconds, engine_pid, engine_threads, loadavg, thread_cpu
 
 from indexers import search as search_layer
 from indexers.documents import article_index, to_document
 from indexers.query import Filters
+from indexers.search import SearchRequest
 from indexers.templates import ensure_index_setup, template_name, write_generation
 from producers.registry import load_registry
 from producers.replay import corpus_article, source_for
 from rasad.article import EnrichedArticle
 from rasad.engine import Engine, EngineError
 from rasad.settings import Settings
+from rasad.web.routes.articles import CARD_FIELDS
 from stream.enrich.cluster import StoryClusters
 from stream.enrich.pipeline import enrich
+from stream.enrich.taxonomy import load_taxonomy
 
 REPO = Path(__file__).resolve().parents[1]
 # The shared data beside the checkout (tests/shared_data.py; this bench imports no test code).
 CORPUS = REPO.parent / "shared" / "data" / "corpus" / "ant-multisource.jsonl.gz"
 # Typical analyst searches: single names, two-word AND, a phrase, OR, NOT, filtered, by time.
+# The measured mix adds hundreds more drawn from the indexed corpus (see `query_mix`).
 QUERIES: list[dict[str, Any]] = [
     {"q": "ترامب"},
     {"q": "إيران"},
@@ -65,6 +76,11 @@ QUERIES: list[dict[str, Any]] = [
     {"q": "", "topic": "economy"},
     {"q": "القدس", "since": "3650d"},
 ]
+# Names per entity type drawn from the index: the ones analysts search for are the frequent ones,
+# and a few hundred distinct searches keep the engine's request cache from answering the bench.
+MIX_NAMES = 300
+# Months of the corpus (Feb-Oct 2018) a date-bounded search may cover.
+MIX_MONTHS = range(2, 11)
 STATS = [
     "/api/stats/volume?by=topic",
     "/api/stats/volume?by=source",
@@ -75,6 +91,8 @@ STATS = [
 CLIENTS = 20
 # Alternating API / direct rounds: background load drifts over minutes, not within a round.
 ROUNDS = 4
+# Searches sent before measuring (half through the API, half direct): connections, JIT, caches.
+WARM_UP = 100
 # Bulk requests of ~1,000 documents (~3-5 MB): the engines' advised request size.
 BULK_DOCS = 1000
 
@@ -141,20 +159,105 @@ async def _bulk(engine: Engine, lines: list[dict[str, Any]]) -> int:
     return len(lines) // 2
 
 
+async def query_mix(engine: Engine, settings: Settings, count: int, seed: int) -> list[Any]:
+    """`count` distinct searches shaped like an analyst's: the frequent entity names of the
+    indexed corpus and the taxonomy's topic terms, alone, as phrases, combined with AND, OR and
+    NOT, filtered by topic, source, entity or a month, sorted by time, and some read on to
+    page 2 with the cursor (``"page": 2``), plus the typical searches above."""
+    aggs: dict[str, Any] = {
+        f: {"terms": {"field": f, "size": MIX_NAMES}} for f in ("entity_per", "entity_org")
+    }
+    aggs["entity_loc"] = {"terms": {"field": "entity_loc", "size": MIX_NAMES}}
+    aggs["sources"] = {"terms": {"field": "source.id", "size": 100}}
+    aggs["topics"] = {
+        "nested": {"path": "topics"},
+        "aggs": {"tags": {"terms": {"field": "topics.tag", "size": 100}}},
+    }
+    found = (await engine.search(settings.articles_read_alias, {"size": 0, "aggs": aggs}))[
+        "aggregations"
+    ]
+    names = [
+        str(b["key"])
+        for f in ("entity_per", "entity_org", "entity_loc")
+        for b in found[f]["buckets"]
+    ]
+    sources = [str(b["key"]) for b in found["sources"]["buckets"]]
+    topics = [str(b["key"]) for b in found["topics"]["tags"]["buckets"]]
+    terms = [t.label for tag in load_taxonomy().tags for t in tag.terms if t.weight >= 2]
+    rng = random.Random(seed)
+
+    def words() -> str:
+        return rng.choice(names) if rng.random() < 0.6 else rng.choice(terms)
+
+    def month() -> dict[str, str]:
+        start = rng.choice(MIX_MONTHS)
+        return {
+            "date_from": f"2018-{start:02d}-01T00:00:00+00:00",
+            "date_to": f"2018-{start + 1:02d}-01T00:00:00+00:00",
+        }
+
+    shapes: list[Callable[[], dict[str, Any]]] = [
+        lambda: {"q": words()},
+        lambda: {"q": words()},
+        lambda: {"q": f'"{rng.choice(names)}"'},
+        lambda: {"q": f"{words()} {words()}"},
+        lambda: {"q": f"{words()} OR {words()}"},
+        lambda: {"q": f"{words()} NOT {words()}"},
+        lambda: {"q": words(), "topic": rng.choice(topics)},
+        lambda: {"q": words(), "source": rng.choice(sources)},
+        lambda: {"q": words(), "entity": rng.choice(names)},
+        lambda: {"q": words(), **month()},
+        lambda: {"q": words(), "sort": rng.choice(["newest", "oldest"])},
+        lambda: {"q": "", "topic": rng.choice(topics), **month()},
+        lambda: {"q": words(), "page": 2},
+        lambda: {"q": words(), "sort": "newest", "page": 2},
+    ]
+    mix: dict[bytes, dict[str, Any]] = {}
+    for query in QUERIES:
+        mix[orjson.dumps(query, option=orjson.OPT_SORT_KEYS)] = query
+    while len(mix) < count:
+        query = rng.choice(shapes)()
+        mix.setdefault(orjson.dumps(query, option=orjson.OPT_SORT_KEYS), query)
+    jobs = list(mix.values())
+    rng.shuffle(jobs)
+    return jobs
+
+
+def search_request(params: dict[str, Any], cursor: str | None = None) -> SearchRequest:
+    """The search layer's request for the API parameters of one bench search."""
+    filters = Filters(
+        topics=tuple(filter(None, [params.get("topic")])),
+        sources=tuple(filter(None, [params.get("source")])),
+        entities=tuple(filter(None, [params.get("entity")])),
+        since=params.get("since"),
+        date_from=datetime.fromisoformat(params["date_from"]) if "date_from" in params else None,
+        date_to=datetime.fromisoformat(params["date_to"]) if "date_to" in params else None,
+    )
+    return SearchRequest(
+        query=params["q"],
+        filters=filters,
+        sort=params.get("sort", "relevance"),
+        cursor=cursor,
+        fields=CARD_FIELDS,
+    )
+
+
 def percentiles(samples: list[float]) -> str:
     cuts = statistics.quantiles(samples, n=100)
     # The mean and max too: a client pool that is unfair to some callers hides its cost past
     # p95, where only the mean (Little's law: clients / throughput) still shows it.
     return (
         f"p50 {cuts[49] * 1000:6.1f} ms  p95 {cuts[94] * 1000:6.1f} ms  "
+        f"p99 {cuts[98] * 1000:6.1f} ms  "
         f"mean {statistics.fmean(samples) * 1000:6.1f} ms  max {max(samples) * 1000:6.0f} ms  "
         f"n={len(samples)}"
     )
 
 
 async def hammer(call: Any, jobs: list[Any], clients: int) -> tuple[list[float], float]:
-    """Run `call(job)` for every job with `clients` concurrent workers; per-call latencies of
-    the calls that succeeded (failures are counted and printed, never hidden)."""
+    """Run `call(job)` for every job with `clients` concurrent workers; `call` returns the
+    latencies of the requests it made (a page-2 job makes two). Failures are counted and
+    printed, never hidden."""
     queue: asyncio.Queue[Any] = asyncio.Queue()
     for job in jobs:
         queue.put_nowait(job)
@@ -164,87 +267,85 @@ async def hammer(call: Any, jobs: list[Any], clients: int) -> tuple[list[float],
     async def worker() -> None:
         while not queue.empty():
             job = queue.get_nowait()
-            started = time.perf_counter()
             try:
-                await call(job)
-            except (httpx.HTTPError, EngineError) as exc:
+                latencies.extend(await call(job))
+            except (aiohttp.ClientError, EngineError) as exc:
                 failures.append(f"{type(exc).__name__}: {exc}"[:120])
-                continue
-            latencies.append(time.perf_counter() - started)
 
     started = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(clients)))
     if failures:
-        print(f"  {len(failures)} of {len(jobs)} requests failed, e.g. {failures[0]}")
+        print(f"  {len(failures)} of {len(jobs)} jobs failed, e.g. {failures[0]}")
     return latencies, time.perf_counter() - started
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time a process has used so far (Linux /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def engine_pid(settings: Settings) -> int | None:
-    """The local engine's process (started by `rasad stack up`), to count its CPU time; None
-    for a remote engine."""
-    pid_file = settings.data_dir / "run" / "opensearch.pid"
-    try:
-        pid = int(pid_file.read_text().strip())
-        cpu_seconds(pid)
-    except (OSError, ValueError):
-        return None
-    return pid
-
-
-def loadavg() -> str:
-    return " ".join(f"{x:.1f}" for x in os.getloadavg())
-
-
 async def measure(settings: Settings, url: str, requests: int, server_pid: int) -> None:
-    jobs = [QUERIES[i % len(QUERIES)] for i in range(requests)]
-    # API and direct rounds alternate, so both see the same background load on a shared box.
-    rounds = [jobs[i::ROUNDS] for i in range(ROUNDS)]
-    limits = httpx.Limits(max_connections=CLIENTS)
+    # aiohttp, not httpx: the load generator shares the 2 cores with what it measures, and
+    # aiohttp spends about half of httpx's CPU time per request.
     async with (
-        httpx.AsyncClient(base_url=url, limits=limits, timeout=30) as http,
+        aiohttp.ClientSession(
+            base_url=url,
+            connector=aiohttp.TCPConnector(limit=CLIENTS),
+            timeout=aiohttp.ClientTimeout(total=30),
+            raise_for_status=True,
+        ) as http,
         await Engine.connect(settings) as engine,
     ):
+        # Warm-up, API and direct rounds each get their own searches, so no round is answered
+        # from the request cache another one filled.
+        mix = await query_mix(engine, settings, 2 * requests + 2 * WARM_UP, seed=requests)
+        warm, mix = mix[: 2 * WARM_UP], mix[2 * WARM_UP :]
+        print(f"{len(mix)} distinct measured searches (+{len(warm)} warm-up)")
 
-        async def api_search(params: dict[str, Any]) -> None:
-            answer = await http.get("/api/search", params=params)
-            answer.raise_for_status()
+        async def api_search(params: dict[str, Any]) -> list[float]:
+            query = {k: v for k, v in params.items() if k != "page"}
+            started = time.perf_counter()
+            async with http.get("/api/search", params=query) as answer:
+                cursor = orjson.loads(await answer.read())["next_cursor"]
+            took = [time.perf_counter() - started]
+            if params.get("page") == 2 and cursor:
+                started = time.perf_counter()
+                async with http.get("/api/search", params={**query, "cursor": cursor}) as answer:
+                    await answer.read()
+                took.append(time.perf_counter() - started)
+            return took
 
-        async def direct(params: dict[str, Any]) -> None:
-            filters = Filters(
-                topics=tuple(filter(None, [params.get("topic")])),
-                sources=tuple(filter(None, [params.get("source")])),
-                since=params.get("since"),
-            )
-            request = search_layer.SearchRequest(
-                query=params["q"], filters=filters, sort=params.get("sort", "relevance")
-            )
-            await search_layer.search(engine, settings, request)
+        async def direct(params: dict[str, Any]) -> list[float]:
+            started = time.perf_counter()
+            page = await search_layer.search(engine, settings, search_request(params))
+            took = [time.perf_counter() - started]
+            if params.get("page") == 2 and page.next_cursor:
+                started = time.perf_counter()
+                await search_layer.search(
+                    engine, settings, search_request(params, page.next_cursor)
+                )
+                took.append(time.perf_counter() - started)
+            return took
 
-        warm = jobs[: len(QUERIES) * 2]
-        await hammer(api_search, warm, CLIENTS)  # warm caches, connections and JIT
-        await hammer(direct, warm, CLIENTS)
+        await hammer(api_search, warm[::2], CLIENTS)  # warm caches, connections and JIT
+        await hammer(direct, warm[1::2], CLIENTS)
+        # API and direct rounds alternate, so both see the same background load on a shared box.
+        api_jobs, direct_jobs = mix[::2], mix[1::2]
         print(f"load average at start: {loadavg()}")
         api: list[float] = []
         base: list[float] = []
-        api_wall = server_cpu = client_cpu = engine_cpu = 0.0
+        api_wall = server_cpu = client_cpu = 0.0
+        engine_cpu: dict[str, float] = {}
         engine_proc = engine_pid(settings)
-        for chunk in rounds:
+        groups = engine_threads(engine_proc) if engine_proc else {}
+        for i in range(ROUNDS):
             cpu_before = cpu_seconds(server_pid)
-            engine_before = cpu_seconds(engine_proc) if engine_proc else 0.0
+            engine_before = thread_cpu(engine_proc, groups) if engine_proc else {}
             client_before = time.process_time()
-            latencies, wall = await hammer(api_search, chunk, CLIENTS)
+            latencies, wall = await hammer(api_search, api_jobs[i::ROUNDS], CLIENTS)
             server_cpu += cpu_seconds(server_pid) - cpu_before
-            engine_cpu += cpu_seconds(engine_proc) - engine_before if engine_proc else 0.0
+            if engine_proc:
+                for name, used in thread_cpu(engine_proc, groups).items():
+                    engine_cpu[name] = engine_cpu.get(name, 0.0) + used - engine_before[name]
             client_cpu += time.process_time() - client_before
             api += latencies
             api_wall += wall
-            base += (await hammer(direct, chunk, CLIENTS))[0]
+            base += (await hammer(direct, direct_jobs[i::ROUNDS], CLIENTS))[0]
         print(f"load average at end:   {loadavg()}")
         rate = len(api) / api_wall
         print(f"API search, {CLIENTS} clients:          {percentiles(api)}  {rate:4.0f} req/s")
@@ -254,14 +355,18 @@ async def measure(settings: Settings, url: str, requests: int, server_pid: int) 
         # CPU time per search is what the 2 cores have to share, whatever else runs beside:
         # with 20 closed-loop clients, latency ~ 20 x (all CPU per search) / cores.
         per = 1000 / len(api)
+        split = ", ".join(f"{name} {used * per:.1f}" for name, used in engine_cpu.items())
         print(
             f"CPU per API search: server {server_cpu * per:.1f} ms, load generator "
             f"{client_cpu * per:.1f} ms, engine "
-            + (f"{engine_cpu * per:.1f} ms (whole engine process)" if engine_proc else "not local")
+            + (f"{sum(engine_cpu.values()) * per:.1f} ms ({split})" if engine_proc else "not local")
         )
 
-        async def api_get(path: str) -> None:
-            (await http.get(path)).raise_for_status()
+        async def api_get(path: str) -> list[float]:
+            started = time.perf_counter()
+            async with http.get(path) as answer:
+                await answer.read()
+            return [time.perf_counter() - started]
 
         for path in STATS:
             alone, _ = await hammer(api_get, [path] * 30, 1)

@@ -88,6 +88,22 @@ async def test_filters_narrow_results_to_one_source(client: httpx.AsyncClient) -
     assert {h["source"]["id"] for h in narrowed["hits"]} == {source["key"]}
 
 
+async def test_every_answer_carries_the_security_headers_and_is_counted_by_route(
+    client: httpx.AsyncClient,
+) -> None:
+    for answer in (
+        await client.get("/api/search", params={"q": SEARCH_TERM}),
+        await client.get("/api/search", params={"q": f"({SEARCH_TERM}"}),
+        await client.get("/api/articles/no-such-article"),
+    ):
+        assert "script-src 'self'" in answer.headers["content-security-policy"]
+        assert answer.headers["x-content-type-options"] == "nosniff"
+    metrics = (await client.get("/metrics")).text
+
+    assert 'route="/api/search",status="400"' in metrics
+    assert 'route="/api/articles/{article_id}",status="404"' in metrics
+
+
 async def test_a_bad_query_is_a_clear_400_not_a_500(client: httpx.AsyncClient) -> None:
     answer = await client.get("/api/search", params={"q": f"({SEARCH_TERM}"})
 

@@ -8,15 +8,16 @@ from __future__ import annotations
 
 import ipaddress
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fastapi import FastAPI, Request, Response, status
+from fastapi import FastAPI, Request, status
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import Counter, Histogram
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from rasad.engine import EngineRejected, EngineUnavailable, QueryError
 from rasad.logs import get_logger
@@ -61,10 +62,53 @@ def check_bind(settings: Settings) -> None:
         )
 
 
-def _route_name(request: Request) -> str:
-    route = request.scope.get("route")
-    # The route template, not the URL: /api/articles/{article_id} is one label, not millions.
-    return str(getattr(route, "path", "unmatched"))
+# Feed text is rendered as text, and this forbids inline and foreign scripts besides.
+SECURITY_HEADERS = [
+    (
+        b"content-security-policy",
+        b"default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+        b"img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'",
+    ),
+    (b"x-content-type-options", b"nosniff"),
+]
+
+
+class Measured:
+    """Counts and times every HTTP request by route and adds the security headers.
+
+    A plain ASGI middleware: Starlette's ``@app.middleware("http")`` runs each request in a task
+    group and streams the response through memory channels, a fixed cost that showed in the
+    server's CPU time per search.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status_code = 500
+
+        async def send_with_headers(message: Message) -> None:
+            nonlocal status_code
+            if message["type"] == "http.response.start":
+                status_code = message["status"]
+                headers = list(message.get("headers", []))
+                present = {name.lower() for name, _ in headers}
+                headers += [(k, v) for k, v in SECURITY_HEADERS if k not in present]
+                message = {**message, "headers": headers}
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_headers)
+        finally:
+            # The router stores the matched route in the scope it was given (this one); the
+            # route template, not the URL: /api/articles/{article_id} is one label, not millions.
+            route = str(getattr(scope.get("route"), "path", "unmatched"))
+            LATENCY.labels(route).observe(time.perf_counter() - started)
+            REQUESTS.labels(route, str(status_code)).inc()
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -102,23 +146,7 @@ def create_app(settings: Settings) -> FastAPI:
             allow_headers=["X-API-Key", "Content-Type"],
         )
 
-    @app.middleware("http")
-    async def measure(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        started = time.perf_counter()
-        response = await call_next(request)
-        route = _route_name(request)
-        LATENCY.labels(route).observe(time.perf_counter() - started)
-        REQUESTS.labels(route, str(response.status_code)).inc()
-        # Feed text is rendered as text, and this forbids inline and foreign scripts besides.
-        response.headers.setdefault(
-            "Content-Security-Policy",
-            "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
-            "img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'",
-        )
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        return response
+    app.add_middleware(Measured)
 
     @app.exception_handler(QueryError)
     async def bad_query(_: Request, exc: QueryError) -> JSONResponse:

@@ -1,0 +1,74 @@
+"""CPU time of benchmark processes and of the engine's thread groups, from Linux /proc.
+
+Other engineers' jobs share the 2 cores and the engine, so the benches count the CPU seconds of
+the processes and engine threads that work for them instead of trusting wall-clock time alone.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+from pathlib import Path
+
+from rasad.settings import Settings
+
+
+def cpu_seconds(pid: int, tid: int | None = None) -> float:
+    """User + system CPU time a process (or one of its threads) has used so far (Linux /proc)."""
+    stat = Path(f"/proc/{pid}/task/{tid}/stat" if tid else f"/proc/{pid}/stat")
+    fields = stat.read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def engine_pid(settings: Settings) -> int | None:
+    """The local engine's process (started by `rasad stack up`), to count its CPU time; None
+    for a remote engine."""
+    pid_file = settings.data_dir / "run" / "opensearch.pid"
+    try:
+        pid = int(pid_file.read_text().strip())
+        cpu_seconds(pid)
+    except (OSError, ValueError):
+        return None
+    return pid
+
+
+def engine_threads(pid: int) -> dict[str, list[int]]:
+    """The engine's threads by role, named by the JDK's jstack (Linux truncates thread names to
+    15 characters, "opensearch[rasa"): other engineers index into the same engine, and only
+    its search, HTTP and JVM (GC, JIT) threads work for this bench. Empty without jstack."""
+    try:
+        dump = subprocess.run(
+            ["jstack", str(pid)], capture_output=True, text=True, timeout=60, check=True
+        ).stdout
+    except (OSError, subprocess.SubprocessError):
+        return {}
+    groups: dict[str, list[int]] = {"search": [], "http": [], "jvm": []}
+    for name, nid in re.findall(r'^"([^"]*)".*? nid=(0x[0-9a-f]+)', dump, re.MULTILINE):
+        if "][search]" in name:
+            groups["search"].append(int(nid, 16))
+        elif "transport_worker" in name or "http_server_worker" in name:
+            groups["http"].append(int(nid, 16))
+        elif name.startswith(("GC ", "G1 ", "C1 ", "C2 ", "VM Thread")):
+            groups["jvm"].append(int(nid, 16))
+    return groups
+
+
+def thread_cpu(pid: int, groups: dict[str, list[int]]) -> dict[str, float]:
+    """CPU seconds used so far by each group of the engine's threads (the whole process when
+    the threads are unknown); a thread that ended counts as zero."""
+    if not groups:
+        return {"whole process": cpu_seconds(pid)}
+    used: dict[str, float] = {}
+    for name, tids in groups.items():
+        used[name] = 0.0
+        for tid in tids:
+            try:
+                used[name] += cpu_seconds(pid, tid)
+            except OSError:
+                continue
+    return used
+
+
+def loadavg() -> str:
+    return " ".join(f"{x:.1f}" for x in os.getloadavg())
