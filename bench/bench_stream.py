@@ -2,12 +2,14 @@
 
     .venv/bin/python bench/bench_stream.py [--articles 3000] [--skip-kafka] [--py-spy OUT]
         [--workers 1 2]
+    .venv/bin/python bench/bench_stream.py --in-order --articles 0   # whole corpus, in order
 
 1. In process: `stream.enrich.pipeline.enrich` (what the agent runs) on ANT corpus articles, one
    after another with one growing cluster state: mean, p50, p99, articles/s on one core, CPU
    seconds per 1,000 articles, the mean CPU of each step (decode, language, entities, topics,
    cluster, assembling + encoding the result), and a cProfile of where the time goes.
-   Target: >= 500 articles/s/core.
+   Target: >= 500 articles/s/core. ``--in-order`` takes the corpus in its own order instead
+   (``--articles 0``: all ~31k), a long-running worker's steady state, and skips phase 2.
 2. Through Kafka + Faust + the engine: N corpus articles wait in a fresh raw topic (own topics,
    consumer group and index prefix, set up as `rasad setup` does), then `rasad worker` (real
    subprocesses: ``--workers 2`` starts two, one consumer group splitting the raw topic's
@@ -46,6 +48,7 @@ import httpx
 import orjson
 import psutil
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
+from proc_cpu import loadavg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -74,17 +77,21 @@ INDEX_POLL_MS = 250
 # The run ends when every article is enriched and the indexed count has not moved for this long
 # (an indexer that is stuck or missing), instead of waiting for the whole timeout.
 STALL_S = 30.0
+# The per-step means settle within a few thousand articles: a whole-corpus run (--in-order)
+# measures its steps on its first ones rather than taking a second pass over all of it.
+STEP_ARTICLES = 3000
 
 
-def load_articles(n: int) -> list[Article]:
-    """Every k-th corpus article, so all outlets and categories are represented."""
+def load_articles(n: int, in_order: bool = False) -> list[Article]:
+    """Every k-th corpus article, so all outlets and categories are represented; or, with
+    ``in_order``, the first ``n`` (0: all) in the corpus's own order, as a stream meets them."""
     with gzip.open(CORPUS, "rb") as handle:
         rows = [orjson.loads(line) for line in handle]
-    step = max(1, len(rows) // n)
+    picked = (rows[:n] if n else rows) if in_order else rows[:: max(1, len(rows) // n)][:n]
     now = datetime.now(UTC)
     return [
         corpus_article(row, source_for(str(row["source"]), {}), "replay:bench", now)
-        for row in rows[::step][:n]
+        for row in picked
     ]
 
 
@@ -111,8 +118,8 @@ def bench_functions(articles: list[Article]) -> float:
         f"p99 {times[int(len(times) * 0.99)] * 1e3:.2f} ms   max {times[-1] * 1e3:.1f} ms"
     )
     print(f"  => {1 / mean:.0f} articles/s on one core (target >= 500)")
-    print(f"  CPU: {cpu_per_1000:.2f} s per 1,000 articles")
-    _bench_steps(articles)
+    print(f"  CPU: {cpu_per_1000:.2f} s per 1,000 articles   load average {loadavg()}")
+    _bench_steps(articles[:STEP_ARTICLES])
     _profile(articles[: min(500, len(articles))])
     return cpu_per_1000
 
@@ -351,6 +358,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--articles", type=int, default=3000)
     parser.add_argument("--skip-kafka", action="store_true")
+    parser.add_argument(
+        "--in-order",
+        action="store_true",
+        help="the first --articles (0: all ~31k) in corpus order, caches cold: a stream's steady "
+        "state (in process only)",
+    )
     parser.add_argument("--py-spy", type=Path, help="sample the (first) worker into this file")
     parser.add_argument(
         "--workers",
@@ -360,9 +373,9 @@ def main() -> None:
         help="worker processes for the Kafka phase; several values run it once per value",
     )
     args = parser.parse_args()
-    articles = load_articles(args.articles)
+    articles = load_articles(args.articles, args.in_order)
     cpu_per_1000 = bench_functions(articles)
-    if not args.skip_kafka:
+    if not args.skip_kafka and not args.in_order:
         for workers in args.workers:
             load = os.getloadavg()
             spy = args.py_spy

@@ -197,6 +197,25 @@ def test_tagging_from_cached_scores_matches_crfsuite_on_anercorp_dev() -> None:
         assert tagger.tag(norms, breaks, matches) == expected
 
 
+def test_decoding_past_proven_o_tokens_is_crfsuite_viterbi_over_the_whole_text() -> None:
+    """Tokens proven O are left out of CRFsuite's Viterbi; the labels are those of decoding all."""
+    from stream.enrich.entities import _resources
+    from stream.enrich.normalize import gaps_break, scan
+    from tests.stream_fixtures import REWRITTEN_PAIR, UNRELATED, WIRE_PAIR, corpus_row
+
+    gaz, tagger = _resources()
+    decoder, named = tagger._dec, 0
+    for corpus_id in (*WIRE_PAIR, *REWRITTEN_PAIR, UNRELATED):
+        text = corpus_row(corpus_id)["text"]
+        _, norms, starts, ends = scan(text)
+        breaks = gaps_break(text, starts, ends)
+        emit = tagger.scores(norms, breaks, gaz.match(norms, breaks))
+        labels = decoder.decode(emit)
+        assert labels == decoder._viterbi(emit)
+        named += sum(label != "O" for label in labels)
+    assert named > 10  # names were decoded, not only O
+
+
 def test_precomputed_word_scores_are_those_of_first_sight() -> None:
     """Scores precomputed in a batch (the worker's warm-up) are bit for bit a word's scores."""
     from stream.enrich.entities import _resources
@@ -210,8 +229,9 @@ def test_precomputed_word_scores_are_those_of_first_sight() -> None:
     batch, lazy = (CrfTagger(MODEL_PATH, gaz, default_clusters()) for _ in range(2))
     batch.precompute(words)
     for w in words:
-        first_sight = lazy._row(w)  # before reading the table: it may grow
-        assert batch._table[batch._row(w)].tobytes() == lazy._table[first_sight].tobytes()
+        (first_sight,) = lazy.rows([w])  # before reading the table: it may grow
+        (row,) = batch.rows([w])
+        assert batch._table[row].tobytes() == lazy._table[first_sight].tobytes()
 
 
 def test_word_cluster_errors_name_file_and_line(tmp_path: Path) -> None:

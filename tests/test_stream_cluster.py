@@ -106,3 +106,17 @@ def test_a_restarted_worker_rebuilds_its_index_from_the_store() -> None:
 def test_an_article_without_words_still_gets_a_cluster() -> None:
     cluster = StoryClusters({}).assign("numbers", "2018", "12 - 30", NOW)
     assert cluster.id == "numbers"
+
+
+def test_a_tie_between_equally_similar_stories_goes_to_the_earliest_seen() -> None:
+    # Eight workers each found a cluster for the same headline (no body, so no exact-duplicate
+    # shortcut); a worker that sees all eight records must pick the same one every time, in
+    # every process: the earliest seen, whatever the ids or the order the store holds them in.
+    title = corpus_row(WIRE_PAIR[0])["title"]
+    store: dict[bytes, bytes] = {}
+    for i in range(8):
+        founder = StoryClusters({})
+        founder.assign(f"story-{i}", title, "", NOW - timedelta(minutes=i))
+        store.update(founder.store)
+    cluster = StoryClusters(store).assign("later", title, "", NOW + timedelta(minutes=1))
+    assert cluster.id == "story-7"

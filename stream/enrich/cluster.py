@@ -254,14 +254,19 @@ class StoryClusters:
             if members:
                 candidates.update(members)
         best: _Record | None = None
-        best_similarity = self.config.threshold
+        # Most similar first; a tie goes to the earliest-seen article, then the smaller id, so
+        # every worker and every replay picks the same cluster (a set's order varies by process).
+        best_rank: tuple[float, float, str] | None = None
         for candidate in candidates:
             record = self._live(candidate, horizon)
             if record is None or record.signature is None:
                 continue
             similarity = np.count_nonzero(record.signature == signature) / signature.size
-            if similarity >= best_similarity:
-                best, best_similarity = record, similarity
+            if similarity < self.config.threshold:
+                continue
+            rank = (-similarity, record.seen, record.article_id)
+            if best_rank is None or rank < best_rank:
+                best, best_rank = record, rank
         return best
 
 

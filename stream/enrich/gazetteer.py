@@ -22,8 +22,9 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from itertools import compress
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import yaml
 
@@ -103,8 +104,8 @@ class Gazetteer:
     # key -> {entry id: 0 if it is the entry's canonical name, 1 if an alias}
     _claims: dict[tuple[str, ...], dict[str, int]] = field(default_factory=dict)
     _built: bool = False
-    # per word: (longest key starting with any of its readings, its readings)
-    _heads: dict[str, tuple[int, tuple[str, ...]]] = field(default_factory=dict)
+    # per word: the longest key starting with any of its readings (0: none, most words)
+    _heads: dict[str, int] = field(default_factory=dict)
 
     def add(self, entry: GazetteerEntry) -> None:
         if entry.id in self.entries:
@@ -149,38 +150,40 @@ class Gazetteer:
             self.build()
         out: list[Match] = []
         n = len(norms)
-        i = 0
-        index, first, heads = self.index, self.first, self._heads
-        if len(heads) >= _HEADS_CACHE:
+        index, heads = self.index, self._heads
+        if len(heads) + n >= _HEADS_CACHE:
             heads.clear()
-        while i < n:
-            found: Match | None = None
-            head = heads.get(norms[i])
-            if head is None:
-                variants = clitic_variants(norms[i])
-                head = heads[norms[i]] = (max(first.get(v, 0) for v in variants), variants)
-            longest, variants = head
-            if longest:
-                span = 1
-                while span < longest and i + span < n and not breaks[i + span]:
-                    span += 1
-                rest = tuple(norms[i + 1 : i + span])
-                for length in range(span, 0, -1):
-                    tail = rest[: length - 1]
-                    for v in variants:
-                        key = (v, *tail)
-                        entry_id = index.get(key)
-                        if entry_id is not None:
-                            entry = self.entries[entry_id]
-                            found = Match(entry, i, i + length, _strip_len(norms[i], v), key)
-                            break
-                    if found:
+        longest = list(map(heads.get, norms))
+        if None in longest:
+            first = self.first
+            for k, norm in enumerate(norms):
+                if longest[k] is None:
+                    longest[k] = heads[norm] = max(first.get(v, 0) for v in clitic_variants(norm))
+        end = 0  # first token not inside a match yet
+        for i in compress(range(n), longest):  # only the tokens that may start a name
+            if i < end:
+                continue
+            span = 1
+            most = cast(int, longest[i])
+            while span < most and i + span < n and not breaks[i + span]:
+                span += 1
+            variants = clitic_variants(norms[i])
+            rest = tuple(norms[i + 1 : i + span])
+            found = None
+            for length in range(span, 0, -1):
+                tail = rest[: length - 1]
+                for v in variants:
+                    key = (v, *tail)
+                    entry_id = index.get(key)
+                    if entry_id is not None:
+                        entry = self.entries[entry_id]
+                        found = Match(entry, i, i + length, _strip_len(norms[i], v), key)
                         break
+                if found:
+                    break
             if found:
                 out.append(found)
-                i = found.end
-            else:
-                i += 1
+                end = found.end
         return out
 
 

@@ -115,6 +115,17 @@ def _shape(norm: str) -> str:
     return "ar"
 
 
+@dataclass(frozen=True, slots=True)
+class _Facts:
+    """A word's lookups that its own and its neighbour features share."""
+
+    variants: tuple[str, ...]
+    cluster: tuple[str, str, str] | None
+    gaz_types: tuple[str, ...]
+    triggers: tuple[str, ...]
+    nisba: bool
+
+
 @dataclass(slots=True)
 class FeatureCache:
     """Per-word feature lists for one gazetteer and one set of word clusters."""
@@ -148,15 +159,28 @@ class FeatureCache:
     def roles(self, norm: str) -> tuple[list[str], ...]:
         """:meth:`own` then the four :meth:`ctx` lists, built without being kept: for a caller
         that keeps the word's scores instead."""
-        return (self._word_features(norm), *self._context_features(norm))
+        facts = self._facts(norm)
+        return (self._word_features(norm, facts), *self._context_features(norm, facts))
 
-    def _context_features(self, norm: str) -> tuple[list[str], list[str], list[str], list[str]]:
+    def _facts(self, norm: str) -> _Facts:
+        """What both the word's own and its neighbour features read, looked up once."""
         variants = clitic_variants(norm)
-        marks = [*("gw=" + t for t in self._gaz_types(norm))]
-        marks += ["t=" + t for t in trigger_classes(norm)]
-        cl = self._cluster(variants)
-        near = ["w=" + norm, "s=" + variants[-1], "p2=" + norm[:2], "x2=" + norm[-2:], *marks]
-        if self._nisba(variants):
+        return _Facts(
+            variants,
+            self._cluster(variants),
+            self._gaz_types(variants),
+            trigger_classes(norm),
+            self._nisba(variants),
+        )
+
+    def _context_features(
+        self, norm: str, facts: _Facts | None = None
+    ) -> tuple[list[str], list[str], list[str], list[str]]:
+        known = facts or self._facts(norm)
+        marks = [*("gw=" + t for t in known.gaz_types), *("t=" + t for t in known.triggers)]
+        cl = known.cluster
+        near = ["w=" + norm, "s=" + known.variants[-1], "p2=" + norm[:2], "x2=" + norm[-2:], *marks]
+        if known.nisba:
             near.append("nisba")
         far = ["w=" + norm, *marks]
         if cl:
@@ -177,16 +201,16 @@ class FeatureCache:
                 return cl
         return None
 
-    def _gaz_types(self, norm: str) -> tuple[str, ...]:
+    def _gaz_types(self, variants: Sequence[str]) -> tuple[str, ...]:
         word_types = self.gazetteer.word_types
         found: set[str] = set()
-        for v in clitic_variants(norm):
+        for v in variants:
             found.update(word_types.get(v, ()))
         return tuple(sorted(found))
 
-    def _word_features(self, norm: str) -> list[str]:
-        variants = clitic_variants(norm)
-        bare = variants[-1]
+    def _word_features(self, norm: str, facts: _Facts | None = None) -> list[str]:
+        known = facts or self._facts(norm)
+        bare = known.variants[-1]
         feats = [] if norm in self.rare else ["w=" + norm, "s=" + bare]
         feats += [
             "p2=" + norm[:2],
@@ -207,7 +231,7 @@ class FeatureCache:
         shape = _shape(norm)
         if shape != "ar":
             feats.append("sh=" + shape)
-        cl = self._cluster(variants)
+        cl = known.cluster
         if cl:
             feats += ["c4=" + cl[0], "c8=" + cl[1], "c12=" + cl[2]]
         else:
@@ -217,10 +241,10 @@ class FeatureCache:
         bare_cl = self.clusters.get(bare)
         if bare_cl and bare_cl != cl:
             feats += ["bc8=" + bare_cl[1], "bc12=" + bare_cl[2]]
-        feats.extend("gw=" + t for t in self._gaz_types(norm))
-        feats.extend("t=" + t for t in trigger_classes(norm))
+        feats.extend("gw=" + t for t in known.gaz_types)
+        feats.extend("t=" + t for t in known.triggers)
         # A nisba adjective of a known place (الإيرانية from ايران) is context, not a name.
-        if self._nisba(variants):
+        if known.nisba:
             feats.append("nisba")
         return feats
 
@@ -319,15 +343,23 @@ class CrfTagger:
         if len(pinned) > _PINNED_WORDS:
             raise ValueError(f"{len(pinned)} words to keep scored; at most {_PINNED_WORDS}")
         new = [w for w in pinned if w not in self._rows]
-        self._reserve(len(self._rows) + len(new))
         for at in range(0, len(new), _SCORE_CHUNK):
-            chunk = new[at : at + _SCORE_CHUNK]
-            first = len(self._rows)
-            lists = [feats for w in chunk for feats in self.cache.roles(w)]
-            scores = self._dec.score_many(lists).reshape(len(chunk), ROLES, -1)
-            self._table[first : first + len(chunk)] = scores
-            self._rows.update(zip(chunk, range(first, first + len(chunk)), strict=True))
+            self._add_rows(new[at : at + _SCORE_CHUNK])
         self._pinned = list(pinned)
+
+    def _add_rows(self, words: Sequence[str]) -> None:
+        """Score distinct ``words`` that have no row yet, in one batch: one gather for all
+        their feature lists costs far less than one per word (numpy's per-call overhead)."""
+        first = len(self._rows)
+        self._reserve(first + len(words))
+        roles = [self.cache.roles(w) for w in words]
+        rows = self._table[first : first + len(words)]
+        # A word's own features are ~3x its neighbour features: scored apart, the short lists
+        # are not padded to the long ones' width.
+        rows[:, 0] = self._dec.score_many([r[0] for r in roles])
+        near = self._dec.score_many([feats for r in roles for feats in r[1:]])
+        rows[:, 1:] = near.reshape(len(words), ROLES - 1, -1)
+        self._rows.update(zip(words, range(first, first + len(words)), strict=True))
 
     def _reserve(self, rows: int) -> None:
         size = len(self._table)
@@ -344,27 +376,28 @@ class CrfTagger:
         self._table[: len(keep)] = keep
         self._rows = dict(zip(self._pinned, range(len(keep)), strict=True))
 
-    def _row(self, norm: str) -> int:
-        row = self._rows.get(norm)
-        if row is not None:
-            return row
-        row = len(self._rows)
-        self._reserve(row + 1)
-        self._table[row] = self._dec.score_many(self.cache.roles(norm))
-        self._rows[norm] = row
-        return row
+    def rows(self, norms: Sequence[str]) -> list[int]:
+        """Table rows of ``norms``, scoring the words not seen yet (in one batch)."""
+        found = list(map(self._rows.get, norms))
+        if None in found:
+            self._add_rows(
+                [*dict.fromkeys(w for w, r in zip(norms, found, strict=True) if r is None)]
+            )
+            found = list(map(self._rows.get, norms))
+        return found  # type: ignore[return-value]  # every word has a row now
 
     def tag(
         self, norms: Sequence[str], breaks: Sequence[bool], matches: Sequence[Match]
     ) -> list[str]:
+        return self._dec.decode(self.scores(norms, breaks, matches)) if norms else []
+
+    def scores(self, norms: Sequence[str], breaks: Sequence[bool], matches: Sequence[Match]) -> Vec:
+        """State scores (tokens x labels) of a non-empty sentence: its features' weights."""
         n = len(norms)
-        if not n:
-            return []
         if len(self._rows) + n > _CACHE_WORDS:
             self._reset()  # before, not during, an article: its rows must stay valid
-        found = list(map(self._rows.get, norms))
-        rows = [self._row(w) for w in norms] if None in found else found
-        m = self._table[rows]  # type: ignore[index]  # no None once rows were added
+        rows = self.rows(norms)  # before reading the table: it may grow
+        m = self._table[rows]
         emit = m[:, 0].copy()
         emit[1:] += m[:-1, 1]
         emit[:-1] += m[1:, 2]
@@ -387,4 +420,4 @@ class CrfTagger:
                 emit[start - 1] += fixed["G+1=" + t]
             if end < n:
                 emit[end] += fixed["G-1=" + t]
-        return self._dec.decode(emit)
+        return emit
