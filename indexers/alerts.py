@@ -27,8 +27,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
-from prometheus_client import Counter
-
 from indexers.alert_model import (
     Alert,
     AlertError,
@@ -48,16 +46,12 @@ from indexers.search import SearchRequest, search
 from indexers.templates import article_mappings
 from indexers.webhook_guard import AllowList, WebhookRefused, validate_url
 from rasad import backoff
-from rasad.article import EnrichedArticle, SchemaError
+from rasad.article import EnrichedArticle
 from rasad.engine import Engine, EngineRejected, EngineUnavailable, QueryError, wait_for_engine
 from rasad.logs import get_logger
 from rasad.settings import Settings
 
 log = get_logger(__name__)
-
-UNDECODABLE = Counter(
-    "rasad_alert_matcher_undecodable_total", "Enriched messages the alert matcher could not read."
-)
 
 __all__ = [
     "Alert", "AlertError", "AlertHit", "AlertMatcher", "AlertMode", "AlertNotFound",
@@ -407,10 +401,10 @@ _ENABLED_ALERTS = {"query": {"term": {"alert.enabled": True}}}
 
 
 class AlertMatcher:
-    """What the alert agent calls per batch: decode enriched articles, percolate, return hits.
+    """What the alert matching calls per batch: percolate enriched articles, return hits.
 
-    Connects to the engine on first use. An undecodable message is counted and logged; the
-    indexer dead-letters the same message from the same topic, so it is not lost.
+    Connects to the engine on first use. The worker's indexer, which decodes each message once
+    and dead-letters the undecodable ones, hands over its articles with ``match_articles``.
     """
 
     def __init__(self, settings: Settings, engine: Engine | None = None) -> None:
@@ -419,10 +413,11 @@ class AlertMatcher:
         self._owns_engine = engine is None
         self._backoff_s = (settings.alert_backoff_initial_s, settings.alert_backoff_max_s)
 
-    async def match(self, values: Sequence[object]) -> list[AlertHit]:
-        """The hits of a batch of enriched messages; waits out an unreachable engine (retrying
-        with backoff, nothing skipped), so an outage delays alerts and never crashes the agent.
-        """
+    async def match_articles(self, articles: Sequence[EnrichedArticle]) -> list[AlertHit]:
+        """The hits of a batch of articles; waits out an unreachable engine (retrying with
+        backoff, nothing skipped), so an outage delays alerts and never crashes the caller."""
+        if not articles:
+            return []
         waits = backoff.delays(*self._backoff_s)
         while True:
             try:
@@ -432,7 +427,7 @@ class AlertMatcher:
                     )
                 if not await self._any_enabled():
                     return []
-                return await self._percolate(self._engine, values)
+                return await percolate(self._engine, self._settings, articles)
             except EngineUnavailable as exc:
                 delay = next(waits)
                 log.warning("alert matching waits for the engine", error=str(exc), retry_in_s=delay)
@@ -442,7 +437,7 @@ class AlertMatcher:
         """Is any alert enabled? Asked per batch, never cached, so an alert matches from the
         moment it is stored. Percolating builds an in-memory index of every document even when
         no query is stored (profiled: ~1 ms of engine CPU per document, more than indexing it),
-        and the worker's agents share one consumer, so that cost also held the indexer back."""
+        and the worker's indexer waits for its batch's matching, so that cost held it back."""
         assert self._engine is not None
         try:
             return await self._engine.count(self._settings.alerts_index, _ENABLED_ALERTS) > 0
@@ -450,20 +445,6 @@ class AlertMatcher:
             if exc.status == 404:  # no alerts index yet: no alerts
                 return False
             raise
-
-    async def _percolate(self, engine: Engine, values: Sequence[object]) -> list[AlertHit]:
-        articles: list[EnrichedArticle] = []
-        for value in values:
-            try:
-                if not isinstance(value, bytes | str):
-                    raise SchemaError(f"expected bytes, got {type(value).__name__}")
-                articles.append(EnrichedArticle.from_json(value))
-            except SchemaError as exc:
-                UNDECODABLE.inc()
-                log.warning("enriched message skipped by the alert matcher", error=str(exc)[:300])
-        if not articles:
-            return []
-        return await percolate(engine, self._settings, articles)
 
     async def close(self) -> None:
         if self._owns_engine and self._engine is not None:

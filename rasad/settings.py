@@ -359,7 +359,10 @@ class Settings(BaseSettings):
         "request, so big batches match faster (bench: 111/s at 50, 264/s at 500, 10k alerts).",
     )
     alert_percolate_batch_s: float = Field(
-        0.2, gt=0, description="Longest an article waits for its percolate batch (latency)."
+        0.2,
+        gt=0,
+        description="Longest an alert hit waits for its delivery batch (latency); articles are "
+        "matched in the indexer's batches (indexer_batch_seconds).",
     )
     alert_index_shards: int = Field(
         1,

@@ -1,8 +1,8 @@
 """The pipeline wiring: the Faust app, its topics, tables and every agent, in one module.
 
     raw topic --enrich_articles--> enriched topic --index_articles--> engine (articles)
-        \\--(undecodable / failed)         |  \\--(undecodable / refused)--> enriched .dlq
-            --> raw .dlq                    \\--match_alerts--> alert-hits --deliver_alerts-->
+        \\--(undecodable / failed)             |--(undecodable / refused)--> enriched .dlq
+            --> raw .dlq                        \\--(alert hits)--> alert-hits --deliver_alerts-->
 
 Agents only wire: decode, call a stage's pure function or plain sink, send.
 
@@ -10,11 +10,12 @@ Delivery is at least once, and an offset is committed only for work that is done
 enrichment and indexing agents take messages in batches without Faust's automatic acks
 (``noack_take``) and ack each message themselves once its result is handed to the producer
 (Faust flushes the producer before every commit) or, for the indexer, once the batch is durable
-in the engine (``IndexSink.flush`` returned). ``take()`` would ack a batch in a ``finally``, so a
-batch cut short by a shutdown or a crash would be committed without having been indexed. A crash
-replays at most ``stream_commit_interval_s`` / ``stream_commit_every`` of work; downstream writes
-are idempotent by article id (and external version), and clustering returns the recorded
-assignment for an article it has already seen, so a replay changes nothing.
+in the engine (``IndexSink.flush`` returned) and its alert hits are handed to the producer.
+``take()`` would ack a batch in a ``finally``, so a batch cut short by a shutdown or a crash
+would be committed without having been indexed. A crash replays at most
+``stream_commit_interval_s`` / ``stream_commit_every`` of work; downstream writes are idempotent
+by article id (and external version), and clustering returns the recorded assignment for an
+article it has already seen, so a replay changes nothing.
 
 Dead letters (``<topic>.dlq``; the message key is the original key):
 
@@ -327,10 +328,6 @@ class Indexer:
             self._sink = IndexSink(self._engine, settings, _index_dead_letter)
         return self._sink
 
-    async def buffer(self, article: EnrichedArticle) -> None:
-        """``sink.buffer()``: the agent flushes each batch itself (see ``index_articles``)."""
-        (await self.sink()).buffer(article)
-
     async def flush(self) -> None:
         """``sink.flush()``, waiting out a missing index setup (an operator's fix) too."""
         sink = await self.sink()
@@ -355,13 +352,21 @@ indexer = Indexer()
 
 @app.agent(enriched_topic)
 async def index_articles(stream: StreamT[bytes]) -> None:
-    """enriched -> engine; a batch's offsets are acked only after it is durable there.
+    """enriched -> engine and alert-hits; a batch's offsets are acked only once it is durable in
+    the engine and its alert hits are handed to the producer.
 
-    Each batch is flushed in a task that acks its messages once the bulk is durable, while the
-    agent takes and buffers the next batch: decoding overlaps the engine's work (profiled: the
-    agent otherwise idled through every bulk, and the engine through every decode). One bulk
-    is in flight at a time: the next flush starts only after the previous one returned, and a
-    failed flush (its messages unacked) stops the agent as it did before.
+    One agent reads the enriched topic, so each message goes through one stream buffer and is
+    decoded once. With two agents on it (indexing and alert matching, as before), each message
+    needed two acks and two buffers shared one per-partition flow control (faust 0.15.3): a
+    partition paused because one buffer was full was resumed when the other drained, a full
+    buffer then blocked delivery to every partition, and a rebalance that cancelled a message's
+    delivery to the second buffer left it acked once, unacked for good (a graceful stop then
+    waited on it forever).
+
+    Each batch is finished (bulk + percolation, side by side) in a task that acks its messages
+    when both are done, while the agent decodes and buffers the next batch: decoding overlaps
+    the engine's work. One batch is in flight at a time: the next starts only after the previous
+    one returned, and a failed one (its messages unacked) stops the agent.
     """
     in_flight: asyncio.Future[None] | None = None
     try:
@@ -369,31 +374,35 @@ async def index_articles(stream: StreamT[bytes]) -> None:
             stream, settings.indexer_batch_count, settings.indexer_batch_seconds
         ):
             events = cast(Sequence[EventT[bytes]], batch)
+            articles: list[EnrichedArticle] = []
             for event in events:
                 try:
-                    article = _decode(event.value, EnrichedArticle)
+                    articles.append(_decode(event.value, EnrichedArticle))
                 except SchemaError as exc:
                     await _send_dead_letter(event, "index.decode", exc, enriched_dead_letter_topic)
-                    continue
-                await indexer.buffer(article)
+            sink = await indexer.sink()
+            for article in articles:
+                sink.buffer(article)
             if in_flight is not None:
                 await in_flight
-            in_flight = asyncio.ensure_future(_flush_then_ack(stream, events))
-            in_flight.add_done_callback(_log_failed_flush)
+            in_flight = asyncio.ensure_future(_finish_batch(stream, events, articles))
+            in_flight.add_done_callback(_log_failed_batch)
     finally:
-        # Stopping: a flush still running is abandoned with its messages unacked (replayed).
+        # Stopping: a batch still in the engine is abandoned with its messages unacked (replayed).
         if in_flight is not None and not in_flight.done():
             in_flight.cancel()
 
 
-def _log_failed_flush(flush: asyncio.Future[None]) -> None:
+def _log_failed_batch(done: asyncio.Future[None]) -> None:
     # Logged when it happens: the agent itself raises it only when it takes the next batch.
-    if not flush.cancelled() and flush.exception() is not None:
-        log.error("indexing flush failed", error=repr(flush.exception()))
+    if not done.cancelled() and done.exception() is not None:
+        log.error("indexing or alert matching failed", error=repr(done.exception()))
 
 
-async def _flush_then_ack(stream: StreamT[bytes], events: Sequence[EventT[bytes]]) -> None:
-    await indexer.flush()
+async def _finish_batch(
+    stream: StreamT[bytes], events: Sequence[EventT[bytes]], articles: Sequence[EnrichedArticle]
+) -> None:
+    await asyncio.gather(indexer.flush(), _match_alerts(articles))
     for event in events:
         await stream.ack(event)
 
@@ -404,7 +413,7 @@ async def _close_indexer(sender: Any, /, *_: Any, signal: BaseSignalT[Any], **__
     await indexer.close()
 
 
-# --- Alerts: enriched -> percolate in batches -> alert-hits -> notifier ------------------------
+# --- Alerts: the indexer's batches -> percolate -> alert-hits -> notifier ----------------------
 alert_hits_topic = app.topic(settings.topic_alert_hits, partitions=settings.topic_partitions)
 alert_hits_dead_letter_topic = app.topic(
     settings.dead_letter_topic(settings.topic_alert_hits), partitions=1
@@ -420,11 +429,11 @@ async def _alert_dead_letter(key: bytes, value: bytes) -> None:
 notifier = Notifier(settings, _alert_dead_letter)
 
 
-@app.agent(enriched_topic)
-async def match_alerts(stream: StreamT[bytes]) -> None:
-    """enriched -> alert-hits, keyed by alert id (one alert's hits stay on one partition)."""
-    async for values in stream.take(ALERT_BATCH, within=settings.alert_percolate_batch_s):
-        for hit in await alert_matcher.match(values):
+async def _match_alerts(articles: Sequence[EnrichedArticle]) -> None:
+    """Percolate a batch (at most ``alert_percolate_batch`` articles per request) and send its
+    hits keyed by alert id (one alert's hits stay on one partition)."""
+    for start in range(0, len(articles), ALERT_BATCH):
+        for hit in await alert_matcher.match_articles(articles[start : start + ALERT_BATCH]):
             await alert_hits_topic.send(key=hit.alert_id.encode(), value=hit.to_json())
 
 

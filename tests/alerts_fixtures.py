@@ -228,7 +228,8 @@ async def run_agents(
         while not stop.is_set():
             batch = await enriched.getmany(timeout_ms=50, max_records=100)
             values = [m.value for ms in batch.values() for m in ms]
-            for hit in await matcher.match(values):
+            articles = [EnrichedArticle.from_json(v) for v in values if v is not None]
+            for hit in await matcher.match_articles(articles):
                 await producer.send_and_wait(
                     settings.topic_alert_hits, hit.to_json(), key=hit.alert_id.encode()
                 )

@@ -205,7 +205,7 @@ async def test_the_matcher_waits_for_an_unreachable_engine_and_then_matches(
         await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
 
     try:
-        matching = asyncio.ensure_future(matcher.match([article.to_json()]))
+        matching = asyncio.ensure_future(matcher.match_articles([article]))
         await asyncio.sleep(1.0)
         assert not matching.done()  # still waiting, not crashed
         proxy = await asyncio.start_server(forward, "127.0.0.1", port)

@@ -123,3 +123,17 @@ def test_undecodable_and_refused_articles_reach_the_enriched_dead_letters(
     wait_for("the dead-lettered messages committed", lambda: indexing_lag(pipeline) == 0)
     assert "corrupt-version" not in indexed(pipeline)
     assert article.id in indexed(pipeline)
+
+
+def test_one_agent_reads_the_enriched_topic_for_indexing_and_alert_matching() -> None:
+    """Each enriched message is delivered to one stream and decoded once: two agents on one
+    topic share the consumer's per-partition flow control and need every message acked twice
+    (stream/app.py, ``index_articles``)."""
+    from stream import app as wiring  # builds the Faust app; it connects to nothing until run
+
+    readers = [
+        agent.name
+        for agent in wiring.app.agents.values()
+        if wiring.settings.topic_enriched in agent.channel.topics
+    ]
+    assert readers == ["stream.app.index_articles"]
