@@ -25,13 +25,11 @@ import asyncio
 import gzip
 import hashlib
 import os
-import random
 import statistics
 import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
@@ -41,46 +39,22 @@ import aiohttp
 import httpx
 import orjson
 from proc_cpu import cpu_seconds, engine_pid, engine_threads, loadavg, thread_cpu
+from search_mix import query_mix, search_request
 
 from indexers import search as search_layer
 from indexers.documents import article_index, to_document
-from indexers.query import Filters
-from indexers.search import SearchRequest
 from indexers.templates import ensure_index_setup, template_name, write_generation
 from producers.registry import load_registry
 from producers.replay import corpus_article, source_for
 from rasad.article import EnrichedArticle
 from rasad.engine import Engine, EngineError
 from rasad.settings import Settings
-from rasad.web.routes.articles import CARD_FIELDS
 from stream.enrich.cluster import StoryClusters
 from stream.enrich.pipeline import enrich
-from stream.enrich.taxonomy import load_taxonomy
 
 REPO = Path(__file__).resolve().parents[1]
 # The shared data beside the checkout (tests/shared_data.py; this bench imports no test code).
 CORPUS = REPO.parent / "shared" / "data" / "corpus" / "ant-multisource.jsonl.gz"
-# Typical analyst searches: single names, two-word AND, a phrase, OR, NOT, filtered, by time.
-# The measured mix adds hundreds more drawn from the indexed corpus (see `query_mix`).
-QUERIES: list[dict[str, Any]] = [
-    {"q": "ترامب"},
-    {"q": "إيران"},
-    {"q": "العقوبات"},
-    {"q": "ترامب إيران"},
-    {"q": '"الأمم المتحدة"'},
-    {"q": "سوريا OR العراق"},
-    {"q": "النفط NOT السعودية"},
-    {"q": "الانتخابات", "sort": "newest"},
-    {"q": "كرة القدم", "topic": "sport"},
-    {"q": "الاقتصاد", "source": "bbc-arabic"},
-    {"q": "", "topic": "economy"},
-    {"q": "القدس", "since": "3650d"},
-]
-# Names per entity type drawn from the index: the ones analysts search for are the frequent ones,
-# and a few hundred distinct searches keep the engine's request cache from answering the bench.
-MIX_NAMES = 300
-# Months of the corpus (Feb-Oct 2018) a date-bounded search may cover.
-MIX_MONTHS = range(2, 11)
 STATS = [
     "/api/stats/volume?by=topic",
     "/api/stats/volume?by=source",
@@ -157,89 +131,6 @@ async def _bulk(engine: Engine, lines: list[dict[str, Any]]) -> int:
         failed = [i for i in answer["items"] if "error" in next(iter(i.values()))]
         raise RuntimeError(f"{len(failed)} documents refused, e.g. {failed[:1]}")
     return len(lines) // 2
-
-
-async def query_mix(engine: Engine, settings: Settings, count: int, seed: int) -> list[Any]:
-    """`count` distinct searches shaped like an analyst's: the frequent entity names of the
-    indexed corpus and the taxonomy's topic terms, alone, as phrases, combined with AND, OR and
-    NOT, filtered by topic, source, entity or a month, sorted by time, and some read on to
-    page 2 with the cursor (``"page": 2``), plus the typical searches above."""
-    aggs: dict[str, Any] = {
-        f: {"terms": {"field": f, "size": MIX_NAMES}} for f in ("entity_per", "entity_org")
-    }
-    aggs["entity_loc"] = {"terms": {"field": "entity_loc", "size": MIX_NAMES}}
-    aggs["sources"] = {"terms": {"field": "source.id", "size": 100}}
-    aggs["topics"] = {
-        "nested": {"path": "topics"},
-        "aggs": {"tags": {"terms": {"field": "topics.tag", "size": 100}}},
-    }
-    found = (await engine.search(settings.articles_read_alias, {"size": 0, "aggs": aggs}))[
-        "aggregations"
-    ]
-    names = [
-        str(b["key"])
-        for f in ("entity_per", "entity_org", "entity_loc")
-        for b in found[f]["buckets"]
-    ]
-    sources = [str(b["key"]) for b in found["sources"]["buckets"]]
-    topics = [str(b["key"]) for b in found["topics"]["tags"]["buckets"]]
-    terms = [t.label for tag in load_taxonomy().tags for t in tag.terms if t.weight >= 2]
-    rng = random.Random(seed)
-
-    def words() -> str:
-        return rng.choice(names) if rng.random() < 0.6 else rng.choice(terms)
-
-    def month() -> dict[str, str]:
-        start = rng.choice(MIX_MONTHS)
-        return {
-            "date_from": f"2018-{start:02d}-01T00:00:00+00:00",
-            "date_to": f"2018-{start + 1:02d}-01T00:00:00+00:00",
-        }
-
-    shapes: list[Callable[[], dict[str, Any]]] = [
-        lambda: {"q": words()},
-        lambda: {"q": words()},
-        lambda: {"q": f'"{rng.choice(names)}"'},
-        lambda: {"q": f"{words()} {words()}"},
-        lambda: {"q": f"{words()} OR {words()}"},
-        lambda: {"q": f"{words()} NOT {words()}"},
-        lambda: {"q": words(), "topic": rng.choice(topics)},
-        lambda: {"q": words(), "source": rng.choice(sources)},
-        lambda: {"q": words(), "entity": rng.choice(names)},
-        lambda: {"q": words(), **month()},
-        lambda: {"q": words(), "sort": rng.choice(["newest", "oldest"])},
-        lambda: {"q": "", "topic": rng.choice(topics), **month()},
-        lambda: {"q": words(), "page": 2},
-        lambda: {"q": words(), "sort": "newest", "page": 2},
-    ]
-    mix: dict[bytes, dict[str, Any]] = {}
-    for query in QUERIES:
-        mix[orjson.dumps(query, option=orjson.OPT_SORT_KEYS)] = query
-    while len(mix) < count:
-        query = rng.choice(shapes)()
-        mix.setdefault(orjson.dumps(query, option=orjson.OPT_SORT_KEYS), query)
-    jobs = list(mix.values())
-    rng.shuffle(jobs)
-    return jobs
-
-
-def search_request(params: dict[str, Any], cursor: str | None = None) -> SearchRequest:
-    """The search layer's request for the API parameters of one bench search."""
-    filters = Filters(
-        topics=tuple(filter(None, [params.get("topic")])),
-        sources=tuple(filter(None, [params.get("source")])),
-        entities=tuple(filter(None, [params.get("entity")])),
-        since=params.get("since"),
-        date_from=datetime.fromisoformat(params["date_from"]) if "date_from" in params else None,
-        date_to=datetime.fromisoformat(params["date_to"]) if "date_to" in params else None,
-    )
-    return SearchRequest(
-        query=params["q"],
-        filters=filters,
-        sort=params.get("sort", "relevance"),
-        cursor=cursor,
-        fields=CARD_FIELDS,
-    )
 
 
 def percentiles(samples: list[float]) -> str:
