@@ -55,6 +55,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from indexers.templates import ensure_index_setup
 from producers.replay import corpus_article, source_for
 from rasad.article import Article
+from rasad.cli.stream import settle_collector
 from rasad.engine import open_engine
 from rasad.kafka_config import client_config
 from rasad.settings import Settings
@@ -99,8 +100,11 @@ def bench_functions(articles: list[Article]) -> float:
     """Enrich every article in process as the agent does (decode the raw JSON, enrich, encode);
     returns CPU seconds per 1,000 articles. Times are CPU times: the machine also runs the
     broker and the engine, so wall time is noise. The per-word caches start cold, as in a
-    freshly started worker, so first-seen words cost their features here."""
+    freshly started worker, so first-seen words cost their features here. The collector is
+    set up as `rasad worker` sets it after its warm-up (rasad/cli/stream.py): without that,
+    full collections over the loaded data cost this loop CPU the worker never spends."""
     warm_up()
+    settle_collector()
     raws = [a.to_json() for a in articles]
     clusters = StoryClusters({})
     times: list[float] = []

@@ -234,6 +234,24 @@ def test_precomputed_word_scores_are_those_of_first_sight() -> None:
         assert batch._table[row].tobytes() == lazy._table[first_sight].tobytes()
 
 
+def test_attribute_ids_of_a_word_are_those_of_its_spelled_out_features() -> None:
+    """New words are scored from attribute ids found part by part; they are the ids of the
+    feature strings, in the same order (which the bit-exact sums depend on)."""
+    from stream.enrich.entities import _resources
+    from stream.enrich.ner_crf import default_clusters
+    from stream.enrich.normalize import tokenize
+    from stream.train_ner import ANERCORP, read_conll
+
+    _gaz, tagger = _resources()
+    index = tagger._dec.attribute_ids
+    words = [*list(default_clusters())[:3000], "١٢٣", "2018", "abc1", "ول", "للامم", "وبالعقوبات"]
+    words += [t.norm for s in read_conll(ANERCORP / "dev_data.txt")[:150] for t in tokenize(s.text)]
+    for w in words:
+        spelled = (tagger.cache.own(w), *tagger.cache.ctx(w))
+        expected = tuple([index[f] for f in feats if f in index] for feats in spelled)
+        assert tagger._word_ids(w) == expected, w
+
+
 def test_word_cluster_errors_name_file_and_line(tmp_path: Path) -> None:
     from stream.enrich.ner_crf import ClusterDataError, load_clusters
 

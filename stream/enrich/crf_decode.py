@@ -144,7 +144,15 @@ class Decoder:
         add in another order and are not used.)
         """
         get = self._index.get
-        ids = [list(filter(None, map(get, attrs))) for attrs in lists]
+        return self.score_ids([list(filter(None, map(get, attrs))) for attrs in lists])
+
+    @property
+    def attribute_ids(self) -> dict[str, int]:
+        """Each attribute's row of the weight matrix (from 1), for :meth:`score_ids`."""
+        return self._index
+
+    def score_ids(self, ids: Sequence[Sequence[int]]) -> Vec:
+        """:meth:`score_many` of lists of known attributes given by their ids (none 0)."""
         lengths = np.fromiter(map(len, ids), dtype=np.intp, count=len(ids))
         # row k: the zero row, then list k's attribute rows, then zero rows up to the width
         span = np.arange(int(lengths.max(initial=0)) + 1)

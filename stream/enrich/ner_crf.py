@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 import pycrfsuite
 
+from stream.enrich.crf_attrs import AttributeIds, WordIds
 from stream.enrich.crf_decode import ROLES, Decoder, Vec
 from stream.enrich.gazetteer import Gazetteer, Match
 from stream.enrich.normalize import clitic_variants
@@ -156,14 +157,8 @@ class FeatureCache:
             feats = self._ctx[norm] = self._context_features(norm)
         return feats
 
-    def roles(self, norm: str) -> tuple[list[str], ...]:
-        """:meth:`own` then the four :meth:`ctx` lists, built without being kept: for a caller
-        that keeps the word's scores instead."""
-        facts = self._facts(norm)
-        return (self._word_features(norm, facts), *self._context_features(norm, facts))
-
     def _facts(self, norm: str) -> _Facts:
-        """What both the word's own and its neighbour features read, looked up once."""
+        """What the word's own and its neighbour features read."""
         variants = clitic_variants(norm)
         return _Facts(
             variants,
@@ -173,10 +168,8 @@ class FeatureCache:
             self._nisba(variants),
         )
 
-    def _context_features(
-        self, norm: str, facts: _Facts | None = None
-    ) -> tuple[list[str], list[str], list[str], list[str]]:
-        known = facts or self._facts(norm)
+    def _context_features(self, norm: str) -> tuple[list[str], list[str], list[str], list[str]]:
+        known = self._facts(norm)
         marks = [*("gw=" + t for t in known.gaz_types), *("t=" + t for t in known.triggers)]
         cl = known.cluster
         near = ["w=" + norm, "s=" + known.variants[-1], "p2=" + norm[:2], "x2=" + norm[-2:], *marks]
@@ -208,8 +201,8 @@ class FeatureCache:
             found.update(word_types.get(v, ()))
         return tuple(sorted(found))
 
-    def _word_features(self, norm: str, facts: _Facts | None = None) -> list[str]:
-        known = facts or self._facts(norm)
+    def _word_features(self, norm: str) -> list[str]:
+        known = self._facts(norm)
         bare = known.variants[-1]
         feats = [] if norm in self.rare else ["w=" + norm, "s=" + bare]
         feats += [
@@ -324,6 +317,7 @@ class CrfTagger:
         self.known = load_known_names(model)
         self._dec = Decoder(tagger)
         self.cache = FeatureCache(gazetteer, clusters)
+        self._attrs = AttributeIds(self._dec.attribute_ids)
         dec = self._dec
         self._fixed = {name: dec.score([name]) for name in ("BOS", "EOS", "brk", "brk+")}
         for t in ("PER", "ORG", "LOC"):
@@ -352,14 +346,24 @@ class CrfTagger:
         their feature lists costs far less than one per word (numpy's per-call overhead)."""
         first = len(self._rows)
         self._reserve(first + len(words))
-        roles = [self.cache.roles(w) for w in words]
+        roles = [self._word_ids(w) for w in words]
         rows = self._table[first : first + len(words)]
         # A word's own features are ~3x its neighbour features: scored apart, the short lists
         # are not padded to the long ones' width.
-        rows[:, 0] = self._dec.score_many([r[0] for r in roles])
-        near = self._dec.score_many([feats for r in roles for feats in r[1:]])
+        rows[:, 0] = self._dec.score_ids([r[0] for r in roles])
+        near = self._dec.score_ids([ids for r in roles for ids in r[1:]])
         rows[:, 1:] = near.reshape(len(words), ROLES - 1, -1)
         self._rows.update(zip(words, range(first, first + len(words)), strict=True))
+
+    def _word_ids(self, norm: str) -> WordIds:
+        """The attribute ids of :meth:`FeatureCache.own` and :meth:`FeatureCache.ctx` of
+        ``norm``, found without spelling out the features (see :mod:`stream.enrich.crf_attrs`)."""
+        cache = self.cache  # a tagger's cache withholds no word's identity (no ``rare``)
+        facts = cache._facts(norm)
+        bare = facts.variants[-1]
+        marks = (facts.gaz_types, facts.triggers, facts.nisba)
+        bare_cluster = cache.clusters.get(bare)
+        return self._attrs.word(norm, bare, _shape(norm), facts.cluster, bare_cluster, marks)
 
     def _reserve(self, rows: int) -> None:
         size = len(self._table)
