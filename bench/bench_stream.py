@@ -190,6 +190,7 @@ class Run:
     indexed_s: float = 0.0
     enriched: int = 0
     indexed: int = 0
+    dead_lettered: int = 0
     cpu_s: float = 0.0
 
     @property
@@ -265,8 +266,12 @@ def bench_kafka(articles: list[Article], base: Settings, spy: Path | None, worke
     n = len({a.id for a in articles})
     run = Run(n)
     data_dir = Path(tempfile.mkdtemp(prefix="rasad-bench-"))
+    # Dead letters (raw: not enrichable; enriched: refused by the engine) carry the article's
+    # key: those articles are accounted for, so the run does not wait for them as for a stall.
+    enriched = settings.topic_enriched
+    dead_letter_topics = {settings.dead_letter_topic(t) for t in (settings.topic_raw, enriched)}
     consumer = KafkaConsumer(
-        settings.topic_enriched, auto_offset_reset="earliest", **client_config(settings)
+        enriched, *dead_letter_topics, auto_offset_reset="earliest", **client_config(settings)
     )
     logs = [(data_dir / f"worker{i}.log").open("wb") for i in range(workers)]
     started = time.perf_counter()
@@ -285,24 +290,31 @@ def bench_kafka(articles: list[Article], base: Settings, spy: Path | None, worke
     usage = _WorkersCpu(procs)
     sampler = _py_spy(procs[0].pid, spy) if spy else None
     seen: set[bytes] = set()
+    dead: set[bytes] = set()
     first = last = cpu_first = cpu_last = moved = 0.0
     try:
         while time.perf_counter() - started < E2E_TIMEOUT_S and all(
             w.poll() is None for w in procs
         ):
-            for records in consumer.poll(timeout_ms=INDEX_POLL_MS).values():
+            for partition, records in consumer.poll(timeout_ms=INDEX_POLL_MS).items():
+                if partition.topic in dead_letter_topics:
+                    dead.update(r.key for r in records)
+                    continue
                 if not first:
                     first, cpu_first = time.perf_counter(), usage.cpu_s()
                 seen.update(r.key for r in records)
                 last, cpu_last = time.perf_counter(), usage.cpu_s()
-            if first and run.indexed < n:
+            expected = n - len(dead)
+            if first and run.indexed < expected:
                 count = _indexed_count(settings)
                 if count > run.indexed or not moved:
                     run.indexed, moved = count, time.perf_counter()
                     cpu_last = max(cpu_last, usage.cpu_s())
-                if run.indexed >= n:
+                if run.indexed >= expected:
                     run.indexed_s = moved - first
-            if len(seen) >= n and (run.indexed >= n or time.perf_counter() - moved > STALL_S):
+            if len(seen - dead) >= expected and (
+                run.indexed >= expected or time.perf_counter() - moved > STALL_S
+            ):
                 break
         # CPU until the last progress seen: a stall at the end would only add idle time.
         run.cpu_s = cpu_last - cpu_first
@@ -321,10 +333,13 @@ def bench_kafka(articles: list[Article], base: Settings, spy: Path | None, worke
         admin.delete_topics([t for t in admin.list_topics() if line.tag in t])
         admin.close()
         asyncio.run(_drop_index(settings))
-    run.enriched = len(seen)
+    run.enriched = len(seen - dead)
+    run.dead_lettered = len(dead)
     run.startup_s = first - started if first else 0.0
     run.enriched_s = last - first
-    if run.enriched < n or run.indexed < n:
+    if run.dead_lettered:
+        print(f"Kafka+Faust: {run.dead_lettered} article(s) dead-lettered; see {data_dir}")
+    if run.enriched + run.dead_lettered < n or run.indexed + run.dead_lettered < n:
         print(
             f"Kafka+Faust: {run.enriched}/{n} enriched, {run.indexed}/{n} indexed before the "
             f"timeout; worker logs: {data_dir}/worker*.log"
