@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import statistics
 import subprocess
 import sys
@@ -41,8 +40,8 @@ from pathlib import Path
 
 import httpx
 import orjson
-import psutil
 from kafka import KafkaAdminClient, KafkaProducer
+from measure import cpu_seconds, engine_pid, loadavg, searchable
 from prometheus_client.parser import text_string_to_metric_families
 from search_mix import query_mix, search_request
 
@@ -149,7 +148,7 @@ async def plain_bulk(engine: Engine, settings: Settings, articles: list[Enriched
     ]
     size = settings.indexer_batch_count
     chunks = [b"".join(lines[i : i + size]) for i in range(0, len(lines), size)]
-    server = engine_process(settings)
+    server = engine_pid(settings)
     cpu = cpu_seconds(server)
     started = time.perf_counter()
     for chunk in chunks:
@@ -158,38 +157,8 @@ async def plain_bulk(engine: Engine, settings: Settings, articles: list[Enriched
     rate = len(articles) / (time.perf_counter() - started)
     if server is not None:
         ms = (cpu_seconds(server) - cpu) / len(articles) * 1000
-        print(f"    engine CPU {ms:.2f} ms/doc, load {load()}")
+        print(f"    engine CPU {ms:.2f} ms/doc, load {loadavg()}")
     return rate
-
-
-def engine_process(settings: Settings) -> psutil.Process | None:
-    """The local engine's process (the one listening on the engine URL's port), for its CPU."""
-    port = httpx.URL(settings.engine_url).port or 9200
-    for conn in psutil.net_connections("tcp"):
-        if conn.status == psutil.CONN_LISTEN and conn.laddr and conn.laddr.port == port:
-            return psutil.Process(conn.pid) if conn.pid else None
-    return None
-
-
-def cpu_seconds(process: psutil.Process | None) -> float:
-    if process is None:
-        return 0.0
-    times = process.cpu_times()
-    return float(times.user + times.system)
-
-
-def load() -> str:
-    return "/".join(f"{v:.1f}" for v in os.getloadavg())
-
-
-def _searchable(settings: Settings) -> int:
-    url = f"{settings.engine_url}/{settings.articles_read_alias}"
-    try:
-        httpx.post(f"{url}/_refresh", timeout=30)
-        answer = httpx.get(f"{url}/_count", timeout=30)
-    except httpx.HTTPError:
-        return 0
-    return int(answer.json()["count"]) if answer.status_code == 200 else 0
 
 
 def _durable(metrics_url: str) -> int:
@@ -246,7 +215,7 @@ def through_agent(base: Settings, articles: list[EnrichedArticle]) -> tuple[floa
         )
         first = last = 0.0
         first_count = count = 0
-        server, me = engine_process(settings), psutil.Process(worker.pid)
+        server, me = engine_pid(settings), worker.pid
         cpu_at_first = (0.0, 0.0)
         try:
             while count < n and time.perf_counter() - started < AGENT_TIMEOUT_S:
@@ -263,7 +232,7 @@ def through_agent(base: Settings, articles: list[EnrichedArticle]) -> tuple[floa
             engine_ms = (cpu_seconds(server) - cpu_at_first[1]) / max(done, 1) * 1000
             print(
                 f"    worker CPU {worker_ms:.2f} ms/doc, engine CPU {engine_ms:.2f} ms/doc, "
-                f"load {load()}"
+                f"load {loadavg()}"
             )
         finally:
             worker.terminate()
@@ -271,8 +240,8 @@ def through_agent(base: Settings, articles: list[EnrichedArticle]) -> tuple[floa
             log.close()
         if count < n:
             raise RuntimeError(f"{count}/{n} indexed after {AGENT_TIMEOUT_S:.0f} s")
-        if (searchable := _searchable(settings)) != n:
-            raise RuntimeError(f"{searchable}/{n} searchable after the worker indexed {count}")
+        if (found := searchable(settings)) != n:
+            raise RuntimeError(f"{found}/{n} searchable after the worker indexed {count}")
         return (n - first_count) / (last - first), first - started
     finally:
         admin = KafkaAdminClient(client_id="rasad-bench", **client_config(settings))
@@ -385,7 +354,7 @@ async def main(args: argparse.Namespace) -> None:
             print(
                 f"search latency, one analyst, {len(wide)} distinct searches on {total:,} "
                 f"articles: p50 {statistics.median(wide):.1f} ms, "
-                f"p95 {percentile(wide, 0.95):.1f} ms (target p95 < 100 ms; load {load()})"
+                f"p95 {percentile(wide, 0.95):.1f} ms (target p95 < 100 ms; load {loadavg()})"
             )
         finally:
             if args.keep:

@@ -44,11 +44,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-import httpx
 import orjson
 import psutil
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
-from proc_cpu import loadavg
+from measure import loadavg, searchable
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -202,16 +201,6 @@ class Run:
         return self.indexed / self.indexed_s if self.indexed_s > 0 else 0.0
 
 
-def _indexed_count(settings: Settings) -> int:
-    url = f"{settings.engine_url}/{settings.articles_read_alias}"
-    try:
-        httpx.post(f"{url}/_refresh", timeout=30)
-        answer = httpx.get(f"{url}/_count", timeout=30)
-    except httpx.HTTPError:
-        return 0
-    return int(answer.json()["count"]) if answer.status_code == 200 else 0
-
-
 class _WorkersCpu:
     """CPU seconds (user + system) of the worker processes together."""
 
@@ -306,7 +295,7 @@ def bench_kafka(articles: list[Article], base: Settings, spy: Path | None, worke
                 last, cpu_last = time.perf_counter(), usage.cpu_s()
             expected = n - len(dead)
             if first and run.indexed < expected:
-                count = _indexed_count(settings)
+                count = searchable(settings)
                 if count > run.indexed or not moved:
                     run.indexed, moved = count, time.perf_counter()
                     cpu_last = max(cpu_last, usage.cpu_s())

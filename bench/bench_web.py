@@ -38,7 +38,7 @@ from typing import Any
 import aiohttp
 import httpx
 import orjson
-from proc_cpu import cpu_seconds, engine_pid, engine_threads, loadavg, thread_cpu
+from measure import cpu_seconds, engine_pid, engine_threads, loadavg, thread_cpu
 from search_mix import query_mix, search_request
 
 from indexers import search as search_layer

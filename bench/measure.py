@@ -1,4 +1,5 @@
-"""CPU time of benchmark processes and of the engine's thread groups, from Linux /proc.
+"""What the benchmarks read besides their own clocks: CPU time of processes and of the engine's
+thread groups (Linux /proc), the load average, and how many articles the engine can find.
 
 Other engineers' jobs share the 2 cores and the engine, so the benches count the CPU seconds of
 the processes and engine threads that work for them instead of trusting wall-clock time alone.
@@ -11,26 +12,34 @@ import re
 import subprocess
 from pathlib import Path
 
+import httpx
+import psutil
+
 from rasad.settings import Settings
 
 
-def cpu_seconds(pid: int, tid: int | None = None) -> float:
-    """User + system CPU time a process (or one of its threads) has used so far (Linux /proc)."""
+def cpu_seconds(pid: int | None, tid: int | None = None) -> float:
+    """User + system CPU time a process (or one of its threads) has used so far (Linux /proc);
+    0 for no process (a remote engine)."""
+    if pid is None:
+        return 0.0
     stat = Path(f"/proc/{pid}/task/{tid}/stat" if tid else f"/proc/{pid}/stat")
     fields = stat.read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def engine_pid(settings: Settings) -> int | None:
-    """The local engine's process (started by `rasad stack up`), to count its CPU time; None
-    for a remote engine."""
-    pid_file = settings.data_dir / "run" / "opensearch.pid"
+    """The local process listening on the engine URL's port, to count its CPU time; None for a
+    remote engine (or one this user may not inspect)."""
+    port = httpx.URL(settings.engine_url).port or 9200
     try:
-        pid = int(pid_file.read_text().strip())
-        cpu_seconds(pid)
-    except (OSError, ValueError):
+        for conn in psutil.net_connections("tcp"):
+            if conn.status == psutil.CONN_LISTEN and conn.laddr and conn.laddr.port == port:
+                pid: int | None = conn.pid
+                return pid
+    except psutil.AccessDenied:
         return None
-    return pid
+    return None
 
 
 def engine_threads(pid: int) -> dict[str, list[int]]:
@@ -72,3 +81,15 @@ def thread_cpu(pid: int, groups: dict[str, list[int]]) -> dict[str, float]:
 
 def loadavg() -> str:
     return " ".join(f"{x:.1f}" for x in os.getloadavg())
+
+
+def searchable(settings: Settings) -> int:
+    """Articles a search can find now behind the read alias (refreshes it first); 0 while the
+    engine does not answer."""
+    url = f"{settings.engine_url}/{settings.articles_read_alias}"
+    try:
+        httpx.post(f"{url}/_refresh", timeout=30)
+        answer = httpx.get(f"{url}/_count", timeout=30)
+    except httpx.HTTPError:
+        return 0
+    return int(answer.json()["count"]) if answer.status_code == 200 else 0
