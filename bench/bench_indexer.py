@@ -161,22 +161,27 @@ async def plain_bulk(engine: Engine, settings: Settings, articles: list[Enriched
     return rate
 
 
-def _durable(metrics_url: str) -> int:
-    """Documents the worker's sink has had acknowledged by the engine (its /metrics page)."""
+def _worker_counts(metrics_url: str) -> tuple[int, int]:
+    """(documents the worker's sink has had acknowledged by the engine, bulk requests it sent
+    that succeeded), read from its /metrics page; (0, 0) while the page is not up."""
     try:
         page = httpx.get(metrics_url, timeout=5)
     except httpx.HTTPError:
-        return 0
+        return 0, 0
     if page.status_code != 200:
-        return 0
+        return 0, 0
+    indexed = requests = 0
     for family in text_string_to_metric_families(page.text):
         for sample in family.samples:
-            if (
+            if sample.labels.get("outcome") == "indexed" and (
                 sample.name == "rasad_indexer_documents_total"
-                and sample.labels.get("outcome") == "indexed"
             ):
-                return int(sample.value)
-    return 0
+                indexed = int(sample.value)
+            elif sample.labels.get("outcome") == "ok" and (
+                sample.name == "rasad_indexer_bulk_requests_total"
+            ):
+                requests = int(sample.value)
+    return indexed, requests
 
 
 def through_agent(base: Settings, articles: list[EnrichedArticle]) -> tuple[float, float]:
@@ -214,7 +219,7 @@ def through_agent(base: Settings, articles: list[EnrichedArticle]) -> tuple[floa
             stderr=subprocess.STDOUT,
         )
         first = last = 0.0
-        first_count = count = 0
+        first_count = count = bulks = 0
         server, me = engine_pid(settings), worker.pid
         cpu_at_first = (0.0, 0.0)
         try:
@@ -222,7 +227,7 @@ def through_agent(base: Settings, articles: list[EnrichedArticle]) -> tuple[floa
                 if worker.poll() is not None:
                     raise RuntimeError(f"worker exited; log: {data_dir / 'worker.log'}")
                 time.sleep(COUNT_POLL_S)
-                count = _durable(line.metrics_url)
+                count, bulks = _worker_counts(line.metrics_url)
                 last = time.perf_counter()
                 if count and not first:
                     first, first_count = last, count
@@ -232,7 +237,7 @@ def through_agent(base: Settings, articles: list[EnrichedArticle]) -> tuple[floa
             engine_ms = (cpu_seconds(server) - cpu_at_first[1]) / max(done, 1) * 1000
             print(
                 f"    worker CPU {worker_ms:.2f} ms/doc, engine CPU {engine_ms:.2f} ms/doc, "
-                f"load {loadavg()}"
+                f"{count / max(bulks, 1):.0f} docs per bulk request, load {loadavg()}"
             )
         finally:
             worker.terminate()

@@ -209,6 +209,12 @@ class Settings(BaseSettings):
         ge=1,
         description="Messages buffered per partition before fetching pauses; ~2 s of work.",
     )
+    stream_fetch_max_bytes: int = Field(
+        8 * 1024 * 1024,
+        ge=1024 * 1024,
+        description="Bytes fetched per partition per request; Faust's 1 MB (~240 enriched "
+        "articles) starved the indexer's 500-article batches (bench_indexer: 0.65 -> 0.84).",
+    )
     stream_commit_interval_s: float = Field(
         1.0,
         gt=0,

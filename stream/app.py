@@ -136,6 +136,9 @@ def create_app(settings: Settings) -> faust.App:
         topic_partitions=settings.topic_partitions,
         topic_replication_factor=settings.kafka_replication_factor,
         stream_buffer_maxsize=settings.stream_buffer_maxsize,
+        # At least Kafka's default largest message (1 MB): per partition, so the worst case is
+        # partitions x topics x this, ~100 MB at the defaults.
+        consumer_max_fetch_size=settings.stream_fetch_max_bytes,
         broker_commit_interval=settings.stream_commit_interval_s,
         broker_commit_every=settings.stream_commit_every,
         # Wait up to 5 ms to batch sends to one partition: several articles per produce request
