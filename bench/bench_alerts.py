@@ -36,13 +36,13 @@ from aiohttp import web
 from aiokafka import AIOKafkaProducer
 from kafka import KafkaAdminClient
 
-from indexers import alerts
-from indexers.alerts import Alert, AlertSpec, ensure_alert_indices, percolator_query
-from indexers.templates import ensure_index_setup
-from rasad.article import Article
-from rasad.engine import Engine
-from rasad.kafka_config import bootstrap_servers, client_config
-from rasad.settings import Settings
+from indexers.alerts import store as alerts
+from indexers.alerts.store import Alert, AlertSpec, ensure_alert_indices, percolator_query
+from indexers.index.templates import ensure_index_setup
+from rasad.core.article import Article
+from rasad.core.engine.client import Engine
+from rasad.core.kafka import bootstrap_servers, client_config
+from rasad.core.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))

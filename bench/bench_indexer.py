@@ -47,15 +47,15 @@ from search_mix import query_mix, search_request
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from indexers.documents import article_index, to_document
-from indexers.query import Filters
-from indexers.search import SearchRequest, search
-from indexers.sink import IndexSink
-from indexers.templates import ensure_index_setup, write_generation
-from rasad.article import EnrichedArticle
-from rasad.engine import Engine
-from rasad.kafka_config import client_config
-from rasad.settings import Settings
+from indexers.index.documents import article_index, to_document
+from indexers.index.sink import IndexSink
+from indexers.index.templates import ensure_index_setup, write_generation
+from indexers.search.query import Filters
+from indexers.search.searcher import SearchRequest, search
+from rasad.core.article import EnrichedArticle
+from rasad.core.engine.client import Engine
+from rasad.core.kafka import client_config
+from rasad.core.settings import Settings
 from tests.index_fixtures import drop_prefix, raw_corpus, to_enriched
 from tests.pipeline_env import BenchPipeline
 

@@ -27,12 +27,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import stream.enrich.entities as entities_module
-from stream.enrich.entities import extract_entities, find_spans
-from stream.enrich.gazetteer import default_gazetteer
-from stream.enrich.ner_crf import MODEL_PATH, CrfTagger, default_clusters
+import stream.enrich.entities.extract as entities_module
+from stream.enrich.entities.crf import MODEL_PATH, CrfTagger, default_clusters
+from stream.enrich.entities.extract import extract_entities, find_spans
+from stream.enrich.entities.gazetteer import default_gazetteer
 from stream.enrich.normalize import normalize, token_breaks, tokenize
-from stream.train_ner import (
+from stream.training.train_ner import (
     ANERCORP,
     Sentence,
     entities,
@@ -157,7 +157,7 @@ def main() -> None:
     parser.add_argument("--skip-quality", action="store_true")
     parser.add_argument("--skip-cost", action="store_true")
     # Choices are tuned on dev with a model trained on train alone (`python -m
-    # stream.train_ner --out M`); the shipped model (train+dev) is reported on test.
+    # stream.training.train_ner --out M`); the shipped model (train+dev) is reported on test.
     parser.add_argument("--split", choices=("dev", "test"), default="test")
     parser.add_argument("--model", type=Path, default=MODEL_PATH, help="CRF model to use")
     args = parser.parse_args()

@@ -40,13 +40,13 @@ from kafka import KafkaConsumer, TopicPartition
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from indexers.sink import IndexSink
-from indexers.templates import ensure_index_setup
-from rasad import stack
-from rasad.article import EnrichedArticle
-from rasad.engine import Engine, open_engine
-from rasad.kafka_config import client_config
-from rasad.settings import Settings
+from indexers.index.sink import IndexSink
+from indexers.index.templates import ensure_index_setup
+from rasad.core.article import EnrichedArticle
+from rasad.core.engine.client import Engine, open_engine
+from rasad.core.kafka import client_config
+from rasad.core.settings import Settings
+from rasad.stack import control as stack
 from tests.fault_fixtures import Pipeline, corpus_slice
 
 REPO = Path(__file__).resolve().parents[1]

@@ -42,8 +42,8 @@ from producers.replay import corpus_article, source_for  # noqa: E402
 from producers.runner import REPLAY_BATCH, open_poller  # noqa: E402
 from producers.spool import Spool  # noqa: E402
 from producers.state import StateStore  # noqa: E402
-from rasad.kafka_config import client_config  # noqa: E402
-from rasad.settings import Settings  # noqa: E402
+from rasad.core.kafka import client_config  # noqa: E402
+from rasad.core.settings import Settings  # noqa: E402
 from tests.shared_data import DATA  # noqa: E402
 
 CORPUS = DATA / "corpus" / "ant-multisource.jsonl.gz"

@@ -51,19 +51,19 @@ from measure import loadavg, searchable
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from indexers.templates import ensure_index_setup
+from indexers.index.templates import ensure_index_setup
 from producers.replay import corpus_article, source_for
-from rasad.article import Article
 from rasad.cli.stream import settle_collector
-from rasad.engine import open_engine
-from rasad.kafka_config import client_config
-from rasad.settings import Settings
-from rasad.topics import ensure_topics
+from rasad.core.article import Article
+from rasad.core.engine.client import open_engine
+from rasad.core.kafka import client_config
+from rasad.core.settings import Settings
+from rasad.core.topics import ensure_topics
 from stream.enrich.cluster import StoryClusters
-from stream.enrich.entities import extract_entities
+from stream.enrich.entities.extract import extract_entities
 from stream.enrich.language import identify_language
 from stream.enrich.pipeline import assemble, enrich, is_arabic, warm_up
-from stream.enrich.topics import tag_topics
+from stream.enrich.topics.tagger import tag_topics
 from tests.index_fixtures import drop_prefix
 from tests.pipeline_env import BenchPipeline
 from tests.shared_data import CORPUS

@@ -36,9 +36,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from rasad.article import Entity  # noqa: E402
+from rasad.core.article import Entity  # noqa: E402
 from stream.enrich.normalize import scan  # noqa: E402
-from stream.enrich.topics import tag_topics  # noqa: E402
+from stream.enrich.topics.tagger import tag_topics  # noqa: E402
 from tests.shared_data import CORPUS  # noqa: E402
 
 LABELS = ROOT / "bench" / "data" / "topic_labels.jsonl"
@@ -96,7 +96,7 @@ def fields_of(art: Article) -> dict[str, str]:
 def entity_extractor() -> Callable[[dict[str, str]], Sequence[Entity]]:
     """The project's entity extractor when it is there (entity hooks are part of tagging)."""
     try:
-        from stream.enrich.entities import extract_entities
+        from stream.enrich.entities.extract import extract_entities
 
         extract_entities({"title": "طهران", "body": ""})
     except Exception as exc:  # a missing or broken extractor must not stop the bench

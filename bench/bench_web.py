@@ -41,14 +41,14 @@ import orjson
 from measure import cpu_seconds, engine_pid, engine_threads, loadavg, thread_cpu
 from search_mix import query_mix, search_request
 
-from indexers import search as search_layer
-from indexers.documents import article_index, to_document
-from indexers.templates import ensure_index_setup, template_name, write_generation
+from indexers.index.documents import article_index, to_document
+from indexers.index.templates import ensure_index_setup, template_name, write_generation
+from indexers.search import searcher as search_layer
 from producers.registry import load_registry
 from producers.replay import corpus_article, source_for
-from rasad.article import EnrichedArticle
-from rasad.engine import Engine, EngineError
-from rasad.settings import Settings
+from rasad.core.article import EnrichedArticle
+from rasad.core.engine.client import Engine, EngineError
+from rasad.core.settings import Settings
 from stream.enrich.cluster import StoryClusters
 from stream.enrich.pipeline import enrich
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import psutil
 
-from rasad.settings import Settings
+from rasad.core.settings import Settings
 
 
 def cpu_seconds(pid: int | None, tid: int | None = None) -> float:

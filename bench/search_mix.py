@@ -14,12 +14,12 @@ from typing import Any
 
 import orjson
 
-from indexers.query import Filters
-from indexers.search import SearchRequest
-from rasad.engine import Engine
-from rasad.settings import Settings
+from indexers.search.query import Filters
+from indexers.search.searcher import SearchRequest
+from rasad.core.engine.client import Engine
+from rasad.core.settings import Settings
 from rasad.web.routes.articles import CARD_FIELDS
-from stream.enrich.taxonomy import load_taxonomy
+from stream.enrich.topics.taxonomy import load_taxonomy
 
 # Typical analyst searches: single names, two-word AND, a phrase, OR, NOT, filtered, by time.
 # The measured mix adds hundreds more drawn from the indexed corpus (see `query_mix`).

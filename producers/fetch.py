@@ -20,7 +20,7 @@ from urllib.parse import urljoin
 import aiohttp
 
 from producers.canonical import host_of
-from rasad.settings import Settings
+from rasad.core.settings import Settings
 
 # Read size while streaming: small enough that an over-size body is cut within 64 KB of the cap.
 CHUNK_BYTES = 64 * 1024

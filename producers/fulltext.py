@@ -17,8 +17,8 @@ from producers import metrics
 from producers.encoding import decode
 from producers.fetch import Fetcher, FetchError
 from producers.text import clean_text
-from rasad.article import Article
-from rasad.logs import get_logger
+from rasad.core.article import Article
+from rasad.core.logs import get_logger
 
 log = get_logger(__name__)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from prometheus_client import Counter, Gauge, start_http_server
 
-from rasad.logs import get_logger
+from rasad.core.logs import get_logger
 
 log = get_logger(__name__)
 

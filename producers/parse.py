@@ -20,7 +20,7 @@ import feedparser
 from producers.canonical import article_id, canonicalize
 from producers.encoding import decode, to_utf8_xml
 from producers.text import clean_text, content_hash
-from rasad.article import Article, BodyKind, DateFlag, Source
+from rasad.core.article import Article, BodyKind, DateFlag, Source
 
 # Outlets' clocks and time-zone mistakes: a date this far ahead of our fetch is not believed.
 FUTURE_TOLERANCE = timedelta(minutes=15)

@@ -25,8 +25,8 @@ from producers.parse import NotAFeedError, ParsedFeed, parse_feed
 from producers.publish import Publisher, SubmitReport
 from producers.registry import FeedSpec
 from producers.state import FeedHealth, StateStore
-from rasad.logs import get_logger
-from rasad.settings import Settings
+from rasad.core.logs import get_logger
+from rasad.core.settings import Settings
 
 log = get_logger(__name__)
 P = ParamSpec("P")

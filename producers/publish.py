@@ -20,9 +20,9 @@ from kafka.errors import KafkaError
 from producers import metrics
 from producers.spool import Spool
 from producers.state import Known, StateStore
-from rasad.article import Article
-from rasad.kafka_config import client_config
-from rasad.settings import Settings
+from rasad.core.article import Article
+from rasad.core.kafka import client_config
+from rasad.core.settings import Settings
 
 # kafka-python tuning. Articles arrive in bursts of one feed poll (10-100 items of 2-20 KB):
 # - linger 20 ms lets a burst's sends share one request per partition without adding latency

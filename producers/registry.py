@@ -8,7 +8,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from rasad.article import Source, SourceKind
+from rasad.core.article import Source, SourceKind
 
 DEFAULT_REGISTRY = Path(__file__).with_name("feeds.yaml")
 

@@ -20,7 +20,7 @@ from producers import metrics
 from producers.parse import make_article, parse_date, parse_feed
 from producers.registry import FeedSpec
 from producers.text import clean_text
-from rasad.article import Article, Source
+from rasad.core.article import Article, Source
 
 # Corpus `source` values -> registry ids of the same outlets (ANT corpus naming).
 CORPUS_SOURCES = {

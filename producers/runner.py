@@ -18,7 +18,7 @@ from producers.registry import FeedSpec
 from producers.replay import ReplayError, replay_batches
 from producers.spool import Spool
 from producers.state import FeedHealth, StateStore
-from rasad.settings import Settings
+from rasad.core.settings import Settings
 
 # Articles per publish call in a replay: big enough to amortise the ack round trip, small
 # enough that the rate limiter stays smooth and progress moves.

@@ -24,7 +24,7 @@ Dead letters (``<topic>.dlq``; the message key is the original key):
   topic/partition/offset and the original key and value in base64 (the original may not be
   UTF-8, and one JSON value is easy to inspect and replay);
 * an article the engine refuses (mapping errors): the sink's record
-  (:func:`indexers.sink.dead_letter_record`): the reason and the article itself.
+  (:func:`indexers.index.sink.dead_letter_record`): the reason and the article itself.
 """
 
 from __future__ import annotations
@@ -45,15 +45,15 @@ from mode import BaseSignalT
 from prometheus_client import Counter, Histogram, generate_latest
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
-from indexers.alerts import AlertMatcher
-from indexers.notify import Notifier
-from indexers.sink import IndexSetupMissing, IndexSink, dead_letter_record
-from rasad import backoff
-from rasad.article import Article, EnrichedArticle, SchemaError
-from rasad.engine import Engine, wait_for_engine
-from rasad.kafka_config import bootstrap_servers, ssl_context
-from rasad.logs import get_logger
-from rasad.settings import Settings, get_settings
+from indexers.alerts.notify import Notifier
+from indexers.alerts.store import AlertMatcher
+from indexers.index.sink import IndexSetupMissing, IndexSink, dead_letter_record
+from rasad.core import backoff
+from rasad.core.article import Article, EnrichedArticle, SchemaError
+from rasad.core.engine.client import Engine, wait_for_engine
+from rasad.core.kafka import bootstrap_servers, ssl_context
+from rasad.core.logs import get_logger
+from rasad.core.settings import Settings, get_settings
 from stream.enrich.cluster import ClusterConfig, StoryClusters
 from stream.enrich.pipeline import EnrichmentError, enrich
 from stream.lag import register as register_consumer_lag
@@ -128,11 +128,12 @@ def create_app(settings: Settings) -> faust.App:
         settings.stream_app_id,
         broker=[f"kafka://{server}" for server in bootstrap_servers(settings)],
         broker_credentials=_credentials(settings),
-        # Values are the article schema's own JSON (orjson, rasad/article.py): Faust moves bytes.
+        # Values are the article schema's own JSON (orjson, rasad/core/article.py);
+        # Faust moves bytes.
         key_serializer="raw",
         value_serializer="raw",
         # Every topic Faust creates (changelogs) gets the pipeline's partition count; pipeline
-        # topics are pre-created by rasad.topics.ensure_topics with the same counts.
+        # topics are pre-created by rasad.core.topics.ensure_topics with the same counts.
         topic_partitions=settings.topic_partitions,
         topic_replication_factor=settings.kafka_replication_factor,
         stream_buffer_maxsize=settings.stream_buffer_maxsize,

@@ -27,7 +27,7 @@ from faust.transport.consumer import Consumer
 from faust.types import TP
 from prometheus_client import Counter, Gauge
 
-from rasad.logs import get_logger
+from rasad.core.logs import get_logger
 
 log = get_logger(__name__)
 

@@ -20,12 +20,12 @@ from aiohttp import web
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from kafka.admin import KafkaAdminClient, NewTopic
 
-from indexers.alerts import AlertMatcher, ensure_alert_indices
-from indexers.notify import Notifier
-from rasad.article import EnrichedArticle, Language, Source
-from rasad.engine import Engine
-from rasad.kafka_config import bootstrap_servers
-from rasad.settings import Settings
+from indexers.alerts.notify import Notifier
+from indexers.alerts.store import AlertMatcher, ensure_alert_indices
+from rasad.core.article import EnrichedArticle, Language, Source
+from rasad.core.engine.client import Engine
+from rasad.core.kafka import bootstrap_servers
+from rasad.core.settings import Settings
 from tests.index_fixtures import fresh_settings, raw_corpus, to_enriched
 from tests.shared_data import SEED_DIR
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import sys
 
-from rasad.settings import Settings
+from rasad.core.settings import Settings
 from tests.alerts_fixtures import run_agents
 
 

@@ -11,9 +11,9 @@ from collections.abc import Callable, Iterator
 import pytest
 from kafka.admin import KafkaAdminClient, NewTopic
 
-from rasad import stack
-from rasad.kafka_config import client_config
-from rasad.settings import Settings
+from rasad.core.kafka import client_config
+from rasad.core.settings import Settings
+from rasad.stack import control as stack
 from tests import shared_data
 
 SHARED_DATA = shared_data.DATA

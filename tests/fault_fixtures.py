@@ -24,9 +24,9 @@ from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 from kafka.errors import KafkaError
 
 from producers.replay import corpus_article, source_for
-from rasad import stack
-from rasad.kafka_config import client_config
-from rasad.settings import Settings
+from rasad.core.kafka import client_config
+from rasad.core.settings import Settings
+from rasad.stack import control as stack
 from tests.conftest import SHARED_DATA
 from tests.pipeline_env import REPO as REPO
 from tests.pipeline_env import PipelineEnv, free_ports, stop

@@ -23,11 +23,11 @@ from typing import Any
 
 import pytest
 
-from indexers.sink import IndexSink
-from indexers.templates import ensure_index_setup
-from rasad.article import Cluster, EnrichedArticle, Entity, Language, Mention, Source, TopicTag
-from rasad.engine import Engine
-from rasad.settings import Settings
+from indexers.index.sink import IndexSink
+from indexers.index.templates import ensure_index_setup
+from rasad.core.article import Cluster, EnrichedArticle, Entity, Language, Mention, Source, TopicTag
+from rasad.core.engine.client import Engine
+from rasad.core.settings import Settings
 from tests.shared_data import CORPUS
 
 SOURCES = {

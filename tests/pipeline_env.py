@@ -21,9 +21,9 @@ from typing import ClassVar
 import httpx
 from kafka import KafkaAdminClient
 
-from indexers.templates import TEMPLATE_VERSION
-from rasad.kafka_config import client_config
-from rasad.settings import Settings
+from indexers.index.templates import TEMPLATE_VERSION
+from rasad.core.kafka import client_config
+from rasad.core.settings import Settings
 
 REPO = Path(__file__).resolve().parents[1]
 # A worker loads its models and joins its group in ~10-20 s; a loaded 2-core CI box needs more.

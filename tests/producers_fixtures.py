@@ -12,9 +12,9 @@ from aiohttp import web
 from kafka import KafkaConsumer, TopicPartition
 
 from producers.registry import FeedSpec
-from rasad.article import Article
-from rasad.kafka_config import client_config
-from rasad.settings import Settings
+from rasad.core.article import Article
+from rasad.core.kafka import client_config
+from rasad.core.settings import Settings
 from tests.conftest import SHARED_DATA
 
 NABD = SHARED_DATA / "feeds" / "nabdsharqi"

@@ -16,9 +16,9 @@ import orjson
 from kafka import KafkaConsumer, KafkaProducer
 
 from producers.replay import corpus_article, source_for
-from rasad.article import Article
-from rasad.kafka_config import client_config
-from rasad.settings import Settings
+from rasad.core.article import Article
+from rasad.core.kafka import client_config
+from rasad.core.settings import Settings
 from tests.pipeline_env import REPO as REPO
 from tests.pipeline_env import WORKER_TIMEOUT_S as WORKER_TIMEOUT_S
 from tests.pipeline_env import PipelineEnv, stop

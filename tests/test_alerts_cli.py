@@ -9,7 +9,7 @@ from pathlib import Path
 
 import orjson
 
-from rasad.engine import Engine
+from rasad.core.engine.client import Engine
 from tests.index_fixtures import IndexedCorpus, engine, search_corpus
 
 __all__ = ["engine", "search_corpus"]

@@ -15,13 +15,13 @@ from typing import Any
 import orjson
 import pytest
 
-from indexers import alerts
-from indexers.alerts import AlertSpec
-from indexers.delivery import KEY_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
-from indexers.notify import Notifier
-from rasad.article import Cluster, EnrichedArticle
-from rasad.engine import Engine
-from rasad.settings import Settings
+from indexers.alerts import store as alerts
+from indexers.alerts.delivery import KEY_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
+from indexers.alerts.notify import Notifier
+from indexers.alerts.store import AlertSpec
+from rasad.core.article import Cluster, EnrichedArticle
+from rasad.core.engine.client import Engine
+from rasad.core.settings import Settings
 from tests.alerts_fixtures import (
     PHRASE,
     Receiver,
@@ -150,7 +150,7 @@ async def test_a_webhook_that_keeps_failing_is_retried_then_dead_lettered(
     assert record["hit"]["alert_id"] == signed_alert.id
     history = await _history(engine, alert_settings)
     assert [h["status"] for h in history] == ["dead_lettered"]
-    # The engine client echoes bodies at DEBUG; rasad.logs holds it at WARNING (and its trace
+    # The engine client echoes bodies at DEBUG; rasad.core.logs holds it at WARNING (and its trace
     # logger does not propagate), so every other logger (ours, Kafka's) is checked.
     ours = [r.getMessage() for r in caplog.records if not r.name.startswith("opensearch")]
     assert ours and SECRET not in repr(ours) and SECRET not in repr(pipeline.dead)

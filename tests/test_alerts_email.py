@@ -13,13 +13,13 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-from indexers import alerts
-from indexers.alerts import AlertSpec
-from indexers.delivery import KEY_HEADER
-from indexers.notify import Notifier
-from rasad.article import EnrichedArticle
-from rasad.engine import Engine
-from rasad.settings import Settings
+from indexers.alerts import store as alerts
+from indexers.alerts.delivery import KEY_HEADER
+from indexers.alerts.notify import Notifier
+from indexers.alerts.store import AlertSpec
+from rasad.core.article import EnrichedArticle
+from rasad.core.engine.client import Engine
+from rasad.core.settings import Settings
 from tests.alerts_fixtures import alert_settings, text_of
 from tests.index_fixtures import engine, has_word, raw_corpus, to_enriched
 

@@ -14,11 +14,11 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from indexers import alerts
-from indexers.alerts import AlertQueryError, AlertRefused, AlertSpec
-from rasad.article import TopicTag
-from rasad.engine import Engine
-from rasad.settings import Settings
+from indexers.alerts import store as alerts
+from indexers.alerts.store import AlertQueryError, AlertRefused, AlertSpec
+from rasad.core.article import TopicTag
+from rasad.core.engine.client import Engine
+from rasad.core.settings import Settings
 from tests.alerts_fixtures import PHRASE, alert_settings, corpus_where, seed_articles, text_of
 from tests.index_fixtures import engine, has_word, raw_corpus, search_corpus, to_enriched
 

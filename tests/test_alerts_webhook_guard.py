@@ -8,10 +8,10 @@ import socket
 import pytest
 from aiohttp.abc import AbstractResolver, ResolveResult
 
-from indexers.alert_model import Alert
-from indexers.delivery import Channels, DeliveryFailed
-from indexers.webhook_guard import AllowList, GuardedResolver, WebhookRefused, validate_url
-from rasad.settings import Settings
+from indexers.alerts.delivery import Channels, DeliveryFailed
+from indexers.alerts.model import Alert
+from indexers.alerts.webhook_guard import AllowList, GuardedResolver, WebhookRefused, validate_url
+from rasad.core.settings import Settings
 
 NOTHING = AllowList()
 

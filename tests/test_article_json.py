@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel, Field, field_serializer
 
-from rasad.article import (
+from rasad.core.article import (
     Article,
     Cluster,
     EnrichedArticle,

@@ -6,7 +6,7 @@ import socket
 
 import pytest
 
-from rasad.engine import (
+from rasad.core.engine.client import (
     Engine,
     EngineRejected,
     EngineUnavailable,
@@ -15,8 +15,8 @@ from rasad.engine import (
     error_from_status,
     open_engine,
 )
-from rasad.engine_transport import ElasticTransport
-from rasad.settings import Settings
+from rasad.core.engine.transport import ElasticTransport
+from rasad.core.settings import Settings
 from tests.index_fixtures import engine, index_settings
 
 __all__ = ["engine", "index_settings"]

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from rasad.article import Entity
-from stream.enrich.entities import EntityInputError, extract_entities
-from stream.enrich.gazetteer import GazetteerError, default_gazetteer, load_gazetteer
+from rasad.core.article import Entity
+from stream.enrich.entities.extract import EntityInputError, extract_entities
+from stream.enrich.entities.gazetteer import GazetteerError, default_gazetteer, load_gazetteer
 from stream.enrich.normalize import normalize
 from tests.shared_data import SHARED
 
@@ -180,10 +180,10 @@ def test_tagging_from_cached_scores_matches_crfsuite_on_anercorp_dev() -> None:
     """The fast tagger sums each word's feature weights once; its labels are CRFsuite's own."""
     import pycrfsuite
 
-    from stream.enrich.entities import _resources
-    from stream.enrich.ner_crf import MODEL_PATH, sequence_features
+    from stream.enrich.entities.crf import MODEL_PATH, sequence_features
+    from stream.enrich.entities.extract import _resources
     from stream.enrich.normalize import token_breaks, tokenize
-    from stream.train_ner import ANERCORP, read_conll
+    from stream.training.train_ner import ANERCORP, read_conll
 
     gaz, tagger = _resources()
     reference = pycrfsuite.Tagger()
@@ -199,7 +199,7 @@ def test_tagging_from_cached_scores_matches_crfsuite_on_anercorp_dev() -> None:
 
 def test_decoding_past_proven_o_tokens_is_crfsuite_viterbi_over_the_whole_text() -> None:
     """Tokens proven O are left out of CRFsuite's Viterbi; the labels are those of decoding all."""
-    from stream.enrich.entities import _resources
+    from stream.enrich.entities.extract import _resources
     from stream.enrich.normalize import gaps_break, scan
     from tests.stream_fixtures import REWRITTEN_PAIR, UNRELATED, WIRE_PAIR, corpus_row
 
@@ -218,10 +218,10 @@ def test_decoding_past_proven_o_tokens_is_crfsuite_viterbi_over_the_whole_text()
 
 def test_precomputed_word_scores_are_those_of_first_sight() -> None:
     """Scores precomputed in a batch (the worker's warm-up) are bit for bit a word's scores."""
-    from stream.enrich.entities import _resources
-    from stream.enrich.ner_crf import MODEL_PATH, CrfTagger, default_clusters
+    from stream.enrich.entities.crf import MODEL_PATH, CrfTagger, default_clusters
+    from stream.enrich.entities.extract import _resources
     from stream.enrich.normalize import tokenize
-    from stream.train_ner import ANERCORP, read_conll
+    from stream.training.train_ner import ANERCORP, read_conll
 
     gaz, _tagger = _resources()
     words = list(default_clusters())[:2000]
@@ -237,10 +237,10 @@ def test_precomputed_word_scores_are_those_of_first_sight() -> None:
 def test_attribute_ids_of_a_word_are_those_of_its_spelled_out_features() -> None:
     """New words are scored from attribute ids found part by part; they are the ids of the
     feature strings, in the same order (which the bit-exact sums depend on)."""
-    from stream.enrich.entities import _resources
-    from stream.enrich.ner_crf import default_clusters
+    from stream.enrich.entities.crf import default_clusters
+    from stream.enrich.entities.extract import _resources
     from stream.enrich.normalize import tokenize
-    from stream.train_ner import ANERCORP, read_conll
+    from stream.training.train_ner import ANERCORP, read_conll
 
     _gaz, tagger = _resources()
     index = tagger._dec.attribute_ids
@@ -253,7 +253,7 @@ def test_attribute_ids_of_a_word_are_those_of_its_spelled_out_features() -> None
 
 
 def test_word_cluster_errors_name_file_and_line(tmp_path: Path) -> None:
-    from stream.enrich.ner_crf import ClusterDataError, load_clusters
+    from stream.enrich.entities.crf import ClusterDataError, load_clusters
 
     path = tmp_path / "clusters.tsv"
     path.write_text("# header\nطهران\t1\t2\t3\nباريس\t1\tx\n", encoding="utf-8")
@@ -292,7 +292,12 @@ def test_model_names_do_not_span_punctuation() -> None:
 
 
 def test_a_model_without_its_known_names_file_is_refused(tmp_path: Path) -> None:
-    from stream.enrich.ner_crf import MODEL_PATH, CrfTagger, ModelMissingError, default_clusters
+    from stream.enrich.entities.crf import (
+        MODEL_PATH,
+        CrfTagger,
+        ModelMissingError,
+        default_clusters,
+    )
 
     model = tmp_path / "ner-crf.crfsuite"
     model.write_bytes(MODEL_PATH.read_bytes())

@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 from kafka import KafkaProducer
 
-from rasad import stack
-from rasad.kafka_config import client_config
+from rasad.core.kafka import client_config
+from rasad.stack import control as stack
 from tests.fault_fixtures import Pipeline, corpus_slice, fault_stack, pipeline, wait_until
 
 pytestmark = pytest.mark.slow

@@ -11,8 +11,8 @@ from pathlib import Path
 
 from kafka import KafkaConsumer, KafkaProducer
 
-from rasad.kafka_config import client_config
-from rasad.settings import Settings
+from rasad.core.kafka import client_config
+from rasad.core.settings import Settings
 
 REPO = Path(__file__).resolve().parents[1]
 WORDS = ["طهران", "واشنطن", "طهران"]

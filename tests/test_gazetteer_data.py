@@ -1,7 +1,7 @@
 """The curated Arabic gazetteer (stream/data/gazetteer/*.yaml) is well-formed and covers the news.
 
 These tests read the YAML with PyYAML directly, so they specify the data itself and do not
-depend on the loader/matcher in stream/enrich/gazetteer.py.
+depend on the loader/matcher in stream/enrich/entities/gazetteer.py.
 """
 
 from __future__ import annotations

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from indexers.documents import to_document
-from indexers.templates import article_mappings
+from indexers.index.documents import to_document
+from indexers.index.templates import article_mappings
 from tests.index_fixtures import has_word, raw_corpus, to_enriched
 
 INDEXED_AT = datetime(2018, 3, 1, tzinfo=UTC)

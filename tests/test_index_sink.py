@@ -9,12 +9,12 @@ import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from prometheus_client import REGISTRY
 
-from indexers.search import get_article
-from indexers.sink import IndexSink, dead_letter_record
-from rasad.article import EnrichedArticle
-from rasad.engine import Engine
-from rasad.kafka_config import client_config
-from rasad.settings import Settings
+from indexers.index.sink import IndexSink, dead_letter_record
+from indexers.search.searcher import get_article
+from rasad.core.article import EnrichedArticle
+from rasad.core.engine.client import Engine
+from rasad.core.kafka import client_config
+from rasad.core.settings import Settings
 from tests.index_fixtures import (
     PausableProxy,
     corpus_articles,

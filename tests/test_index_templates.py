@@ -6,11 +6,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from indexers.analysis import AnalysisFileError, load_synonyms, parse_synonyms
-from indexers.documents import article_index
-from indexers.query import Filters, build_query
-from indexers.sink import IndexSink
-from indexers.templates import (
+from indexers.index.analysis import AnalysisFileError, load_synonyms, parse_synonyms
+from indexers.index.documents import article_index
+from indexers.index.sink import IndexSink
+from indexers.index.templates import (
     TEMPLATE_VERSION,
     TemplateVersionError,
     ensure_index_setup,
@@ -19,9 +18,10 @@ from indexers.templates import (
     reload_synonyms,
     write_generation,
 )
-from rasad.article import EnrichedArticle
-from rasad.engine import Engine
-from rasad.settings import Settings
+from indexers.search.query import Filters, build_query
+from rasad.core.article import EnrichedArticle
+from rasad.core.engine.client import Engine
+from rasad.core.settings import Settings
 from tests.index_fixtures import (
     article_text,
     engine,

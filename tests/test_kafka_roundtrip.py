@@ -7,8 +7,8 @@ from collections.abc import Callable
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from kafka import KafkaConsumer, KafkaProducer
 
-from rasad.kafka_config import client_config
-from rasad.settings import Settings
+from rasad.core.kafka import client_config
+from rasad.core.settings import Settings
 from tests.conftest import SEED_DIR
 
 SEED_TITLE = next(SEED_DIR.glob("*.txt")).read_text(encoding="utf-8").splitlines()[0].strip()

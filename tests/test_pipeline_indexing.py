@@ -14,9 +14,9 @@ import orjson
 import pytest
 from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 
-from rasad.article import EnrichedArticle
-from rasad.kafka_config import client_config
-from rasad.settings import Settings
+from rasad.core.article import EnrichedArticle
+from rasad.core.kafka import client_config
+from rasad.core.settings import Settings
 from tests.pipeline_env import wait_for
 from tests.stream_fixtures import (
     UNRELATED,

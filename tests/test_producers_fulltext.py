@@ -14,7 +14,7 @@ import pytest
 from producers.fetch import Fetcher, FetchLimits
 from producers.fulltext import FullText
 from producers.replay import corpus_article
-from rasad.article import Article, Source
+from rasad.core.article import Article, Source
 from tests.producers_fixtures import CORPUS, FeedServer, producer_settings, static
 
 SOURCE = Source(id="alarabiya", name="العربية", country="AE", kind="private")

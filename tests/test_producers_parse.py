@@ -10,7 +10,7 @@ import pytest
 
 from producers.parse import NotAFeedError, parse_feed
 from producers.text import clean_text
-from rasad.article import Source
+from rasad.core.article import Source
 from tests.producers_fixtures import NABD, PROSPECT
 
 SOURCE = Source(id="ahewar", name="الحوار المتمدن", country="INT", kind="private")

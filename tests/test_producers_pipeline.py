@@ -19,7 +19,7 @@ from producers.publish import Publisher
 from producers.runner import open_poller, spool_path, state_path
 from producers.spool import Spool
 from producers.state import StateStore
-from rasad.settings import Settings
+from rasad.core.settings import Settings
 from tests.producers_fixtures import (
     NABD,
     FeedServer,

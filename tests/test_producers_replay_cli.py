@@ -19,7 +19,7 @@ import pytest
 from producers.canonical import article_id, canonicalize
 from producers.registry import load_registry
 from producers.runner import run_replay
-from rasad.settings import Settings
+from rasad.core.settings import Settings
 from tests.producers_fixtures import CORPUS, NABD, closed_port, producer_settings, read_topic
 
 REPO = Path(__file__).resolve().parents[1]

@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
-from rasad.settings import Settings
+from rasad.core.settings import Settings
 from tests.producers_fixtures import CORPUS
 
 REPO = Path(__file__).resolve().parents[1]

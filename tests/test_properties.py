@@ -15,11 +15,11 @@ import orjson
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from indexers.query import Filters, build_query, compile_node, parse_query
+from indexers.search.query import Filters, build_query, compile_node, parse_query
 from producers.canonical import article_id, canonicalize
 from producers.parse import NotAFeedError, ParsedFeed, parse_feed
-from rasad.article import Source
-from rasad.engine import QueryError
+from rasad.core.article import Source
+from rasad.core.engine.client import QueryError
 from stream.enrich.normalize import normalize, tokenize
 from tests.conftest import SHARED_DATA
 

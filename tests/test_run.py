@@ -17,7 +17,7 @@ import httpx
 import psutil
 import pytest
 
-from rasad.settings import Settings
+from rasad.core.settings import Settings
 from tests.fault_fixtures import REPO, Pipeline, corpus_slice, wait_until
 
 pytestmark = pytest.mark.slow

@@ -11,9 +11,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from indexers.query import Filters, build_query
-from indexers.search import SearchRequest, same_story, search
-from rasad.engine import Engine, QueryError
+from indexers.search.query import Filters, build_query
+from indexers.search.searcher import SearchRequest, same_story, search
+from rasad.core.engine.client import Engine, QueryError
 from tests.index_fixtures import IndexedCorpus, article_text, engine, has_word, search_corpus
 
 __all__ = ["engine", "search_corpus"]

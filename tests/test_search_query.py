@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from indexers.query import (
+from indexers.search.query import (
     MAX_QUERY_CHARS,
     And,
     Filters,
@@ -18,7 +18,7 @@ from indexers.query import (
     parse_query,
     parse_since,
 )
-from rasad.engine import QueryError
+from rasad.core.engine.client import QueryError
 
 NOW = datetime(2018, 3, 1, 12, 0, tzinfo=UTC)
 

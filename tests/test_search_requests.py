@@ -7,11 +7,17 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from indexers import search as search_layer
-from indexers.query import Filters
-from indexers.search import SearchRequest, encode_cursor, hits_body, search_now, summary_body
-from rasad.engine import Engine, EngineRejected, QueryError
-from rasad.settings import Settings
+from indexers.search import searcher as search_layer
+from indexers.search.query import Filters
+from indexers.search.searcher import (
+    SearchRequest,
+    encode_cursor,
+    hits_body,
+    search_now,
+    summary_body,
+)
+from rasad.core.engine.client import Engine, EngineRejected, QueryError
+from rasad.core.settings import Settings
 from tests.index_fixtures import engine, fresh_settings, index_settings
 
 __all__ = ["engine", "index_settings"]

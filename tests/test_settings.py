@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from rasad.cli.config import settings_markdown_table
-from rasad.settings import ConfigFileError, Settings
+from rasad.core.settings import ConfigFileError, Settings
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from rasad import stack
-from rasad.settings import Settings
+from rasad.core.settings import Settings
+from rasad.stack import control as stack
 
 PORT_SETTINGS = (
     "stack_kafka_port",

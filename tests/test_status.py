@@ -11,9 +11,9 @@ from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.structs import OffsetAndMetadata
 
 from rasad.cli.status import collect, kafka_health, render, worker_counters
-from rasad.kafka_config import client_config
-from rasad.settings import Settings
-from rasad.topics import ensure_topics
+from rasad.core.kafka import client_config
+from rasad.core.settings import Settings
+from rasad.core.topics import ensure_topics
 from tests.stream_fixtures import StreamEnv
 
 

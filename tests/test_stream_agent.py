@@ -11,8 +11,8 @@ from collections.abc import Iterator
 import orjson
 import pytest
 
-from rasad.article import Article, Cluster, EnrichedArticle
-from rasad.settings import Settings
+from rasad.core.article import Article, Cluster, EnrichedArticle
+from rasad.core.settings import Settings
 from tests.stream_fixtures import (
     REWRITTEN_PAIR,
     UNRELATED,

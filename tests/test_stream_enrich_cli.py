@@ -9,7 +9,7 @@ from typing import Any
 
 import orjson
 
-from rasad.article import EnrichedArticle
+from rasad.core.article import EnrichedArticle
 from tests.stream_fixtures import REPO, SEED, corpus_row
 
 

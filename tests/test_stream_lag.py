@@ -16,7 +16,7 @@ from faust.types import TP
 from prometheus_client.parser import text_string_to_metric_families
 
 from rasad.cli.status import worker_counters
-from rasad.settings import Settings
+from rasad.core.settings import Settings
 from stream.lag import CONSUMER_LAG, LagGauge, partition_lags
 from tests.pipeline_env import wait_for
 from tests.stream_fixtures import StreamEnv, first_corpus_articles, publish, worker_env

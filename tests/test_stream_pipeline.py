@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from rasad.article import Article, Source
+from rasad.core.article import Article, Source
 from stream.enrich.cluster import StoryClusters
 from stream.enrich.pipeline import enrich
 from tests.stream_fixtures import WIRE_PAIR, corpus_articles

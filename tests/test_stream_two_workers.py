@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from kafka import KafkaProducer
 
-from rasad.article import Article, EnrichedArticle
-from rasad.kafka_config import client_config
-from rasad.settings import Settings
+from rasad.core.article import Article, EnrichedArticle
+from rasad.core.kafka import client_config
+from rasad.core.settings import Settings
 from tests.stream_fixtures import (
     WIRE_PAIR,
     StreamEnv,

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from rasad.article import Entity, Mention, TopicTag
-from stream.enrich.entities import extract_entities
-from stream.enrich.gazetteer import default_gazetteer
+from rasad.core.article import Entity, Mention, TopicTag
+from stream.enrich.entities.extract import extract_entities
+from stream.enrich.entities.gazetteer import default_gazetteer
 from stream.enrich.normalize import normalize
-from stream.enrich.taxonomy import DEFAULT_PATH, TaxonomyError, load_taxonomy, parse_taxonomy
-from stream.enrich.topics import Tagger, tag_topics
+from stream.enrich.topics.tagger import Tagger, tag_topics
+from stream.enrich.topics.taxonomy import DEFAULT_PATH, TaxonomyError, load_taxonomy, parse_taxonomy
 from tests.shared_data import SHARED
 
 CORPUS = SHARED / "data" / "corpus" / "ant-multisource.jsonl.gz"

@@ -9,11 +9,11 @@ from typing import Any
 import httpx
 import pytest
 
-from indexers import alerts
-from indexers.notify import Notifier
-from rasad.article import EnrichedArticle
-from rasad.engine import Engine
-from rasad.settings import Settings
+from indexers.alerts import store as alerts
+from indexers.alerts.notify import Notifier
+from rasad.core.article import EnrichedArticle
+from rasad.core.engine.client import Engine
+from rasad.core.settings import Settings
 from rasad.web.app import create_app
 from rasad.web.auth import ApiKeyStore, keys_path
 from tests.web_fixtures import client, enriched_corpus, indexed

@@ -13,10 +13,10 @@ import pytest
 from aiokafka import AIOKafkaProducer
 from kafka.admin import KafkaAdminClient, NewTopic
 
-from indexers.alert_model import AlertHit, hit_key
-from rasad.article import EnrichedArticle, SchemaError
-from rasad.kafka_config import client_config
-from rasad.settings import Settings
+from indexers.alerts.model import AlertHit, hit_key
+from rasad.core.article import EnrichedArticle, SchemaError
+from rasad.core.kafka import client_config
+from rasad.core.settings import Settings
 from rasad.web.app import UnsafeBindError, create_app
 from rasad.web.auth import ApiKeyStore, keys_path
 from rasad.web.highlight import segments

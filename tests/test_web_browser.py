@@ -15,9 +15,9 @@ import pytest
 from kafka import KafkaProducer
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-from rasad.article import EnrichedArticle
-from rasad.kafka_config import client_config
-from rasad.settings import Settings
+from rasad.core.article import EnrichedArticle
+from rasad.core.kafka import client_config
+from rasad.core.settings import Settings
 from tests.web_fixtures import (
     HOSTILE_TITLE,
     LiveServer,

@@ -23,15 +23,15 @@ import pytest_asyncio
 import uvicorn
 from kafka.admin import KafkaAdminClient
 
-from indexers.sink import IndexSink
-from indexers.templates import ensure_index_setup, template_name
+from indexers.index.sink import IndexSink
+from indexers.index.templates import ensure_index_setup, template_name
 from producers.registry import load_registry
 from producers.replay import corpus_article, source_for
-from rasad.article import Article, EnrichedArticle
-from rasad.engine import Engine
-from rasad.kafka_config import client_config
-from rasad.settings import Settings
-from rasad.topics import ensure_topics, pipeline_topics
+from rasad.core.article import Article, EnrichedArticle
+from rasad.core.engine.client import Engine
+from rasad.core.kafka import client_config
+from rasad.core.settings import Settings
+from rasad.core.topics import ensure_topics, pipeline_topics
 from rasad.web.app import create_app
 from stream.enrich.cluster import StoryClusters
 from stream.enrich.pipeline import enrich

@@ -17,11 +17,11 @@ from pydantic import SecretStr, ValidationError
 from rich.console import Console
 from rich.table import Table
 
-from indexers import alerts
-from indexers.query import parse_since
+from indexers.alerts import store as alerts
+from indexers.search.query import parse_since
 from rasad.cli.engine_run import run_with_engine
-from rasad.engine import Engine, QueryError
-from rasad.settings import Settings
+from rasad.core.engine.client import Engine, QueryError
+from rasad.core.settings import Settings
 
 T = TypeVar("T")
 err = Console(stderr=True, soft_wrap=True)

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 from pydantic import SecretStr
 
-from rasad.settings import ENV_PREFIX, Settings, get_settings
+from rasad.core.settings import ENV_PREFIX, Settings, get_settings
 
 
 def _default_text(settings_cls: type[Settings], name: str) -> str:

@@ -11,8 +11,8 @@ from typing import TypeVar
 import typer
 from rich.console import Console
 
-from rasad.engine import Engine, EngineRejected, EngineUnavailable
-from rasad.settings import Settings, get_settings
+from rasad.core.engine.client import Engine, EngineRejected, EngineUnavailable
+from rasad.core.settings import Settings, get_settings
 
 T = TypeVar("T")
 err = Console(stderr=True, soft_wrap=True)

@@ -17,8 +17,8 @@ from producers.poller import PollOutcome
 from producers.registry import DEFAULT_REGISTRY, FeedSpec, RegistryError, load_registry
 from producers.replay import ReplayError
 from producers.runner import ReplayTotals, feed_health, run_forever, run_once, run_replay
-from rasad.logs import configure_logging
-from rasad.settings import get_settings
+from rasad.core.logs import configure_logging
+from rasad.core.settings import get_settings
 
 console = Console()
 RegistryOption = Annotated[Path, typer.Option(help="Feed registry YAML file.")]

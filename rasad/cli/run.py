@@ -18,8 +18,8 @@ import typer
 import typer.main
 from rich.console import Console
 
-from rasad import stack as local_stack
-from rasad.settings import Settings, get_settings
+from rasad.core.settings import Settings, get_settings
+from rasad.stack import control as local_stack
 
 console = Console(stderr=True, soft_wrap=True)
 

@@ -15,12 +15,12 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from indexers.query import Filters
-from indexers.search import SearchRequest, SearchResult, SortOrder, index_stats, search
-from indexers.templates import migrate, reload_synonyms
+from indexers.index.templates import migrate, reload_synonyms
+from indexers.search.query import Filters
+from indexers.search.searcher import SearchRequest, SearchResult, SortOrder, index_stats, search
 from rasad.cli.engine_run import run_with_engine
-from rasad.engine import Engine, QueryError
-from rasad.settings import Settings
+from rasad.core.engine.client import Engine, QueryError
+from rasad.core.settings import Settings
 
 T = TypeVar("T")
 err = Console(stderr=True, soft_wrap=True)
@@ -148,6 +148,6 @@ def register(app: typer.Typer) -> None:
 
     @app.command("index-reload-synonyms")
     def reload_synonyms_command() -> None:
-        """Apply indexers/analysis/synonyms.txt to live indices (each closes for ~1 s)."""
+        """Apply indexers/index/analysis/synonyms.txt to live indices (each closes for ~1 s)."""
         for index in _run(reload_synonyms):
             err.print(f"reloaded synonyms on {index}")

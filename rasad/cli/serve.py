@@ -8,7 +8,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from rasad.settings import get_settings
+from rasad.core.settings import get_settings
 from rasad.web.auth import ROLES, ApiKeyError, ApiKeyStore, keys_path
 
 console = Console(stderr=True, soft_wrap=True)
@@ -25,7 +25,7 @@ def register(app: typer.Typer) -> None:
         """Serve the HTTP API and the web app on RASAD_WEB_HOST:RASAD_WEB_PORT."""
         import uvicorn
 
-        from rasad.logs import configure_logging
+        from rasad.core.logs import configure_logging
         from rasad.web.app import UnsafeBindError, create_app
 
         settings = get_settings()

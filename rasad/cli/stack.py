@@ -9,12 +9,12 @@ import typer
 from kafka.errors import KafkaError
 from rich.console import Console
 
-from indexers.alerts import ensure_alert_indices
-from indexers.templates import ensure_index_setup
-from rasad import stack as local_stack
-from rasad.engine import EngineError, open_engine
-from rasad.settings import get_settings
-from rasad.topics import TopicMismatchError, ensure_topics
+from indexers.alerts.store import ensure_alert_indices
+from indexers.index.templates import ensure_index_setup
+from rasad.core.engine.client import EngineError, open_engine
+from rasad.core.settings import get_settings
+from rasad.core.topics import TopicMismatchError, ensure_topics
+from rasad.stack import control as local_stack
 
 console = Console(stderr=True, soft_wrap=True)
 

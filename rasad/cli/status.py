@@ -21,15 +21,15 @@ from prometheus_client.parser import text_string_to_metric_families
 from rich.console import Console
 from rich.table import Table
 
-from indexers.search import index_stats
+from indexers.search.searcher import index_stats
 from producers.registry import RegistryError, load_registry
 from producers.runner import feed_health, spool_path
 from producers.spool import Spool
-from rasad import stack as local_stack
-from rasad.engine import EngineError, open_engine
-from rasad.kafka_config import client_config
-from rasad.settings import Settings, get_settings
-from rasad.topics import pipeline_topics
+from rasad.core.engine.client import EngineError, open_engine
+from rasad.core.kafka import client_config
+from rasad.core.settings import Settings, get_settings
+from rasad.core.topics import pipeline_topics
+from rasad.stack import control as local_stack
 
 # A loopback service that needs longer than this to answer a health probe is not healthy.
 PROBE_TIMEOUT_S = 3.0

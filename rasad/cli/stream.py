@@ -15,10 +15,10 @@ from kafka.errors import KafkaError
 from pydantic import ValidationError
 from rich.console import Console
 
-from rasad.article import Article, SchemaError, Source
-from rasad.logs import configure_logging, get_logger
-from rasad.settings import get_settings
-from rasad.topics import TopicMismatchError, ensure_topics
+from rasad.core.article import Article, SchemaError, Source
+from rasad.core.logs import configure_logging, get_logger
+from rasad.core.settings import get_settings
+from rasad.core.topics import TopicMismatchError, ensure_topics
 from stream.enrich.cluster import StoryClusters
 from stream.enrich.pipeline import EnrichmentError, enrich, warm_up
 

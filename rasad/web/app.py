@@ -19,9 +19,9 @@ from fastapi.staticfiles import StaticFiles
 from prometheus_client import Counter, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from rasad.engine import EngineRejected, EngineUnavailable, QueryError
-from rasad.logs import get_logger
-from rasad.settings import Settings
+from rasad.core.engine.client import EngineRejected, EngineUnavailable, QueryError
+from rasad.core.logs import get_logger
+from rasad.core.settings import Settings
 from rasad.web.auth import ApiKeyStore, keys_path
 from rasad.web.deps import EngineHolder, Services
 from rasad.web.live import LiveHub

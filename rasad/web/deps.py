@@ -11,8 +11,8 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import APIKeyHeader
 
-from rasad.engine import Engine
-from rasad.settings import Settings
+from rasad.core.engine.client import Engine
+from rasad.core.settings import Settings
 from rasad.web.auth import ApiKeyStore, Role, role_allows
 from rasad.web.live import LiveHub
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from producers.registry import load_registry
 from producers.runner import feed_health as producer_feed_health
-from rasad.settings import Settings
+from rasad.core.settings import Settings
 
 # The producer's states folded into the four the dashboard colours.
 _SHOWN = {

@@ -19,11 +19,11 @@ from aiokafka import AIOKafkaConsumer
 from aiokafka.errors import KafkaError
 from prometheus_client import Counter, Gauge
 
-from indexers.alert_model import AlertHit
-from rasad.article import EnrichedArticle, SchemaError
-from rasad.kafka_config import client_config
-from rasad.logs import get_logger
-from rasad.settings import Settings
+from indexers.alerts.model import AlertHit
+from rasad.core.article import EnrichedArticle, SchemaError
+from rasad.core.kafka import client_config
+from rasad.core.logs import get_logger
+from rasad.core.settings import Settings
 
 log = get_logger(__name__)
 
@@ -79,7 +79,7 @@ def article_event(value: bytes) -> LiveEvent:
 
 def alert_hit_event(value: bytes) -> LiveEvent:
     """An alert hit exactly as the alert agent emits it and the notifier reads it
-    (:class:`~indexers.alert_model.AlertHit`; raises SchemaError on anything else)."""
+    (:class:`~indexers.alerts.model.AlertHit`; raises SchemaError on anything else)."""
     return LiveEvent("alert_hit", AlertHit.from_json(value).model_dump(mode="json"))
 
 

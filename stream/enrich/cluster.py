@@ -1,6 +1,6 @@
 """Same-story clustering: MinHash LSH over the content words of title + body, in a sliding window.
 
-Every article gets a :class:`~rasad.article.Cluster`. An article joins the cluster of the most
+Every article gets a :class:`~rasad.core.article.Cluster`. An article joins the cluster of the most
 similar article seen within the window (single link, so a story that drifts over a day stays one
 cluster) when their estimated Jaccard similarity reaches the threshold; otherwise it founds a new
 cluster whose id is its own id. An article whose body is byte-for-byte (modulo whitespace) the
@@ -36,7 +36,7 @@ import numpy as np
 import orjson
 from datasketch import MinHash, MinHashLSH
 
-from rasad.article import Cluster
+from rasad.core.article import Cluster
 from stream.enrich.normalize import has_presentation_forms, normalize
 
 __all__ = ["ClusterConfig", "StoryClusters", "body_hash", "shingle_hashes"]

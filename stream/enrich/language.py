@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from rasad.article import Language
+from rasad.core.article import Language
 
 __all__ = ["identify_language"]
 

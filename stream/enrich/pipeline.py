@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from rasad.article import Article, Cluster, EnrichedArticle, Entity, Language, Source, TopicTag
+from rasad.core.article import Article, Cluster, EnrichedArticle, Entity, Language, Source, TopicTag
 from stream.enrich.cluster import StoryClusters
-from stream.enrich.entities import extract_entities, precompute_vocabulary
+from stream.enrich.entities.extract import extract_entities, precompute_vocabulary
 from stream.enrich.language import identify_language
-from stream.enrich.topics import tag_topics
+from stream.enrich.topics.tagger import tag_topics
 
 __all__ = ["EnrichmentError", "assemble", "enrich", "is_arabic", "warm_up"]
 

@@ -1,4 +1,4 @@
-"""Alerts: CRUD, pause/resume, backtest and hit history over the alert layer (``indexers.alerts``).
+"""Alerts: CRUD, pause/resume, backtest and hit history over ``indexers.alerts``.
 
 Readers may look; editors and admins may change. The alert layer validates queries (a query
 that does not parse is refused at creation with the engine's reason) and webhook URLs, and
@@ -21,9 +21,9 @@ from fastapi import APIRouter, Body, HTTPException, Query, Response, status
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
-from indexers import alerts
-from indexers.alert_model import Alert, AlertError, AlertNotFound, AlertSpec
-from rasad.engine import Engine
+from indexers.alerts import store as alerts
+from indexers.alerts.model import Alert, AlertError, AlertNotFound, AlertSpec
+from rasad.core.engine.client import Engine
 from rasad.web.deps import Caller, Editor, EngineDep, Reader, Services, ServicesDep
 from rasad.web.periods import parse_period
 

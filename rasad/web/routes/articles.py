@@ -1,4 +1,4 @@
-"""Search and single articles: thin routes over the shared search layer (:mod:`indexers.search`).
+"""Search and single articles: thin routes over the search layer (:mod:`indexers.search`).
 
 Query parsing, Arabic normalization, filters, facets and pagination all live in the search
 layer; these routes only translate HTTP parameters in and hits out (highlights as text
@@ -13,8 +13,8 @@ from typing import Annotated, Any
 import orjson
 from fastapi import APIRouter, HTTPException, Query, Response, status
 
-from indexers import search as search_layer
-from indexers.query import MAX_QUERY_CHARS, Filters
+from indexers.search import searcher as search_layer
+from indexers.search.query import MAX_QUERY_CHARS, Filters
 from rasad.web.deps import EngineDep, Reader, ServicesDep
 from rasad.web.highlight import highlight_segments
 

@@ -1,4 +1,4 @@
-"""Dashboard statistics: thin routes over :mod:`indexers.stats`."""
+"""Dashboard statistics: thin routes over :mod:`indexers.search.stats`."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, status
 
-from indexers import stats
+from indexers.search import stats
 from rasad.web.deps import EngineDep, Reader, ServicesDep
 from rasad.web.periods import parse_period
 

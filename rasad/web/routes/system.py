@@ -15,9 +15,9 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, Field
 
-from rasad.engine import Engine, EngineError
-from rasad.kafka_config import client_config
-from rasad.settings import Settings
+from rasad.core.engine.client import Engine, EngineError
+from rasad.core.kafka import client_config
+from rasad.core.settings import Settings
 from rasad.web import feeds
 from rasad.web.auth import ApiKeyError, Role
 from rasad.web.deps import Admin, Reader, ServicesDep

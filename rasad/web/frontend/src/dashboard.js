@@ -96,7 +96,7 @@ export function renderDashboard(root, { showError }) {
     }, true);
   }
 
-  // One alert hit (indexers/alert_model.py AlertHit): live from the stream, or from the history.
+  // One alert hit (indexers/alerts/model.py AlertHit): live from the stream, or from the history.
   function hitItem(hit) {
     return el("li", { class: "hit", dataset: { key: hit.key } },
       el("strong", {}, hit.alert_name), " — ",

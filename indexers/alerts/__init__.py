@@ -1,0 +1,1 @@
+"""Alerts: the stored alerts (percolator queries), matching, notification and delivery."""

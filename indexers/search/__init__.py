@@ -1,0 +1,1 @@
+"""The read side: the analysts' query language, search and dashboard statistics."""

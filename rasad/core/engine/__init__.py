@@ -1,0 +1,1 @@
+"""The search-engine adapter: one client for OpenSearch and Elasticsearch, transports, errors."""

@@ -1,0 +1,1 @@
+"""Named entities: the CRF tagger, gazetteer, trigger words and mention extraction."""
