@@ -36,6 +36,7 @@ from aiohttp import web
 from aiokafka import AIOKafkaProducer
 from kafka import KafkaAdminClient
 
+from indexers.alerts import matcher
 from indexers.alerts import store as alerts
 from indexers.alerts.store import Alert, AlertSpec, ensure_alert_indices, percolator_query
 from indexers.index.templates import ensure_index_setup
@@ -104,11 +105,11 @@ async def throughput(settings: Settings, n_alerts: int, n_articles: int) -> None
 
             articles = [to_enriched(r) for r in raw_corpus(n_articles, 7)]
             batch = settings.alert_percolate_batch
-            await alerts.percolate(engine, settings, articles[:batch])  # warm caches
+            await matcher.percolate(engine, settings, articles[:batch])  # warm caches
             started = time.perf_counter()
             matches = 0
             for i in range(0, len(articles), batch):
-                matches += len(await alerts.percolate(engine, settings, articles[i : i + batch]))
+                matches += len(await matcher.percolate(engine, settings, articles[i : i + batch]))
             elapsed = time.perf_counter() - started
             rate = len(articles) / elapsed
             print(

@@ -53,6 +53,7 @@ from indexers.index.templates import ensure_index_setup, write_generation
 from indexers.search.query import Filters
 from indexers.search.searcher import SearchRequest, search
 from rasad.core.article import EnrichedArticle
+from rasad.core.deadletter import DeadLetter
 from rasad.core.engine.client import Engine
 from rasad.core.kafka import client_config
 from rasad.core.settings import Settings
@@ -112,8 +113,8 @@ async def fresh(engine: Engine, base: Settings) -> Settings:
 async def through_sink(
     engine: Engine, settings: Settings, articles: list[EnrichedArticle]
 ) -> float:
-    async def refuse(article: EnrichedArticle, reason: str) -> None:
-        raise RuntimeError(f"{article.id}: {reason}")
+    async def refuse(letter: DeadLetter) -> None:
+        raise RuntimeError(f"{letter.key!r}: {letter.error}")
 
     sink = IndexSink(engine, settings, refuse)
     started = time.perf_counter()

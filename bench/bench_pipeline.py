@@ -43,6 +43,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from indexers.index.sink import IndexSink
 from indexers.index.templates import ensure_index_setup
 from rasad.core.article import EnrichedArticle
+from rasad.core.deadletter import DeadLetter
 from rasad.core.engine.client import Engine, open_engine
 from rasad.core.kafka import client_config
 from rasad.core.settings import Settings
@@ -176,8 +177,8 @@ async def baseline(engine: Engine, base: Settings, articles: list[EnrichedArticl
     settings = base.model_copy(update={"index_prefix": f"benchbase-{time.time_ns():x}"})
     await ensure_index_setup(engine, settings)
 
-    async def refuse(article: EnrichedArticle, reason: str) -> None:
-        raise RuntimeError(f"baseline refused {article.id}: {reason}")
+    async def refuse(letter: DeadLetter) -> None:
+        raise RuntimeError(f"baseline refused {letter.key!r}: {letter.error}")
 
     phase = Phase("baseline: IndexSink -> engine")
     watch_servers(phase.usage, base)

@@ -19,43 +19,40 @@ article it has already seen, so a replay changes nothing.
 
 Dead letters (``<topic>.dlq``; the message key is the original key):
 
-* a message that cannot be decoded or enriched: a JSON envelope (:class:`DeadLetter`, see
-  docs/enriched-article.md) with the stage, the error type and message, the source
-  topic/partition/offset and the original key and value in base64 (the original may not be
-  UTF-8, and one JSON value is easy to inspect and replay);
-* an article the engine refuses (mapping errors): the sink's record
-  (:func:`indexers.index.sink.dead_letter_record`): the reason and the article itself.
+every stage writes the one envelope, :class:`rasad.core.deadletter.DeadLetter` (see
+docs/enriched-article.md): the stage, the error, the topic and the original key and value in
+base64, the attempts, and for a message read here its partition and offset. A message that
+cannot be decoded or enriched, an article the engine refuses (mapping errors), an alert hit
+that cannot be delivered: all are published by :func:`_publish_dead_letter`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
 import time
 from collections.abc import MutableMapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar, cast
 
 import faust
-import orjson
 from faust import Stream
 from faust.types import EventT, StreamT
 from faust.web import Request, Response, View
 from mode import BaseSignalT
 from prometheus_client import Counter, Histogram, generate_latest
-from pydantic import AwareDatetime, BaseModel, ConfigDict
 
+from indexers.alerts.matcher import AlertMatcher
 from indexers.alerts.notify import Notifier
-from indexers.alerts.store import AlertMatcher
-from indexers.index.sink import IndexSetupMissing, IndexSink, dead_letter_record
+from indexers.index.sink import IndexSetupMissing, IndexSink
 from rasad.core import backoff
 from rasad.core.article import Article, EnrichedArticle, SchemaError
+from rasad.core.deadletter import DeadLetter
 from rasad.core.engine.client import Engine, wait_for_engine
-from rasad.core.kafka import bootstrap_servers, ssl_context
 from rasad.core.logs import get_logger
-from rasad.core.settings import Settings, get_settings
+from rasad.core.settings import get_settings
 from stream.enrich.cluster import ClusterConfig, StoryClusters
 from stream.enrich.pipeline import EnrichmentError, enrich
+from stream.faust_config import create_app
 from stream.lag import register as register_consumer_lag
 
 log = get_logger(__name__)
@@ -83,84 +80,7 @@ CLUSTER_EXPIRY_INTERVAL_S = 3600.0
 # little for the batch in hand; 0.05 s is nothing next to the freshness budget (seconds).
 ENRICH_BATCH = 100
 ENRICH_BATCH_S = 0.05
-# Producer batch per partition: enriched articles are ~9 KB of JSON, so Faust's default (16 KB)
-# sends about one article per produce request; 512 KB carries ~55 and stays well under the
-# broker's default record-batch cap (message.max.bytes, ~1 MB).
-PRODUCER_MAX_BATCH_BYTES = 512_000
 _METRICS_CONTENT_TYPE = "text/plain; version=0.0.4"
-
-
-class DeadLetter(BaseModel):
-    """The value of a dead-letter message."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    stage: str
-    error_type: str
-    error: str
-    topic: str
-    partition: int
-    offset: int
-    key_b64: str | None
-    value_b64: str
-    failed_at: AwareDatetime
-    app_id: str
-
-
-def _credentials(settings: Settings) -> faust.SASLCredentials | faust.SSLCredentials | None:
-    context = ssl_context(settings)
-    if settings.kafka_sasl_mechanism:
-        password = settings.kafka_sasl_password
-        return faust.SASLCredentials(
-            username=settings.kafka_sasl_username,
-            password=password.get_secret_value() if password else None,
-            ssl_context=context,
-            mechanism=settings.kafka_sasl_mechanism,
-        )
-    if context is not None:
-        return faust.SSLCredentials(context)
-    return None
-
-
-def create_app(settings: Settings) -> faust.App:
-    """The Faust app configured from settings (one per process; see ``app`` below)."""
-    return faust.App(
-        settings.stream_app_id,
-        broker=[f"kafka://{server}" for server in bootstrap_servers(settings)],
-        broker_credentials=_credentials(settings),
-        # Values are the article schema's own JSON (orjson, rasad/core/article.py);
-        # Faust moves bytes.
-        key_serializer="raw",
-        value_serializer="raw",
-        # Every topic Faust creates (changelogs) gets the pipeline's partition count; pipeline
-        # topics are pre-created by rasad.core.topics.ensure_topics with the same counts.
-        topic_partitions=settings.topic_partitions,
-        topic_replication_factor=settings.kafka_replication_factor,
-        stream_buffer_maxsize=settings.stream_buffer_maxsize,
-        # At least Kafka's default largest message (1 MB): per partition, so the worst case is
-        # partitions x topics x this, ~100 MB at the defaults.
-        consumer_max_fetch_size=settings.stream_fetch_max_bytes,
-        broker_commit_interval=settings.stream_commit_interval_s,
-        broker_commit_every=settings.stream_commit_every,
-        # Wait up to 5 ms to batch sends to one partition: several articles per produce request
-        # instead of one, at a latency cost far below the alerts' 2 s budget.
-        producer_linger=0.005,
-        producer_max_batch_size=PRODUCER_MAX_BATCH_BYTES,
-        # A new consumer group starts at the beginning: articles published before the first
-        # worker started must be enriched too.
-        consumer_auto_offset_reset="earliest",
-        # Tables live in memory and are rebuilt from their changelog topic on start; the data
-        # dir only holds Faust's small bookkeeping files.
-        store="memory://",
-        datadir=settings.stream_data_dir,
-        web_enabled=True,
-        web_bind=settings.worker_web_host,
-        web_host=settings.worker_web_host,
-        web_port=settings.worker_web_port,
-        # JSON log lines stay JSON: no print() is captured into the log.
-        worker_redirect_stdouts=False,
-        autodiscover=False,
-    )
 
 
 settings = get_settings()
@@ -202,39 +122,36 @@ story_clusters = StoryClusters(
 )
 
 
-def dead_letter(event: EventT[Any], stage: str, error: Exception) -> DeadLetter:
-    """The dead-letter record of a message that failed at ``stage``."""
-    message = event.message
-    key = message.key
-    value = message.value or b""
-    return DeadLetter(
-        stage=stage,
-        error_type=type(error).__name__,
-        error=str(error),
-        topic=message.topic,
-        partition=message.partition,
-        offset=message.offset,
-        key_b64=base64.b64encode(key).decode() if key is not None else None,
-        value_b64=base64.b64encode(value).decode(),
-        failed_at=datetime.now(UTC),
-        app_id=settings.stream_app_id,
-    )
-
-
 async def _send_dead_letter(
     event: EventT[Any], stage: str, error: Exception, topic: faust.TopicT = raw_dead_letter_topic
 ) -> None:
-    record = dead_letter(event, stage, error)
-    await topic.send(key=event.message.key, value=orjson.dumps(record.model_dump(mode="json")))
-    DEAD_LETTERED.labels(topic=event.message.topic, stage=stage).inc()
+    """A message read from Kafka that failed at ``stage``: its envelope, where it was read."""
+    message = event.message
+    letter = DeadLetter.of(
+        stage,
+        message.topic,
+        message.key,
+        message.value or b"",
+        error,
+        partition=message.partition,
+        offset=message.offset,
+        origin=settings.stream_app_id,
+    )
+    await _publish_dead_letter(letter, topic)
+
+
+async def _publish_dead_letter(letter: DeadLetter, topic: faust.TopicT) -> None:
+    """Every stage's dead letters go out here: the one envelope, keyed by the original key."""
+    await topic.send(key=letter.key, value=letter.to_json())
+    DEAD_LETTERED.labels(topic=letter.topic, stage=letter.stage).inc()
     log.warning(
         "dead-lettered",
-        stage=stage,
-        error_type=record.error_type,
-        error=record.error[:500],
-        topic=record.topic,
-        partition=record.partition,
-        offset=record.offset,
+        stage=letter.stage,
+        error_type=letter.error_type,
+        error=letter.error[:500],
+        topic=letter.topic,
+        partition=letter.partition,
+        offset=letter.offset,
     )
 
 
@@ -304,10 +221,8 @@ enriched_dead_letter_topic = app.topic(
 )
 
 
-async def _index_dead_letter(article: EnrichedArticle, reason: str) -> None:
-    record = dead_letter_record(article, reason, settings.topic_enriched)
-    await enriched_dead_letter_topic.send(key=article.id.encode(), value=record)
-    DEAD_LETTERED.labels(topic=settings.topic_enriched, stage="index").inc()
+async def _index_dead_letter(letter: DeadLetter) -> None:
+    await _publish_dead_letter(letter, enriched_dead_letter_topic)
 
 
 class Indexer:
@@ -426,8 +341,8 @@ alert_matcher = AlertMatcher(settings)
 ALERT_BATCH = settings.alert_percolate_batch
 
 
-async def _alert_dead_letter(key: bytes, value: bytes) -> None:
-    await alert_hits_dead_letter_topic.send(key=key, value=value)
+async def _alert_dead_letter(letter: DeadLetter) -> None:
+    await _publish_dead_letter(letter, alert_hits_dead_letter_topic)
 
 
 notifier = Notifier(settings, _alert_dead_letter)
@@ -446,7 +361,7 @@ async def deliver_alerts(stream: StreamT[bytes]) -> None:
     """alert-hits -> webhook / email; offsets advance only after the batch is handled."""
     async for values in stream.take(ALERT_BATCH, within=settings.alert_percolate_batch_s):
         for value in values:
-            notifier.add(value)
+            await notifier.add(value)
         await notifier.flush()
 
 

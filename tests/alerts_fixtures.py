@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,9 +20,11 @@ from aiohttp import web
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from kafka.admin import KafkaAdminClient, NewTopic
 
+from indexers.alerts.matcher import AlertMatcher
 from indexers.alerts.notify import Notifier
-from indexers.alerts.store import AlertMatcher, ensure_alert_indices
+from indexers.alerts.store import ensure_alert_indices
 from rasad.core.article import EnrichedArticle, Language, Source
+from rasad.core.deadletter import SendDeadLetter
 from rasad.core.engine.client import Engine
 from rasad.core.kafka import bootstrap_servers
 from rasad.core.settings import Settings
@@ -202,7 +204,7 @@ async def consume_all(settings: Settings, topic: str, idle_s: float = 2.0) -> li
 
 async def run_agents(
     settings: Settings,
-    dead_letter: Callable[[bytes, bytes], Awaitable[None]],
+    dead_letter: SendDeadLetter,
     stop: asyncio.Event,
     group: str,
 ) -> None:
@@ -238,7 +240,7 @@ async def run_agents(
             batch = await hits.getmany(timeout_ms=50, max_records=100)
             for ms in batch.values():
                 for m in ms:
-                    notifier.add(m.value or b"")
+                    await notifier.add(m.value or b"")
             if batch:
                 await notifier.flush()
                 await hits.commit()

@@ -6,13 +6,14 @@ from __future__ import annotations
 import asyncio
 import sys
 
+from rasad.core.deadletter import DeadLetter
 from rasad.core.settings import Settings
 from tests.alerts_fixtures import run_agents
 
 
 async def main() -> None:
-    async def dead_letter(key: bytes, value: bytes) -> None:
-        sys.stdout.buffer.write(value + b"\n")
+    async def dead_letter(letter: DeadLetter) -> None:
+        sys.stdout.buffer.write(letter.to_json() + b"\n")
         sys.stdout.flush()
 
     await run_agents(Settings(), dead_letter, asyncio.Event(), "worker")

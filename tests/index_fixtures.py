@@ -26,6 +26,7 @@ import pytest
 from indexers.index.sink import IndexSink
 from indexers.index.templates import ensure_index_setup
 from rasad.core.article import Cluster, EnrichedArticle, Entity, Language, Mention, Source, TopicTag
+from rasad.core.deadletter import DeadLetter
 from rasad.core.engine.client import Engine
 from rasad.core.settings import Settings
 from tests.shared_data import CORPUS
@@ -254,8 +255,8 @@ async def search_corpus(engine: Engine, live_stack: Settings) -> AsyncIterator[I
     raws = raw_corpus(None, SEARCH_CORPUS_STEP)
     articles = [to_enriched(raw) for raw in raws]
 
-    async def refuse(article: EnrichedArticle, reason: str) -> None:
-        raise AssertionError(f"corpus article {article.id} was rejected: {reason}")
+    async def refuse(letter: DeadLetter) -> None:
+        raise AssertionError(f"corpus article {letter.key!r} was rejected: {letter.error}")
 
     sink = IndexSink(engine, settings, refuse)
     for article in articles:

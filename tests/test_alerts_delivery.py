@@ -15,11 +15,13 @@ from typing import Any
 import orjson
 import pytest
 
+from indexers.alerts import history, matcher
 from indexers.alerts import store as alerts
 from indexers.alerts.delivery import KEY_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
 from indexers.alerts.notify import Notifier
 from indexers.alerts.store import AlertSpec
 from rasad.core.article import Cluster, EnrichedArticle
+from rasad.core.deadletter import DeadLetter
 from rasad.core.engine.client import Engine
 from rasad.core.settings import Settings
 from tests.alerts_fixtures import (
@@ -48,12 +50,12 @@ class Pipeline:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.dead: list[bytes] = []
+        self.dead: list[DeadLetter] = []
         self._stop = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
-    async def _dead_letter(self, key: bytes, value: bytes) -> None:
-        self.dead.append(value)
+    async def _dead_letter(self, letter: DeadLetter) -> None:
+        self.dead.append(letter)
 
     async def __aenter__(self) -> Pipeline:
         self._task = asyncio.create_task(
@@ -111,7 +113,7 @@ async def test_an_article_matching_two_alerts_is_delivered_exactly_twice_and_sig
 
 async def _history(engine: Engine, settings: Settings) -> list[dict[str, Any]]:
     await engine.refresh(settings.alert_hits_index)
-    return await alerts.recent_hits(engine, settings)
+    return await history.recent_hits(engine, settings)
 
 
 async def test_a_receiver_failing_twice_then_succeeding_gets_the_hit_once(
@@ -145,9 +147,10 @@ async def test_a_webhook_that_keeps_failing_is_retried_then_dead_lettered(
             await asyncio.sleep(0.05)
 
     assert len(receiver.requests) == alert_settings.alert_delivery_attempts == 3
-    record = orjson.loads(pipeline.dead[0])
-    assert record["stage"] == "notify" and "answered 503" in record["reason"]
-    assert record["hit"]["alert_id"] == signed_alert.id
+    letter = pipeline.dead[0]
+    assert letter.stage == "notify" and "answered 503" in letter.error
+    assert (letter.attempts, letter.key) == (3, signed_alert.id.encode())
+    assert orjson.loads(letter.value)["alert_id"] == signed_alert.id
     history = await _history(engine, alert_settings)
     assert [h["status"] for h in history] == ["dead_lettered"]
     # The engine client echoes bodies at DEBUG; rasad.core.logs holds it at WARNING (and its trace
@@ -159,19 +162,19 @@ async def test_a_webhook_that_keeps_failing_is_retried_then_dead_lettered(
 async def test_replaying_the_same_hit_and_restarting_the_notifier_delivers_it_once(
     engine: Engine, alert_settings: Settings, receiver: Receiver, signed_alert: alerts.Alert
 ) -> None:
-    hits = await alerts.percolate(engine, alert_settings, seed_articles())
+    hits = await matcher.percolate(engine, alert_settings, seed_articles())
     assert len(hits) == 1
     message = hits[0].to_json()
 
-    async def nowhere(key: bytes, value: bytes) -> None:
+    async def nowhere(letter: DeadLetter) -> None:
         raise AssertionError("nothing should be dead-lettered")
 
     for _ in range(2):  # two notifier processes' lifetimes, each seeing the message twice
         notifier = Notifier(alert_settings, nowhere)
-        notifier.add(message)
-        notifier.add(message)
+        await notifier.add(message)
+        await notifier.add(message)
         first = await notifier.flush()
-        notifier.add(message)
+        await notifier.add(message)
         second = await notifier.flush()
         await notifier.close()
         assert second.outcomes == {"duplicate": 1}
@@ -217,15 +220,15 @@ async def test_throttle_sends_n_then_rolls_the_rest_into_one_digest(
                   webhook_url=receiver.url),
     )  # fmt: skip
     articles = corpus_where(lambda r: has_word(text_of(r), "ترامب"), limit=5)
-    hits = await alerts.percolate(engine, alert_settings, articles)
+    hits = await matcher.percolate(engine, alert_settings, articles)
     assert len(hits) == 5
 
-    async def nowhere(key: bytes, value: bytes) -> None:
+    async def nowhere(letter: DeadLetter) -> None:
         raise AssertionError("nothing should be dead-lettered")
 
     notifier = Notifier(alert_settings, nowhere)
     for hit in hits:
-        notifier.add(hit.to_json())
+        await notifier.add(hit.to_json())
     result = await notifier.flush()
     assert result.outcomes == {"delivered": 2, "queued": 3}
     await engine.refresh(alert_settings.alert_hits_index)

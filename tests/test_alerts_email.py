@@ -13,11 +13,13 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
+from indexers.alerts import matcher
 from indexers.alerts import store as alerts
 from indexers.alerts.delivery import KEY_HEADER
 from indexers.alerts.notify import Notifier
 from indexers.alerts.store import AlertSpec
 from rasad.core.article import EnrichedArticle
+from rasad.core.deadletter import DeadLetter
 from rasad.core.engine.client import Engine
 from rasad.core.settings import Settings
 from tests.alerts_fixtures import alert_settings, text_of
@@ -93,7 +95,7 @@ async def email_alert(engine: Engine, email_settings: Settings) -> AsyncIterator
     )
 
 
-async def _nowhere(key: bytes, value: bytes) -> None:
+async def _nowhere(letter: DeadLetter) -> None:
     raise AssertionError("nothing should be dead-lettered")
 
 
@@ -101,10 +103,10 @@ async def _deliver(settings: Settings, message: bytes, times: int) -> list[dict[
     """One notifier lifetime that sees ``message`` in ``times`` separate batches."""
     notifier = Notifier(settings, _nowhere)
     try:
-        outcomes = []
+        outcomes: list[dict[str, Any]] = []
         for _ in range(times):
-            notifier.add(message)
-            outcomes.append((await notifier.flush()).outcomes)
+            await notifier.add(message)
+            outcomes.append(dict((await notifier.flush()).outcomes))
         return outcomes
     finally:
         await notifier.close()
@@ -117,7 +119,7 @@ async def test_a_hit_is_emailed_once_in_utf8_and_redeliveries_send_nothing(
     email_alert: alerts.Alert,
     article: EnrichedArticle,
 ) -> None:
-    hits = await alerts.percolate(engine, email_settings, [article])
+    hits = await matcher.percolate(engine, email_settings, [article])
     assert [h.alert_id for h in hits] == [email_alert.id]
     message = hits[0].to_json()
 

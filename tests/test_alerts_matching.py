@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from indexers.alerts import history, matcher
 from indexers.alerts import store as alerts
 from indexers.alerts.store import AlertQueryError, AlertRefused, AlertSpec
 from rasad.core.article import TopicTag
@@ -32,7 +33,7 @@ def spec(name: str, query: str = "", **fields: object) -> AlertSpec:
 
 
 async def matched(engine: Engine, settings: Settings, articles: list, alert_id: str) -> set[str]:  # type: ignore[type-arg]
-    hits = await alerts.percolate(engine, settings, articles)
+    hits = await matcher.percolate(engine, settings, articles)
     return {h.article_id for h in hits if h.alert_id == alert_id}
 
 
@@ -117,7 +118,7 @@ async def test_an_article_matching_two_alerts_yields_two_hits_and_paused_alerts_
     paused = await alerts.create_alert(engine, alert_settings, spec("paused", "ترامب"))
     await alerts.set_enabled(engine, alert_settings, paused.id, False)
 
-    hits = await alerts.percolate(engine, alert_settings, [article])
+    hits = await matcher.percolate(engine, alert_settings, [article])
 
     assert sorted(h.alert_id for h in hits) == sorted([first.id, second.id])
     assert {h.key for h in hits} == {f"{a.id}:article:{article.id}" for a in (first, second)}
@@ -143,7 +144,7 @@ async def test_secrets_are_never_listed_or_shown(engine: Engine, alert_settings:
     )
     listed = [a.public() for a in await alerts.list_alerts(engine, alert_settings)]
     shown = (await alerts.get_alert(engine, alert_settings, created.id)).public()
-    matched_hits = await alerts.percolate(engine, alert_settings, seed_articles())
+    matched_hits = await matcher.percolate(engine, alert_settings, seed_articles())
 
     for output in (repr(listed), repr(shown), repr(created.public()), repr(matched_hits)):
         assert secret not in output
@@ -162,8 +163,8 @@ async def test_a_backtest_finds_what_the_alert_would_have_matched_in_stored_arti
     raws = search_corpus.raws  # type: ignore[attr-defined]
     try:
         alert = await alerts.create_alert(engine, settings, spec("trump", "ترامب"))
-        total, hits = await alerts.backtest(engine, settings, alert, since=None, size=5)
-        recent, _ = await alerts.backtest(engine, settings, alert, since=timedelta(days=7))
+        total, hits = await history.backtest(engine, settings, alert, since=None, size=5)
+        recent, _ = await history.backtest(engine, settings, alert, since=timedelta(days=7))
     finally:
         await engine.delete_index(f"{settings.alerts_index},{settings.alert_hits_index}")
 
@@ -191,7 +192,7 @@ async def test_the_matcher_waits_for_an_unreachable_engine_and_then_matches(
             "alert_backoff_max_s": 0.2,
         }
     )
-    matcher = alerts.AlertMatcher(away)
+    alert_matcher = matcher.AlertMatcher(away)
 
     async def forward(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         up_reader, up_writer = await asyncio.open_connection(real.hostname, real.port)
@@ -205,13 +206,13 @@ async def test_the_matcher_waits_for_an_unreachable_engine_and_then_matches(
         await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
 
     try:
-        matching = asyncio.ensure_future(matcher.match_articles([article]))
+        matching = asyncio.ensure_future(alert_matcher.match_articles([article]))
         await asyncio.sleep(1.0)
         assert not matching.done()  # still waiting, not crashed
         proxy = await asyncio.start_server(forward, "127.0.0.1", port)
         async with proxy:
             hits = await asyncio.wait_for(matching, timeout=30)
     finally:
-        await matcher.close()
+        await alert_matcher.close()
 
     assert [h.alert_id for h in hits] == [alert.id]

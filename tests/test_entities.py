@@ -180,7 +180,8 @@ def test_tagging_from_cached_scores_matches_crfsuite_on_anercorp_dev() -> None:
     """The fast tagger sums each word's feature weights once; its labels are CRFsuite's own."""
     import pycrfsuite
 
-    from stream.enrich.entities.crf import MODEL_PATH, sequence_features
+    from stream.enrich.entities.crf import MODEL_PATH
+    from stream.enrich.entities.crf_features import sequence_features
     from stream.enrich.entities.extract import _resources
     from stream.enrich.normalize import token_breaks, tokenize
     from stream.training.train_ner import ANERCORP, read_conll

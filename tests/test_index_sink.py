@@ -5,13 +5,13 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
-import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from prometheus_client import REGISTRY
 
-from indexers.index.sink import IndexSink, dead_letter_record
+from indexers.index.sink import IndexSink
 from indexers.search.searcher import get_article
 from rasad.core.article import EnrichedArticle
+from rasad.core.deadletter import DeadLetter
 from rasad.core.engine.client import Engine
 from rasad.core.kafka import client_config
 from rasad.core.settings import Settings
@@ -26,8 +26,8 @@ from tests.index_fixtures import (
 __all__ = ["engine", "index_settings"]
 
 
-async def never_dead(article: EnrichedArticle, reason: str) -> None:
-    raise AssertionError(f"{article.id} dead-lettered: {reason}")
+async def never_dead(letter: DeadLetter) -> None:
+    raise AssertionError(f"{letter.key!r} dead-lettered: {letter.error}")
 
 
 async def count(engine: Engine, settings: Settings) -> int:
@@ -72,9 +72,8 @@ async def test_a_rejected_document_reaches_the_dead_letter_topic_with_its_reason
     producer = AIOKafkaProducer(acks="all", **client_config(index_settings))
     await producer.start()
 
-    async def to_topic(article: EnrichedArticle, reason: str) -> None:
-        record = dead_letter_record(article, reason, index_settings.topic_enriched)
-        await producer.send_and_wait(topic, key=article.id.encode(), value=record)
+    async def to_topic(letter: DeadLetter) -> None:
+        await producer.send_and_wait(topic, key=letter.key, value=letter.to_json())
 
     good = list(corpus_articles(5))
     # 2^31 content changes is corrupt data: the mapping's integer field refuses it.
@@ -86,7 +85,7 @@ async def test_a_rejected_document_reaches_the_dead_letter_topic_with_its_reason
         result = await sink.flush()
     finally:
         await producer.stop()
-    assert (result.indexed, result.dead_lettered) == (5, 1)
+    assert (result["indexed"], result["dead_lettered"]) == (5, 1)
 
     consumer = AIOKafkaConsumer(
         topic, auto_offset_reset="earliest", **client_config(index_settings)
@@ -97,11 +96,11 @@ async def test_a_rejected_document_reaches_the_dead_letter_topic_with_its_reason
     finally:
         await consumer.stop()
     assert message.value is not None
-    letter = orjson.loads(message.value)
-    assert letter["article"]["id"] == "corrupt-version"
-    assert letter["topic"] == index_settings.topic_enriched
-    assert "mapper_parsing_exception" in letter["reason"]
-    assert EnrichedArticle.from_json(orjson.dumps(letter["article"])) == corrupt
+    letter = DeadLetter.from_json(message.value)
+    assert message.key == letter.key == b"corrupt-version"
+    assert (letter.stage, letter.topic) == ("index", index_settings.topic_enriched)
+    assert "mapper_parsing_exception" in letter.error
+    assert EnrichedArticle.from_json(letter.value) == corrupt
     assert await count(engine, index_settings) == 5
 
 

@@ -20,6 +20,7 @@ from indexers.index.templates import (
 )
 from indexers.search.query import Filters, build_query
 from rasad.core.article import EnrichedArticle
+from rasad.core.deadletter import DeadLetter
 from rasad.core.engine.client import Engine
 from rasad.core.settings import Settings
 from tests.index_fixtures import (
@@ -34,8 +35,8 @@ from tests.index_fixtures import (
 __all__ = ["engine", "index_settings"]
 
 
-async def never_dead(article: EnrichedArticle, reason: str) -> None:
-    raise AssertionError(f"{article.id} dead-lettered: {reason}")
+async def never_dead(letter: DeadLetter) -> None:
+    raise AssertionError(f"{letter.key!r} dead-lettered: {letter.error}")
 
 
 async def index(engine: Engine, settings: Settings, articles: list[EnrichedArticle]) -> None:

@@ -10,11 +10,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import httpx
-import orjson
 import pytest
 from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 
 from rasad.core.article import EnrichedArticle
+from rasad.core.deadletter import DeadLetter
 from rasad.core.kafka import client_config
 from rasad.core.settings import Settings
 from tests.pipeline_env import wait_for
@@ -115,11 +115,12 @@ def test_undecodable_and_refused_articles_reach_the_enriched_dead_letters(
 
     dead = pipeline.settings.dead_letter_topic(pipeline.enriched)
     letters = consume_keys(pipeline.settings, dead, [b"not-json", b"corrupt-version"])
-    undecodable = orjson.loads(letters[b"not-json"])
-    assert (undecodable["stage"], undecodable["error_type"]) == ("index.decode", "SchemaError")
-    rejected = orjson.loads(letters[b"corrupt-version"])
-    assert rejected["stage"] == "indexer" and "mapper_parsing_exception" in rejected["reason"]
-    assert EnrichedArticle.from_json(orjson.dumps(rejected["article"])) == refused
+    undecodable = DeadLetter.from_json(letters[b"not-json"])
+    assert (undecodable.stage, undecodable.error_type) == ("index.decode", "SchemaError")
+    assert undecodable.value == b'{"id": "x", "title": '
+    rejected = DeadLetter.from_json(letters[b"corrupt-version"])
+    assert rejected.stage == "index" and "mapper_parsing_exception" in rejected.error
+    assert EnrichedArticle.from_json(rejected.value) == refused
     wait_for("the dead-lettered messages committed", lambda: indexing_lag(pipeline) == 0)
     assert "corrupt-version" not in indexed(pipeline)
     assert article.id in indexed(pipeline)

@@ -9,9 +9,10 @@ from typing import Any
 import httpx
 import pytest
 
-from indexers.alerts import store as alerts
+from indexers.alerts import matcher
 from indexers.alerts.notify import Notifier
 from rasad.core.article import EnrichedArticle
+from rasad.core.deadletter import DeadLetter
 from rasad.core.engine.client import Engine
 from rasad.core.settings import Settings
 from rasad.web.app import create_app
@@ -115,10 +116,10 @@ async def test_hits_recorded_by_the_notifier_are_listed_and_counted(
 
     # What the alert agent and the notifier do with one enriched article.
     async with await Engine.connect(indexed) as engine:
-        found = await alerts.percolate(engine, indexed, [article])
+        found = await matcher.percolate(engine, indexed, [article])
         notifier = Notifier(indexed, _no_dead_letters, engine)
         for hit in found:
-            notifier.add(hit.to_json())
+            await notifier.add(hit.to_json())
         await notifier.flush()
         await notifier.close()
         await engine.refresh(indexed.alert_hits_index)
@@ -133,8 +134,8 @@ async def test_hits_recorded_by_the_notifier_are_listed_and_counted(
     assert (await client.get("/api/alerts/hits", params={"size": 0})).status_code == 422
 
 
-async def _no_dead_letters(key: bytes, value: bytes) -> None:
-    raise AssertionError(f"a hit was dead-lettered: {value!r}")
+async def _no_dead_letters(letter: DeadLetter) -> None:
+    raise AssertionError(f"a hit was dead-lettered: {letter.error}")
 
 
 async def test_readers_look_and_editors_change_alerts_which_they_then_own(

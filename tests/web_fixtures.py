@@ -28,6 +28,7 @@ from indexers.index.templates import ensure_index_setup, template_name
 from producers.registry import load_registry
 from producers.replay import corpus_article, source_for
 from rasad.core.article import Article, EnrichedArticle
+from rasad.core.deadletter import DeadLetter
 from rasad.core.engine.client import Engine
 from rasad.core.kafka import client_config
 from rasad.core.settings import Settings
@@ -87,8 +88,8 @@ def web_settings(**overrides: object) -> Settings:
     return Settings(**values)  # type: ignore[arg-type]
 
 
-async def _refuse(article: EnrichedArticle, reason: str) -> None:
-    raise AssertionError(f"the engine refused corpus article {article.id}: {reason}")
+async def _refuse(letter: DeadLetter) -> None:
+    raise AssertionError(f"the engine refused corpus article {letter.key!r}: {letter.error}")
 
 
 async def index_articles(settings: Settings, articles: list[EnrichedArticle]) -> None:

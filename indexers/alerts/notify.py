@@ -25,30 +25,24 @@ one digest notification (itself claimed under its own key, so it too is sent onc
 from __future__ import annotations
 
 import asyncio
-import base64
-import math
 import uuid
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import quote
 
 import orjson
 from prometheus_client import Counter, Histogram
 
 from indexers.alerts.delivery import Channels
+from indexers.alerts.ledger import Ledger, Throttle, iso
 from indexers.alerts.store import Alert, AlertHit, AlertNotFound, ensure_alert_indices, get_alert
-from rasad.core import backoff
 from rasad.core.article import SchemaError
-from rasad.core.engine.client import Engine, EngineRejected, EngineUnavailable, wait_for_engine
+from rasad.core.deadletter import DeadLetter, SendDeadLetter
+from rasad.core.engine.client import Engine, EngineUnavailable, wait_for_engine
 from rasad.core.logs import get_logger
 from rasad.core.settings import Settings
+from rasad.core.sink import FlushResult
 
 log = get_logger(__name__)
-
-# (key, value) of a dead-letter message; the wiring publishes it to the hits' dead-letter topic.
-DeadLetter = Callable[[bytes, bytes], Awaitable[None]]
 
 NOTIFICATIONS = Counter(
     "rasad_alert_notifications_total",
@@ -62,140 +56,17 @@ HIT_LATENCY = Histogram(
     buckets=(0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 120.0),
 )
 
-# Records in these states need no more work from the hit path.
-FINAL = frozenset({"delivered", "dead_lettered", "queued", "digested", "suppressed", "recorded"})
 # How long a fetched alert definition is trusted: a pause or a new secret applies within it.
 ALERT_CACHE_S = 5.0
 # Digest windows fetched per check; the rest wait for the next check.
 DIGEST_GROUPS = 500
 
 
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat()
-
-
-def dead_letter_record(stage: str, reason: str, payload: dict[str, Any]) -> bytes:
-    return orjson.dumps(
-        {"stage": stage, "reason": reason, "failed_at": _iso(datetime.now(UTC)), **payload}
-    )
-
-
-@dataclass
-class FlushResult:
-    outcomes: dict[str, int] = field(default_factory=dict)
-
-    def add(self, outcome: str) -> None:
-        self.outcomes[outcome] = self.outcomes.get(outcome, 0) + 1
-        NOTIFICATIONS.labels(outcome).inc()
-
-
-class Ledger:
-    """Idempotency records in the alert-hits index (see the module docstring)."""
-
-    def __init__(self, engine: Engine, settings: Settings, worker: str) -> None:
-        self._engine = engine
-        self._index = settings.alert_hits_index
-        self._worker = worker
-        self._backoff_s = (settings.alert_backoff_initial_s, settings.alert_backoff_max_s)
-
-    def _path(self, op: str, key: str) -> str:
-        return f"/{self._index}/{op}/{quote(key, safe='')}"
-
-    async def _request(self, method: str, path: str, **kwargs: Any) -> Any:
-        """One ledger request, retried while the engine is unreachable: a record must never be
-        skipped (a skipped claim could mean a duplicate, a skipped finish a re-delivery)."""
-        waits = backoff.delays(*self._backoff_s)
-        while True:
-            try:
-                return await self._engine.request(method, path, **kwargs)
-            except EngineUnavailable as exc:
-                delay = next(waits)
-                log.warning("ledger unavailable, retrying", error=str(exc), retry_in_s=delay)
-                await asyncio.sleep(delay)
-
-    async def claim(self, key: str, record: dict[str, Any]) -> bool:
-        """True if this worker now owns the delivery of ``key``."""
-        now = _iso(datetime.now(UTC))
-        try:
-            await self._request(
-                "PUT",
-                self._path("_create", key),
-                body={**record, "key": key, "status": "pending", "attempts": 0,
-                      "worker": self._worker, "claimed_at": now},
-            )  # fmt: skip
-            return True
-        except EngineRejected as exc:
-            if exc.status != 409:
-                raise
-        found = await self._request("GET", self._path("_doc", key))
-        if found["_source"].get("status") in FINAL:
-            return False
-        try:
-            await self._request(
-                "POST",
-                self._path("_update", key),
-                params={"if_seq_no": found["_seq_no"], "if_primary_term": found["_primary_term"]},
-                body={"doc": {"worker": self._worker, "claimed_at": now}},
-            )
-        except EngineRejected as exc:
-            if exc.status == 409:
-                return False
-            raise
-        log.info("took over an unfinished delivery", key=key)
-        return True
-
-    async def status(self, key: str) -> str | None:
-        try:
-            found = await self._request("GET", self._path("_doc", key))
-        except EngineRejected as exc:
-            if exc.status == 404:
-                return None
-            raise
-        return str(found["_source"].get("status"))
-
-    async def finish(self, key: str, **fields: Any) -> None:
-        await self._request("POST", self._path("_update", key), body={"doc": fields})
-
-    async def delivered_since(self, alert_id: str, since: datetime) -> int:
-        return await self._engine.count(
-            self._index,
-            {"query": {"bool": {"filter": [
-                {"term": {"alert_id": alert_id}}, {"term": {"kind": "hit"}},
-                {"term": {"status": "delivered"}},
-                {"range": {"delivered_at": {"gte": _iso(since)}}},
-            ]}}},
-        )  # fmt: skip
-
-
-class Throttle:
-    """N notifications per alert per fixed window; counts resume from the ledger after a
-    restart. One alert's hits reach one worker, so in-memory counts are authoritative."""
-
-    def __init__(self, ledger: Ledger) -> None:
-        self._ledger = ledger
-        self._counts: dict[str, tuple[float, int]] = {}
-        self._locks: dict[str, asyncio.Lock] = {}
-
-    async def admit(self, alert: Alert, settings: Settings, now: datetime) -> tuple[bool, datetime]:
-        """(send now?, end of the current window)."""
-        limit, window = alert.throttle(settings)
-        start = math.floor(now.timestamp() / window) * window
-        end = datetime.fromtimestamp(start + window, UTC)
-        async with self._locks.setdefault(alert.id, asyncio.Lock()):
-            seen = self._counts.get(alert.id)
-            if seen is None or seen[0] != start:
-                begun = datetime.fromtimestamp(start, UTC)
-                seen = (start, await self._ledger.delivered_since(alert.id, begun))
-            admitted = seen[1] < limit
-            self._counts[alert.id] = (start, seen[1] + (1 if admitted else 0))
-        return admitted, end
-
-
 class Notifier:
     def __init__(
         self,
         settings: Settings,
-        dead_letter: DeadLetter,
+        dead_letter: SendDeadLetter,
         engine: Engine | None = None,
     ) -> None:
         self._settings = settings
@@ -222,13 +93,17 @@ class Notifier:
         return self._ledger
 
     async def close(self) -> None:
+        if self._pending:
+            await self.flush()
         await self._channels.close()
         if self._owns_engine and self._engine is not None:
             await self._engine.close()
 
-    def add(self, value: bytes) -> None:
-        """Buffer one alert-hit message (its bytes, exactly as on the topic)."""
+    async def add(self, value: bytes) -> FlushResult | None:
+        """Buffer one alert-hit message (its bytes, exactly as on the topic); the wiring flushes
+        each batch it takes, so this never flushes by itself."""
         self._pending.append(value)
+        return None
 
     async def flush(self) -> FlushResult:
         """Handle every buffered hit to a final state; hits of a batch go out concurrently."""
@@ -240,8 +115,8 @@ class Notifier:
             try:
                 hit = AlertHit.from_json(value)
             except SchemaError as exc:
-                record = {"value_b64": base64.b64encode(value).decode()}
-                await self._dead_letter(b"", dead_letter_record("decode", str(exc), record))
+                topic = self._settings.topic_alert_hits
+                await self._dead_letter(DeadLetter.of("notify.decode", topic, None, value, exc))
                 result.add("undecodable")
                 continue
             if hit.key in hits:  # the same story twice in one batch (cluster mode)
@@ -250,6 +125,8 @@ class Notifier:
         outcomes = await asyncio.gather(*(self._handle(ledger, h) for h in hits.values()))
         for outcome in outcomes:
             result.add(outcome)
+        for outcome, n in result.outcomes.items():
+            NOTIFICATIONS.labels(outcome).inc(n)
         return result
 
     async def _alert(self, alert_id: str) -> Alert | None:
@@ -277,7 +154,7 @@ class Notifier:
         now = datetime.now(UTC)
         admitted, window_end = await self._throttle.admit(alert, self._settings, now)
         if not admitted:
-            await ledger.finish(hit.key, status="queued", window_end=_iso(window_end))
+            await ledger.finish(hit.key, status="queued", window_end=iso(window_end))
             return "queued"
         payload = {
             "event": "alert.hit",
@@ -288,10 +165,10 @@ class Notifier:
                 "title": hit.title,
                 "url": hit.url,
                 "source": {"id": hit.source_id, "name": hit.source_name},
-                "published_at": _iso(hit.published_at),
+                "published_at": iso(hit.published_at),
                 "cluster_id": hit.cluster_id,
             },
-            "matched_at": _iso(hit.matched_at),
+            "matched_at": iso(hit.matched_at),
         }
         status = await self._deliver(ledger, alert, hit.key, payload, hit.to_json())
         if status == "delivered":
@@ -306,16 +183,22 @@ class Notifier:
         if attempts == 0:
             await ledger.finish(key, status="recorded")
             return "recorded"
-        now = _iso(datetime.now(UTC))
+        now = iso(datetime.now(UTC))
         if not errors:
             await ledger.finish(key, status="delivered", attempts=attempts, delivered_at=now)
             return "delivered"
         reason = "; ".join(errors)
         log.warning("alert delivery dead-lettered", key=key, alert_id=alert.id, reason=reason)
-        record = dead_letter_record(
-            "notify", reason, {"key": key, "attempts": attempts, "hit": orjson.loads(original)}
+        letter = DeadLetter.of(
+            "notify",
+            self._settings.topic_alert_hits,
+            alert.id.encode(),
+            original,
+            reason,
+            attempts=attempts,
+            origin=key,
         )
-        await self._dead_letter(alert.id.encode(), record)
+        await self._dead_letter(letter)
         await ledger.finish(key, status="dead_lettered", attempts=attempts, error=reason[:1000])
         return "dead_lettered"
 
@@ -353,7 +236,7 @@ class Notifier:
         return [
             {"term": {"kind": "hit"}},
             {"term": {"status": "queued"}},
-            {"range": {"window_end": {"lte": _iso(moment)}}},
+            {"range": {"window_end": {"lte": iso(moment)}}},
         ]
 
     async def _digest(

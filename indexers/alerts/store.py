@@ -1,9 +1,9 @@
-"""Keyword alerts: storage as percolator queries, matching, backtests, hit history.
+"""Keyword alerts stored as percolator queries: their indices, validation and CRUD.
 
 The service API (used by the CLI, the HTTP API and the stream agents) is a set of async functions
-taking an ``Engine`` and ``Settings`` (:mod:`rasad.core`): ``create_alert``,
-``get_alert``, ``list_alerts``, ``update_alert``, ``set_enabled``, ``delete_alert``,
-``backtest``, ``percolate`` and ``recent_hits``.
+taking an ``Engine`` and ``Settings`` (:mod:`rasad.core`): ``create_alert``, ``get_alert``,
+``list_alerts``, ``update_alert``, ``set_enabled`` and ``delete_alert`` here; matching in
+:mod:`indexers.alerts.matcher`; backtests and hit history in :mod:`indexers.alerts.history`.
 
 Alerts live in their own index, ``<prefix>-alerts`` (separate from the articles, as both engines
 recommend for percolators), whose mapping is the article mapping plus the ``query`` percolator
@@ -19,11 +19,8 @@ leave this module except to the notifier: :meth:`Alert.public` and the percolato
 
 from __future__ import annotations
 
-import asyncio
 import uuid
-from collections.abc import Sequence
-from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -38,21 +35,14 @@ from indexers.alerts.model import (
     AlertSpec,
     hit_key,
 )
-from indexers.alerts.percolate import percolate_batch
 from indexers.alerts.webhook_guard import AllowList, WebhookRefused, validate_url
 from indexers.index.analysis import analysis_settings
-from indexers.index.documents import to_document
 from indexers.index.templates import article_mappings
 from indexers.search.query import Filters, build_query
-from indexers.search.searcher import SearchRequest, search
-from rasad.core import backoff
-from rasad.core.article import EnrichedArticle
 from rasad.core.engine.client import (
     Engine,
     EngineRejected,
-    EngineUnavailable,
     QueryError,
-    wait_for_engine,
 )
 from rasad.core.logs import get_logger
 from rasad.core.settings import Settings
@@ -60,20 +50,12 @@ from rasad.core.settings import Settings
 log = get_logger(__name__)
 
 __all__ = [
-    "Alert", "AlertError", "AlertHit", "AlertMatcher", "AlertMode", "AlertNotFound",
-    "AlertQueryError", "AlertRefused", "AlertSpec", "backtest", "create_alert", "delete_alert",
-    "ensure_alert_indices", "get_alert", "hit_counts", "hit_key", "list_alerts", "percolate",
-    "recent_hits", "set_enabled", "update_alert",
+    "Alert", "AlertError", "AlertHit", "AlertMode", "AlertNotFound", "AlertQueryError",
+    "AlertRefused", "AlertSpec", "create_alert", "delete_alert", "ensure_alert_indices",
+    "get_alert", "hit_key", "list_alerts", "set_enabled", "update_alert",
 ]  # fmt: skip
 # Listing is for people: a page of this many alerts; the percolator itself has no such limit.
 LIST_SIZE = 1000
-# Fields of the stored alert the percolator returns with a match (never the secret).
-MATCH_SOURCE = ["alert.id", "alert.name", "alert.owner", "alert.mode"]
-# Hit-history fields shown by recent_hits (the ledger's bookkeeping stays inside).
-HIT_FIELDS = [
-    "key", "alert_id", "alert_name", "article_id", "cluster_id", "title", "url", "source_id",
-    "source_name", "published_at", "matched_at", "status", "delivered_at", "attempts", "error",
-]  # fmt: skip
 
 
 # --- Indices -----------------------------------------------------------------------------------
@@ -282,176 +264,3 @@ async def delete_alert(engine: Engine, settings: Settings, alert_id: str) -> Non
         if exc.status == 404:
             raise AlertNotFound(f"no alert with id {alert_id!r}") from None
         raise
-
-
-async def hit_counts(engine: Engine, settings: Settings) -> dict[str, int]:
-    """Matches recorded per alert id (digest records excluded)."""
-    body = {
-        "size": 0,
-        "query": {"term": {"kind": "hit"}},
-        "aggs": {"alerts": {"terms": {"field": "alert_id", "size": LIST_SIZE}}},
-    }
-    try:
-        raw = await engine.search(settings.alert_hits_index, body)
-    except EngineRejected as exc:
-        if exc.status == 404:
-            return {}
-        raise
-    buckets = raw.get("aggregations", {}).get("alerts", {}).get("buckets", [])
-    return {str(b["key"]): int(b["doc_count"]) for b in buckets}
-
-
-# --- Matching, backtests, history --------------------------------------------------------------
-async def percolate(
-    engine: Engine,
-    settings: Settings,
-    articles: Sequence[EnrichedArticle],
-    now: datetime | None = None,
-) -> list[AlertHit]:
-    """Every (enabled alert, article) match of a batch, in one percolate request per page."""
-    matched_at = now or datetime.now(UTC)
-    documents = [to_document(a, matched_at) for a in articles]
-    matches = await percolate_batch(
-        engine,
-        settings.alerts_index,
-        documents,
-        field="query",
-        sort_field="alert.id",
-        filters=[{"term": {"alert.enabled": True}}],
-        source=MATCH_SOURCE,
-    )
-    hits: list[AlertHit] = []
-    for match in matches:
-        alert = match.source["alert"]
-        for slot in match.slots:
-            article = articles[slot]
-            hits.append(
-                AlertHit(
-                    key=hit_key(alert["id"], alert["mode"], article),
-                    alert_id=alert["id"],
-                    alert_name=alert["name"],
-                    owner=alert["owner"],
-                    mode=alert["mode"],
-                    article_id=article.id,
-                    cluster_id=article.cluster.id if article.cluster else None,
-                    title=article.title,
-                    url=article.url,
-                    source_id=article.source.id,
-                    source_name=article.source.name,
-                    published_at=article.published_at,
-                    matched_at=matched_at,
-                )
-            )
-    return hits
-
-
-async def backtest(
-    engine: Engine,
-    settings: Settings,
-    spec: AlertSpec,
-    since: timedelta | None,
-    size: int = 20,
-    now: datetime | None = None,
-) -> tuple[int, list[dict[str, Any]]]:
-    """Run the alert as a search over stored articles: (matches in the period, newest first)."""
-    percolator_query(spec)  # the same clear error as at creation for a bad query
-    moment = now or datetime.now(UTC)
-    filters = spec.filters()
-    if since is not None:
-        filters = replace(filters, date_from=moment - since)
-    request = SearchRequest(
-        query=spec.query, filters=filters, sort="newest", size=size, facets=False
-    )
-    try:
-        result = await search(engine, settings, request, moment)
-    except QueryError as exc:
-        raise AlertQueryError(str(exc)) from None
-    except EngineRejected as exc:
-        if exc.status == 404:
-            raise AlertRefused(
-                f"no stored articles to test against ({settings.articles_read_alias} does not "
-                "exist): run `rasad setup` and index articles first"
-            ) from None
-        raise
-    shown = ("title", "url", "source", "published_at", "cluster_id")
-    hits = [
-        {"id": h.id, **{k: h.document.get(k) for k in shown}, "highlights": h.highlights}
-        for h in result.hits
-    ]
-    return result.total, hits
-
-
-async def recent_hits(
-    engine: Engine, settings: Settings, alert_id: str | None = None, size: int = 50
-) -> list[dict[str, Any]]:
-    """The hit history, newest first (every match, whatever became of its delivery)."""
-    filters: list[dict[str, Any]] = [{"term": {"kind": "hit"}}]
-    if alert_id:
-        filters.append({"term": {"alert_id": alert_id}})
-    body = {
-        "query": {"bool": {"filter": filters}},
-        "sort": [{"matched_at": "desc"}],
-        "size": size,
-        "_source": HIT_FIELDS,
-    }
-    try:
-        raw = await engine.search(settings.alert_hits_index, body)
-    except EngineRejected as exc:
-        if exc.status == 404:
-            return []
-        raise
-    return [dict(h["_source"]) for h in raw["hits"]["hits"]]
-
-
-_ENABLED_ALERTS = {"query": {"term": {"alert.enabled": True}}}
-
-
-class AlertMatcher:
-    """What the alert matching calls per batch: percolate enriched articles, return hits.
-
-    Connects to the engine on first use. The worker's indexer, which decodes each message once
-    and dead-letters the undecodable ones, hands over its articles with ``match_articles``.
-    """
-
-    def __init__(self, settings: Settings, engine: Engine | None = None) -> None:
-        self._settings = settings
-        self._engine = engine
-        self._owns_engine = engine is None
-        self._backoff_s = (settings.alert_backoff_initial_s, settings.alert_backoff_max_s)
-
-    async def match_articles(self, articles: Sequence[EnrichedArticle]) -> list[AlertHit]:
-        """The hits of a batch of articles; waits out an unreachable engine (retrying with
-        backoff, nothing skipped), so an outage delays alerts and never crashes the caller."""
-        if not articles:
-            return []
-        waits = backoff.delays(*self._backoff_s)
-        while True:
-            try:
-                if self._engine is None:
-                    self._engine = await wait_for_engine(
-                        self._settings, *self._backoff_s, waiting="alert matching"
-                    )
-                if not await self._any_enabled():
-                    return []
-                return await percolate(self._engine, self._settings, articles)
-            except EngineUnavailable as exc:
-                delay = next(waits)
-                log.warning("alert matching waits for the engine", error=str(exc), retry_in_s=delay)
-                await asyncio.sleep(delay)
-
-    async def _any_enabled(self) -> bool:
-        """Is any alert enabled? Asked per batch, never cached, so an alert matches from the
-        moment it is stored. Percolating builds an in-memory index of every document even when
-        no query is stored (profiled: ~1 ms of engine CPU per document, more than indexing it),
-        and the worker's indexer waits for its batch's matching, so that cost held it back."""
-        assert self._engine is not None
-        try:
-            return await self._engine.count(self._settings.alerts_index, _ENABLED_ALERTS) > 0
-        except EngineRejected as exc:
-            if exc.status == 404:  # no alerts index yet: no alerts
-                return False
-            raise
-
-    async def close(self) -> None:
-        if self._owns_engine and self._engine is not None:
-            await self._engine.close()

@@ -1,4 +1,4 @@
-"""The bulk indexer: a plain async sink with the quix-streams contract, ``add()`` then ``flush()``.
+"""The bulk indexer: a plain async sink with the :mod:`rasad.core.sink` contract.
 
 The wiring module (``stream/app.py``) feeds it enriched articles and commits Kafka offsets only
 after ``flush()`` returns: by then every article of the batch is durable in the engine, was
@@ -10,7 +10,8 @@ already there in the same or a newer version, or went to the dead-letter callbac
   engine is unreachable ``flush()`` simply does not return, so the agent stops consuming
   (backpressure) and nothing is lost. Per-document 429/5xx give up after a few attempts so one
   poisoned document cannot stall the stream.
-* Documents the engine refuses (mapping errors) go to the dead-letter callback with the reason.
+* Documents the engine refuses (mapping errors) go to the dead-letter callback as the one
+  envelope (:class:`rasad.core.deadletter.DeadLetter`: the article's bytes and the reason).
   The sink takes a callback rather than a Kafka producer so this stage needs no Kafka code.
 """
 
@@ -19,8 +20,8 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter as Tally
-from collections.abc import Awaitable, Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import orjson
@@ -30,13 +31,13 @@ from indexers.index.documents import article_index, to_document
 from indexers.index.templates import write_generation
 from rasad.core import backoff
 from rasad.core.article import EnrichedArticle
+from rasad.core.deadletter import DeadLetter, SendDeadLetter
 from rasad.core.engine.client import Engine, EngineRejected, EngineUnavailable
 from rasad.core.logs import get_logger
 from rasad.core.settings import Settings
+from rasad.core.sink import FlushResult
 
 log = get_logger(__name__)
-
-DeadLetter = Callable[[EnrichedArticle, str], Awaitable[None]]
 
 DOCUMENTS = Counter(
     "rasad_indexer_documents_total",
@@ -79,19 +80,6 @@ class IndexSetupMissing(RuntimeError):
     """The write alias does not exist: ``rasad setup`` has not run against this engine."""
 
 
-def dead_letter_record(article: EnrichedArticle, reason: str, topic: str) -> bytes:
-    """What the wiring publishes to the dead-letter topic: the reason and the original article."""
-    return orjson.dumps(
-        {
-            "reason": reason,
-            "stage": "indexer",
-            "topic": topic,
-            "failed_at": datetime.now(UTC).isoformat(),
-            "article": orjson.loads(article.to_json()),
-        }
-    )
-
-
 @dataclass
 class _Item:
     article: EnrichedArticle
@@ -100,21 +88,12 @@ class _Item:
     attempts: int = 0
 
 
-@dataclass
-class FlushResult:
-    indexed: int = 0
-    stale: int = 0
-    dead_lettered: int = 0
-    retries: int = 0
-    reasons: list[str] = field(default_factory=list)
-
-
 class IndexSink:
     def __init__(
         self,
         engine: Engine,
         settings: Settings,
-        dead_letter: DeadLetter,
+        dead_letter: SendDeadLetter,
         *,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -159,6 +138,10 @@ class IndexSink:
         if self._oldest is None:
             self._oldest = self._clock()
 
+    async def close(self) -> None:
+        """Flush what is buffered; the engine belongs to the caller, which closes it."""
+        await self.flush()
+
     async def add(self, article: EnrichedArticle) -> FlushResult | None:
         """Buffer one article; flush (and wait for it) when the batch is due."""
         self.buffer(article)
@@ -192,8 +175,7 @@ class IndexSink:
                 self._oldest = started
                 raise
             FLUSH_SECONDS.observe(self._clock() - started)
-            for outcome in ("indexed", "stale", "dead_lettered", "retries"):
-                self.totals[outcome] += getattr(result, outcome)
+            self.totals.update(result.outcomes)
             return result
 
     def _requests(self, batch: list[_Item]) -> Iterator[list[_Item]]:
@@ -286,10 +268,10 @@ class IndexSink:
             answer = outcome["index"]
             status = int(answer["status"])
             if status < 300:
-                result.indexed += 1
+                result.add("indexed")
                 DOCUMENTS.labels("indexed").inc()
             elif status == 409:
-                result.stale += 1
+                result.add("stale")
                 DOCUMENTS.labels("stale").inc()
             else:
                 error = answer.get("error") or {}
@@ -301,7 +283,7 @@ class IndexSink:
                 if status == 429 or status >= 500 or error_type in RETRYABLE_ITEM_ERRORS:
                     item.attempts += 1
                     if item.attempts < self._settings.indexer_item_max_attempts:
-                        result.retries += 1
+                        result.add("retries")
                         DOCUMENTS.labels("retried").inc()
                         retry.append(item)
                         continue
@@ -311,7 +293,17 @@ class IndexSink:
 
     async def _reject(self, item: _Item, reason: str, result: FlushResult) -> None:
         log.warning("article dead-lettered", article_id=item.article.id, reason=reason)
-        await self._dead_letter(item.article, reason)
-        result.dead_lettered += 1
+        article = item.article
+        await self._dead_letter(
+            DeadLetter.of(
+                "index",
+                self._settings.topic_enriched,
+                article.id.encode(),
+                article.to_json(),
+                reason,
+                attempts=max(1, item.attempts),
+            )
+        )
+        result.add("dead_lettered")
         result.reasons.append(reason)
         DOCUMENTS.labels("dead_lettered").inc()

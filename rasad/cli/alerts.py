@@ -2,6 +2,9 @@
 
 Signing secrets are read from an environment variable (``--webhook-secret-env``), never from
 the command line (shell history, process list), and are never printed.
+
+The alert store, the engine client and rich are imported when a command runs, not when the CLI
+starts.
 """
 
 from __future__ import annotations
@@ -9,39 +12,43 @@ from __future__ import annotations
 import os
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
-import orjson
 import typer
-from pydantic import SecretStr, ValidationError
-from rich.console import Console
-from rich.table import Table
 
-from indexers.alerts import store as alerts
-from indexers.search.query import parse_since
-from rasad.cli.engine_run import run_with_engine
-from rasad.core.engine.client import Engine, QueryError
-from rasad.core.settings import Settings
+from rasad.cli.console import err, out
+
+if TYPE_CHECKING:
+    from rasad.core.engine.client import Engine
+    from rasad.core.settings import Settings
 
 T = TypeVar("T")
-err = Console(stderr=True, soft_wrap=True)
 alerts_app = typer.Typer(
     help="Keyword alerts: matched as articles stream in.", no_args_is_help=True
 )
 
 
 def _run(work: Callable[[Engine, Settings], Awaitable[T]]) -> T:
+    from indexers.alerts import store as alerts
+    from rasad.cli.engine_run import run_with_engine
+    from rasad.core.engine.client import QueryError
+
     return run_with_engine(
         work, (alerts.AlertError, QueryError), "refused", missing=(alerts.AlertNotFound,)
     )
 
 
 def _print_json(value: Any) -> None:
+    import orjson
+
     typer.echo(orjson.dumps(value, option=orjson.OPT_INDENT_2).decode())
 
 
 def _seconds(value: str | None) -> float | None:
     """``30m``, ``1h``, ``1d`` -> seconds."""
+    from indexers.search.query import parse_since
+    from rasad.core.engine.client import QueryError
+
     if value is None:
         return None
     try:
@@ -75,6 +82,10 @@ def add(
     owner: Annotated[str, typer.Option(help="Who the alert belongs to.")] = "local",
 ) -> None:
     """Create an alert; a query that does not parse or a refused URL is rejected now."""
+    from pydantic import SecretStr, ValidationError
+
+    from indexers.alerts import store as alerts
+
     secret = None
     if webhook_secret_env:
         value = os.environ.get(webhook_secret_env)
@@ -102,7 +113,7 @@ def add(
             email_to=email or [],
         )
     except ValidationError as exc:
-        err.print(f"[bold red]refused:[/] {exc}")
+        err().print(f"[bold red]refused:[/] {exc}")
         raise typer.Exit(code=2) from None
     created = _run(lambda engine, settings: alerts.create_alert(engine, settings, spec))
     _print_json(created.public())
@@ -114,9 +125,13 @@ def list_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Every alert with its hit count (secrets are never shown)."""
+    from rich.table import Table
+
+    from indexers.alerts import history
+    from indexers.alerts import store as alerts
 
     async def work(engine: Engine, settings: Settings) -> list[dict[str, Any]]:
-        counts = await alerts.hit_counts(engine, settings)
+        counts = await history.hit_counts(engine, settings)
         found = await alerts.list_alerts(engine, settings, owner)
         return [a.public(counts.get(a.id, 0)) for a in found]
 
@@ -133,16 +148,18 @@ def list_command(
         table.add_row(
             a["id"], a["name"], a["query"], a["mode"], state, channels or "-", str(a["hit_count"])
         )
-    Console().print(table)
+    out().print(table)
 
 
 @alerts_app.command("show")
 def show(alert_id: str) -> None:
     """One alert as JSON (the signing secret shows only as webhook_signed)."""
+    from indexers.alerts import history
+    from indexers.alerts import store as alerts
 
     async def work(engine: Engine, settings: Settings) -> dict[str, Any]:
         alert = await alerts.get_alert(engine, settings, alert_id)
-        return alert.public((await alerts.hit_counts(engine, settings)).get(alert_id, 0))
+        return alert.public((await history.hit_counts(engine, settings)).get(alert_id, 0))
 
     _print_json(_run(work))
 
@@ -150,22 +167,28 @@ def show(alert_id: str) -> None:
 @alerts_app.command("rm")
 def rm(alert_id: str) -> None:
     """Delete an alert (its hit history stays)."""
+    from indexers.alerts import store as alerts
+
     _run(lambda engine, settings: alerts.delete_alert(engine, settings, alert_id))
-    err.print(f"deleted alert {alert_id}")
+    err().print(f"deleted alert {alert_id}")
 
 
 @alerts_app.command("pause")
 def pause(alert_id: str) -> None:
     """Stop matching an alert until it is resumed."""
+    from indexers.alerts import store as alerts
+
     _run(lambda engine, settings: alerts.set_enabled(engine, settings, alert_id, False))
-    err.print(f"paused alert {alert_id}")
+    err().print(f"paused alert {alert_id}")
 
 
 @alerts_app.command("resume")
 def resume(alert_id: str) -> None:
     """Match a paused alert again."""
+    from indexers.alerts import store as alerts
+
     _run(lambda engine, settings: alerts.set_enabled(engine, settings, alert_id, True))
-    err.print(f"resumed alert {alert_id}")
+    err().print(f"resumed alert {alert_id}")
 
 
 @alerts_app.command("test")
@@ -176,6 +199,13 @@ def test(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Backtest: what the alert would have matched among stored articles."""
+    from rich.table import Table
+
+    from indexers.alerts import history
+    from indexers.alerts import store as alerts
+    from indexers.search.query import parse_since
+    from rasad.core.engine.client import QueryError
+
     now = datetime.now(UTC)
     try:
         period = now - parse_since(since, now)
@@ -184,7 +214,7 @@ def test(
 
     async def work(engine: Engine, settings: Settings) -> tuple[int, list[dict[str, Any]]]:
         alert = await alerts.get_alert(engine, settings, alert_id)
-        return await alerts.backtest(engine, settings, alert, period, size=size, now=now)
+        return await history.backtest(engine, settings, alert, period, size=size, now=now)
 
     total, hits = _run(work)
     if as_json:
@@ -195,9 +225,9 @@ def test(
         table.add_row(
             str(hit["published_at"])[:16], (hit["source"] or {}).get("id", ""), hit["title"]
         )
-    out = Console()
-    out.print(table)
-    out.print(f"{total} articles in the last {since} match this alert")
+    console = out()
+    console.print(table)
+    console.print(f"{total} articles in the last {since} match this alert")
 
 
 def register(app: typer.Typer) -> None:

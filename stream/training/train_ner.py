@@ -28,14 +28,8 @@ from pathlib import Path
 
 import pycrfsuite
 
-from stream.enrich.entities.crf import (
-    CLUSTERS_PATH,
-    MODEL_PATH,
-    FeatureCache,
-    known_names_path,
-    load_clusters,
-    sequence_features,
-)
+from stream.enrich.entities.crf import CLUSTERS_PATH, MODEL_PATH, known_names_path, load_clusters
+from stream.enrich.entities.crf_features import FeatureCache, sequence_features
 from stream.enrich.entities.gazetteer import DEFAULT_DIR, Gazetteer, load_gazetteer
 from stream.enrich.normalize import token_breaks, tokenize
 

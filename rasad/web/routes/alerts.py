@@ -21,6 +21,7 @@ from fastapi import APIRouter, Body, HTTPException, Query, Response, status
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
+from indexers.alerts import history
 from indexers.alerts import store as alerts
 from indexers.alerts.model import Alert, AlertError, AlertNotFound, AlertSpec
 from rasad.core.engine.client import Engine
@@ -70,7 +71,7 @@ def _backtest_answer(found: tuple[int, list[dict[str, Any]]]) -> dict[str, Any]:
 @router.get("", summary="Every alert with its number of hits (secrets never shown)")
 async def list_alerts(engine: EngineDep, svc: ServicesDep, _: Reader) -> dict[str, Any]:
     found = await _call(alerts.list_alerts(engine, svc.settings))
-    counts = await _call(alerts.hit_counts(engine, svc.settings))
+    counts = await _call(history.hit_counts(engine, svc.settings))
     return {"alerts": [a.public(hit_count=counts.get(a.id, 0)) for a in found]}
 
 
@@ -97,7 +98,7 @@ async def backtest_draft(
         # Reported like FastAPI's own body validation, field by field.
         raise RequestValidationError(exc.errors(include_url=False)) from None
     found = await _call(
-        alerts.backtest(engine, svc.settings, _owned(spec, who), period, size=PREVIEW_SIZE)
+        history.backtest(engine, svc.settings, _owned(spec, who), period, size=PREVIEW_SIZE)
     )
     return _backtest_answer(found)
 
@@ -111,7 +112,7 @@ async def hits(
     # A page for people; the history itself keeps every hit.
     size: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> dict[str, Any]:
-    found = await _call(alerts.recent_hits(engine, svc.settings, alert_id=alert_id, size=size))
+    found = await _call(history.recent_hits(engine, svc.settings, alert_id=alert_id, size=size))
     return {"hits": found}
 
 
@@ -124,7 +125,7 @@ async def get_alert(
 
 
 async def _with_count(engine: Engine, svc: Services, alert: Alert) -> dict[str, Any]:
-    counts = await _call(alerts.hit_counts(engine, svc.settings))
+    counts = await _call(history.hit_counts(engine, svc.settings))
     return alert.public(hit_count=counts.get(alert.id, 0))
 
 
@@ -156,7 +157,7 @@ async def backtest(
 ) -> dict[str, Any]:
     period = _period(since)
     alert = await _call(alerts.get_alert(engine, svc.settings, alert_id))
-    found = await _call(alerts.backtest(engine, svc.settings, alert, period, size=PREVIEW_SIZE))
+    found = await _call(history.backtest(engine, svc.settings, alert, period, size=PREVIEW_SIZE))
     return _backtest_answer(found)
 
 

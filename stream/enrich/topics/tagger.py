@@ -26,7 +26,7 @@ from typing import Literal
 
 from rasad.core.article import Entity, Evidence, TextField, TopicTag
 from stream.enrich.normalize import clitic_variants, scan
-from stream.enrich.topics.taxonomy import Key, TagSpec, Taxonomy, default_taxonomy
+from stream.enrich.topics.taxonomy import Key, Scoring, TagSpec, Taxonomy, default_taxonomy
 
 __all__ = ["Tagger", "default_tagger", "tag_topics"]
 
@@ -171,74 +171,32 @@ class Tagger:
         if tag.exclude & matched or any(not group & matched for group in tag.required):
             return None
         scoring = self.scoring
-        factor = {"title": scoring.title_weight, "summary": scoring.summary_weight, "body": 1.0}
-        decay = scoring.repeat_decay
-        seen: dict[object, int] = {}
-        head = rest = 0.0
-        evidence: list[tuple[float, EvidenceKind, str, TextField, int, int]] = []
-
-        def credit(
-            key: object, weight: float, kind: EvidenceKind, value: str, f: TextField, s: int, e: int
-        ) -> None:
-            nonlocal head, rest
-            k = seen.get(key, 0)
-            seen[key] = k + 1
-            w = weight * factor[f] * decay**k
-            if f == "title":
-                head += w
-            else:
-                rest += w
-            if w > 0:
-                evidence.append((w, kind, value, f, s, e))
-
+        credits = _Credits(scoring)
         # _match records hits field by field in token order, and at most one per tag and
         # token: they are already ordered by (field, first token).
-        ordered = hits
+        factor, decay, seen, evidence = (
+            credits.factor,
+            credits.decay,
+            credits.seen,
+            credits.evidence,
+        )
         weights = tag.weights
-        for hit in ordered:
+        for hit in hits:
             weight = weights[hit.term]
-            if weight:  # credit(), inlined: most evidence is term hits
+            if weight:  # credits.credit(), inlined: most evidence is term hits
                 k = seen.get(hit.term, 0)
                 seen[hit.term] = k + 1
                 w = weight * factor[hit.field] * decay**k
                 if hit.field == "title":
-                    head += w
+                    credits.head += w
                 else:
-                    rest += w
+                    credits.rest += w
                 if w > 0:
                     evidence.append((w, "term", hit.label, hit.field, hit.start, hit.end))
-        for n, (a, b, within, weight, label) in enumerate(tag.near):
-            partners = [other for other in ordered if other.term in b]
-            if not partners:  # no hit can be near one: skip the pairwise check
-                continue
-            for hit in ordered:
-                if hit.term in a and any(
-                    other.field == hit.field
-                    and other is not hit
-                    and min(abs(other.first - hit.last), abs(hit.first - other.last)) <= within
-                    for other in partners
-                ):
-                    credit(("near", n), weight, "term", label, hit.field, hit.start, hit.end)
+        _credit_near(tag, hits, credits)
         if tag.hooks:
-            # a name the terms already counted ("إيران" is a term, loc.iran an entity) counts once
-            spans = [(h.field, h.start, h.end) for h in hits if tag.weights[h.term]]
-            weights_of = self._hook_weights
-            if len(weights_of) >= _CACHE_SIZE:
-                weights_of.clear()
-            for entity in entities:
-                key = (tag.name, entity.id, entity.type)
-                hook = weights_of.get(key)
-                if hook is None:
-                    hook = weights_of[key] = _hook_weight(tag.hooks, entity)
-                if not hook:
-                    continue
-                mentions = sorted(entity.mentions, key=lambda m: (_FIELDS.index(m.field), m.start))
-                for m in mentions:
-                    if m.field in read and not any(
-                        f == m.field and s < m.end and m.start < e for f, s, e in spans
-                    ):
-                        credit(entity.id, hook, "entity", entity.id, m.field, m.start, m.end)
-        total = head + rest / damp
+            self._credit_hooks(tag, hits, entities, read, credits)
+        total = credits.head + credits.rest / damp
         score = round(1.0 - math.exp(-max(total, 0.0) / scoring.squash_scale), 4)
         if score < tag.threshold or not evidence:
             return None
@@ -252,6 +210,89 @@ class Tagger:
                 for w, kind, value, f, s, e in strongest
             ],
         )
+
+    def _credit_hooks(
+        self,
+        tag: _Tag,
+        hits: list[_Hit],
+        entities: Sequence[Entity],
+        read: set[TextField],
+        credits: _Credits,
+    ) -> None:
+        """Entities the tag hooks on; a name the terms already counted ("إيران" is a term,
+        loc.iran an entity) counts once."""
+        spans = [(h.field, h.start, h.end) for h in hits if tag.weights[h.term]]
+        weights_of = self._hook_weights
+        if len(weights_of) >= _CACHE_SIZE:
+            weights_of.clear()
+        for entity in entities:
+            key = (tag.name, entity.id, entity.type)
+            hook = weights_of.get(key)
+            if hook is None:
+                hook = weights_of[key] = _hook_weight(tag.hooks, entity)
+            if not hook:
+                continue
+            mentions = sorted(entity.mentions, key=lambda m: (_FIELDS.index(m.field), m.start))
+            for m in mentions:
+                if m.field in read and not any(
+                    f == m.field and s < m.end and m.start < e for f, s, e in spans
+                ):
+                    credits.credit(entity.id, hook, "entity", entity.id, m.field, m.start, m.end)
+
+
+class _Credits:
+    """The evidence one tag collects for one article: title and other-field weight, each
+    repeat of one key decayed, and every credited piece for the evidence list."""
+
+    __slots__ = ("decay", "evidence", "factor", "head", "rest", "seen")
+
+    def __init__(self, scoring: Scoring) -> None:
+        self.factor = {
+            "title": scoring.title_weight,
+            "summary": scoring.summary_weight,
+            "body": 1.0,
+        }
+        self.decay = scoring.repeat_decay
+        self.seen: dict[object, int] = {}
+        self.head = 0.0
+        self.rest = 0.0
+        self.evidence: list[tuple[float, EvidenceKind, str, TextField, int, int]] = []
+
+    def credit(
+        self,
+        key: object,
+        weight: float,
+        kind: EvidenceKind,
+        value: str,
+        f: TextField,
+        s: int,
+        e: int,
+    ) -> None:
+        k = self.seen.get(key, 0)
+        self.seen[key] = k + 1
+        w = weight * self.factor[f] * self.decay**k
+        if f == "title":
+            self.head += w
+        else:
+            self.rest += w
+        if w > 0:
+            self.evidence.append((w, kind, value, f, s, e))
+
+
+def _credit_near(tag: _Tag, hits: list[_Hit], credits: _Credits) -> None:
+    """Proximity rules: a term of set ``a`` within ``within`` tokens of one of set ``b``."""
+    for n, (a, b, within, weight, label) in enumerate(tag.near):
+        partners = [other for other in hits if other.term in b]
+        if not partners:  # no hit can be near one: skip the pairwise check
+            continue
+        for hit in hits:
+            if hit.term in a and any(
+                other.field == hit.field
+                and other is not hit
+                and min(abs(other.first - hit.last), abs(hit.first - other.last)) <= within
+                for other in partners
+            ):
+                credits.credit(("near", n), weight, "term", label, hit.field, hit.start, hit.end)
 
 
 def _compile(t: int, spec: TagSpec, targets: dict[Key, list[tuple[int, int]]]) -> _Tag:
