@@ -1,0 +1,51 @@
+"""The hand-labelled news set: complete, split by outlet, and every offset still on its text."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+
+from stream.enrich.topics.taxonomy import default_taxonomy
+from stream.training.labels import EntityItem, TopicItem, load_entity_items, load_topic_items
+
+TEST_OUTLETS = {"BBC", "CNN"}
+
+
+@pytest.fixture(scope="module")
+def topics() -> list[TopicItem]:
+    return load_topic_items()
+
+
+@pytest.fixture(scope="module")
+def entities() -> list[EntityItem]:
+    return load_entity_items()
+
+
+def test_every_topic_item_decides_known_tags_and_every_tag_has_25_positives(
+    topics: list[TopicItem],
+) -> None:
+    tags = {spec.name for spec in default_taxonomy().tags}
+    assert len(topics) >= 2000 and len({t.source.id for t in topics}) == len(topics)
+    assert all(t.labels <= tags for t in topics)
+    positives = Counter(tag for t in topics for tag in t.labels)
+    assert {tag: positives[tag] for tag in tags if positives[tag] < 25} == {}
+
+
+def test_test_outlets_are_never_in_training(
+    topics: list[TopicItem], entities: list[EntityItem]
+) -> None:
+    items: list[TopicItem | EntityItem] = [*topics, *entities]
+    for item in items:
+        assert (item.split == "test") == (item.source.outlet in TEST_OUTLETS), item.source.id
+
+
+def test_entity_items_cover_80000_tokens_and_every_span_lies_on_its_text(
+    entities: list[EntityItem],
+) -> None:
+    assert len(entities) >= 400
+    assert sum(len(e.text.split()) for e in entities) >= 80_000
+    for item in entities:
+        for span in item.spans:
+            assert 0 <= span.start < span.end <= len(item.text)
+            assert item.text[span.start : span.end].strip() == item.text[span.start : span.end]
