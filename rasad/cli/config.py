@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from pydantic import SecretStr
 
-from rasad.core.settings import ENV_PREFIX, Settings, get_settings
+if TYPE_CHECKING:
+    from rasad.core.settings import Settings
 
 
 def _default_text(settings_cls: type[Settings], name: str) -> str:
@@ -20,6 +20,8 @@ def _default_text(settings_cls: type[Settings], name: str) -> str:
 
 def settings_markdown_table() -> str:
     """A Markdown table of every setting: env var, default and the reason for it."""
+    from rasad.core.settings import ENV_PREFIX, Settings
+
     rows = ["| env var | default | what it is for |", "|---|---|---|"]
     for name, field in Settings.model_fields.items():
         default = _default_text(Settings, name).replace("|", "\\|")
@@ -28,15 +30,21 @@ def settings_markdown_table() -> str:
     return "\n".join(rows) + "\n"
 
 
+def config(
+    markdown: Annotated[bool, typer.Option(help="Print the README settings table.")] = False,
+) -> None:
+    """Show the effective settings (env, YAML file, defaults); secrets are masked."""
+    from pydantic import SecretStr
+
+    from rasad.core.settings import ENV_PREFIX, get_settings
+
+    if markdown:
+        typer.echo(settings_markdown_table(), nl=False)
+        return
+    for name, value in get_settings().model_dump().items():
+        shown = "********" if isinstance(value, SecretStr) else value
+        typer.echo(f"{ENV_PREFIX}{name.upper()}={shown}")
+
+
 def register(app: typer.Typer) -> None:
-    @app.command("config")
-    def config(
-        markdown: Annotated[bool, typer.Option(help="Print the README settings table.")] = False,
-    ) -> None:
-        """Show the effective settings (env, YAML file, defaults); secrets are masked."""
-        if markdown:
-            typer.echo(settings_markdown_table(), nl=False)
-            return
-        for name, value in get_settings().model_dump().items():
-            shown = "********" if isinstance(value, SecretStr) else value
-            typer.echo(f"{ENV_PREFIX}{name.upper()}={shown}")
+    app.command("config")(config)

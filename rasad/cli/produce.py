@@ -1,38 +1,43 @@
-"""`rasad produce` (poll feeds into Kafka, or replay recorded data) and `rasad feeds status`."""
+"""`rasad produce` (poll feeds into Kafka, or replay recorded data) and `rasad feeds status`.
+
+The producers, Kafka and rich are imported when a command runs, not when the CLI starts."""
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
-from rich.progress import Progress
-from rich.table import Table
 
-from producers import metrics
-from producers.poller import PollOutcome
-from producers.registry import DEFAULT_REGISTRY, FeedSpec, RegistryError, load_registry
-from producers.replay import ReplayError
-from producers.runner import ReplayTotals, feed_health, run_forever, run_once, run_replay
-from rasad.core.logs import configure_logging
-from rasad.core.settings import get_settings
+import producers
+from rasad.cli.console import out
 
-console = Console()
+if TYPE_CHECKING:
+    from rich.table import Table
+
+    from producers.poller import PollOutcome
+    from producers.registry import FeedSpec
+
+# producers.registry.DEFAULT_REGISTRY (the same file), without importing the registry's
+# dependencies just to show the default in --help.
+DEFAULT_REGISTRY = Path(producers.__file__).with_name("feeds.yaml")
 RegistryOption = Annotated[Path, typer.Option(help="Feed registry YAML file.")]
 
 
 def _load(registry: Path) -> list[FeedSpec]:
+    from producers.registry import RegistryError, load_registry
+
     try:
         return load_registry(registry)
     except RegistryError as exc:
-        console.print(f"[red]{exc}[/red]")
+        out().print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from exc
 
 
 def _summary(outcomes: list[PollOutcome]) -> Table:
+    from rich.table import Table
+
     table = Table(title="rasad produce --once")
     for column in ("feed", "status", "new", "updated", "not-modified", "spooled", "errors"):
         table.add_column(column, overflow="fold")
@@ -61,100 +66,123 @@ def _ago(when: datetime | None) -> str:
     return f"{seconds}s ago"
 
 
-def register(app: typer.Typer) -> None:
-    @app.command("produce")
-    def produce(
-        once: Annotated[bool, typer.Option(help="Poll every enabled feed once and exit.")] = False,
-        replay: Annotated[
-            Path | None, typer.Option(help="Publish a corpus JSONL(.gz), feed file or folder.")
-        ] = None,
-        rate: Annotated[
-            float | None, typer.Option(help="Replay articles/s (0 = unthrottled).")
-        ] = None,
-        registry: RegistryOption = DEFAULT_REGISTRY,
-    ) -> None:
-        """Poll the Arabic news feeds into Kafka (or replay recorded data, offline)."""
-        settings = get_settings()
-        configure_logging(settings)
-        feeds = _load(registry)
-        if replay is not None:
-            _replay(replay, feeds, settings.producer_replay_rate if rate is None else rate)
-            return
-        if not once:
-            enabled = sum(1 for f in feeds if f.enabled)
-            console.print(f"Polling {enabled} feeds; progress is logged every minute.")
-            asyncio.run(run_forever(settings, feeds))
-            return
-        outcomes = asyncio.run(run_once(settings, feeds))
-        console.print(_summary(outcomes))
-        done = sum(1 for o in outcomes if o.state in ("ok", "not_modified"))
-        console.print(f"{done} of {len(outcomes)} feeds polled successfully.")
-        if outcomes and done == 0:  # nothing at all could be done: let cron/CI notice
-            raise typer.Exit(1)
+def produce(
+    once: Annotated[bool, typer.Option(help="Poll every enabled feed once and exit.")] = False,
+    replay: Annotated[
+        Path | None, typer.Option(help="Publish a corpus JSONL(.gz), feed file or folder.")
+    ] = None,
+    rate: Annotated[float | None, typer.Option(help="Replay articles/s (0 = unthrottled).")] = None,
+    registry: RegistryOption = DEFAULT_REGISTRY,
+) -> None:
+    """Poll the Arabic news feeds into Kafka (or replay recorded data, offline)."""
+    import asyncio
 
-    def _replay(path: Path, feeds: list[FeedSpec], rate: float) -> None:
-        settings = get_settings()
-        if not path.exists():
-            console.print(f"[red]{path}: no such file or folder[/red]")
-            raise typer.Exit(2)
-        # The same /metrics page as the polling producer: articles read, published, duplicate.
-        metrics.serve(settings.producer_metrics_port)
-        with Progress(console=console, transient=False) as progress:
-            task = progress.add_task(f"replaying {path.name}", total=None)
+    from producers.runner import run_forever, run_once
+    from rasad.core.logs import configure_logging
+    from rasad.core.settings import get_settings
 
-            def on_batch(t: ReplayTotals) -> None:
-                progress.update(
-                    task,
-                    completed=t.articles,
-                    description=f"replaying {path.name}: {t.new} new, {t.duplicate} dup",
-                )
+    settings = get_settings()
+    configure_logging(settings)
+    feeds = _load(registry)
+    if replay is not None:
+        _replay(replay, feeds, settings.producer_replay_rate if rate is None else rate)
+        return
+    console = out()
+    if not once:
+        enabled = sum(1 for f in feeds if f.enabled)
+        console.print(f"Polling {enabled} feeds; progress is logged every minute.")
+        asyncio.run(run_forever(settings, feeds))
+        return
+    outcomes = asyncio.run(run_once(settings, feeds))
+    console.print(_summary(outcomes))
+    done = sum(1 for o in outcomes if o.state in ("ok", "not_modified"))
+    console.print(f"{done} of {len(outcomes)} feeds polled successfully.")
+    if outcomes and done == 0:  # nothing at all could be done: let cron/CI notice
+        raise typer.Exit(1)
 
-            try:
-                totals = asyncio.run(run_replay(settings, path, feeds, rate, on_batch))
-            except ReplayError as exc:
-                console.print(f"[red]{exc}[/red]")
-                raise typer.Exit(2) from exc
-        speed = totals.articles / totals.seconds if totals.seconds else 0.0
-        console.print(
-            f"{totals.articles} articles in {totals.seconds:.1f} s ({speed:.0f}/s): "
-            f"{totals.new} new, {totals.updated} updated, {totals.duplicate} duplicate, "
-            f"{totals.spooled} spooled"
+
+def _replay(path: Path, feeds: list[FeedSpec], rate: float) -> None:
+    import asyncio
+
+    from rich.progress import Progress
+
+    from producers import metrics
+    from producers.replay import ReplayError
+    from producers.runner import ReplayTotals, run_replay
+    from rasad.core.settings import get_settings
+
+    settings = get_settings()
+    console = out()
+    if not path.exists():
+        console.print(f"[red]{path}: no such file or folder[/red]")
+        raise typer.Exit(2)
+    # The same /metrics page as the polling producer: articles read, published, duplicate.
+    metrics.serve(settings.producer_metrics_port)
+    with Progress(console=console, transient=False) as progress:
+        task = progress.add_task(f"replaying {path.name}", total=None)
+
+        def on_batch(t: ReplayTotals) -> None:
+            progress.update(
+                task,
+                completed=t.articles,
+                description=f"replaying {path.name}: {t.new} new, {t.duplicate} dup",
+            )
+
+        try:
+            totals = asyncio.run(run_replay(settings, path, feeds, rate, on_batch))
+        except ReplayError as exc:
+            console.print(f"[red]{exc}[/red]")
+            raise typer.Exit(2) from exc
+    speed = totals.articles / totals.seconds if totals.seconds else 0.0
+    console.print(
+        f"{totals.articles} articles in {totals.seconds:.1f} s ({speed:.0f}/s): "
+        f"{totals.new} new, {totals.updated} updated, {totals.duplicate} duplicate, "
+        f"{totals.spooled} spooled"
+    )
+
+
+def feeds_status(registry: RegistryOption = DEFAULT_REGISTRY) -> None:
+    """Per-feed health: state, last success, last error, failures, items per poll."""
+    from rich.table import Table
+
+    from producers.runner import feed_health
+    from rasad.core.settings import get_settings
+
+    feeds = _load(registry)
+    health = feed_health(get_settings())
+    table = Table(title=f"{len(feeds)} feeds")
+    for column in (
+        "feed",
+        "state",
+        "interval",
+        "last success",
+        "failures",
+        "items/poll",
+        "new/poll",
+        "last error",
+    ):
+        table.add_column(column, overflow="fold")
+    for feed in feeds:
+        h = health.get(feed.id)
+        if h is None:
+            state = "new" if feed.enabled else "disabled"
+            table.add_row(feed.id, state, f"{feed.interval:.0f}s", "never", "0", "", "", "")
+            continue
+        table.add_row(
+            feed.id,
+            h.state if feed.enabled else "disabled",
+            f"{h.interval_s:.0f}s",
+            _ago(h.last_success),
+            str(h.consecutive_failures),
+            str(h.items_last_poll),
+            f"{h.new_per_poll:.1f}",
+            h.last_error or "",
         )
+    out().print(table)
 
+
+def register(app: typer.Typer) -> None:
+    app.command("produce")(produce)
     feeds_app = typer.Typer(help="The feed registry and each feed's health.")
     app.add_typer(feeds_app, name="feeds")
-
-    @feeds_app.command("status")
-    def status(registry: RegistryOption = DEFAULT_REGISTRY) -> None:
-        """Per-feed health: state, last success, last error, failures, items per poll."""
-        feeds = _load(registry)
-        health = feed_health(get_settings())
-        table = Table(title=f"{len(feeds)} feeds")
-        for column in (
-            "feed",
-            "state",
-            "interval",
-            "last success",
-            "failures",
-            "items/poll",
-            "new/poll",
-            "last error",
-        ):
-            table.add_column(column, overflow="fold")
-        for feed in feeds:
-            h = health.get(feed.id)
-            if h is None:
-                state = "new" if feed.enabled else "disabled"
-                table.add_row(feed.id, state, f"{feed.interval:.0f}s", "never", "0", "", "", "")
-                continue
-            table.add_row(
-                feed.id,
-                h.state if feed.enabled else "disabled",
-                f"{h.interval_s:.0f}s",
-                _ago(h.last_success),
-                str(h.consecutive_failures),
-                str(h.items_last_poll),
-                f"{h.new_per_poll:.1f}",
-                h.last_error or "",
-            )
-        console.print(table)
+    feeds_app.command("status")(feeds_status)

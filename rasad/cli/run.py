@@ -8,20 +8,19 @@ a half-running pipeline would silently fall behind.
 from __future__ import annotations
 
 import signal
-import socket
 import subprocess
 import sys
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import typer
 import typer.main
-from rich.console import Console
 
-from rasad.core.settings import Settings, get_settings
-from rasad.stack import control as local_stack
+from rasad.cli.console import err
 
-console = Console(stderr=True, soft_wrap=True)
+if TYPE_CHECKING:
+    from rasad.core.settings import Settings
 
 # Children get this long to finish in-flight batches and commit offsets after SIGTERM.
 STOP_GRACE_S = 20.0
@@ -39,6 +38,8 @@ class Service:
 
 
 def online() -> bool:
+    import socket
+
     try:
         with socket.create_connection(PROBE_HOST, timeout=PROBE_TIMEOUT_S):
             return True
@@ -81,7 +82,7 @@ def _stop(children: dict[str, subprocess.Popen[bytes]]) -> None:
         try:
             proc.wait(timeout=max(0.1, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
-            console.print(f"{name} did not stop in {STOP_GRACE_S:.0f}s; killing it")
+            err().print(f"{name} did not stop in {STOP_GRACE_S:.0f}s; killing it")
             proc.kill()
             proc.wait()
 
@@ -102,8 +103,8 @@ def supervise(plan: list[Service]) -> int:
     for service in plan:
         # Own process group: Ctrl-C reaches only us, and we stop children in order.
         children[service.name] = subprocess.Popen([*rasad, *service.argv], start_new_session=True)
-        console.print(f"started {service.name} (pid {children[service.name].pid})")
-    console.print("[bold]Rasad is running.[/] Press Ctrl-C to stop everything.")
+        err().print(f"started {service.name} (pid {children[service.name].pid})")
+    err().print("[bold]Rasad is running.[/] Press Ctrl-C to stop everything.")
     finishing = {s.name for s in plan if s.finishes}
     watched = dict(children)
     try:
@@ -111,42 +112,50 @@ def supervise(plan: list[Service]) -> int:
             for name, proc in list(watched.items()):
                 code = proc.poll()
                 if code == 0 and name in finishing:
-                    console.print(f"{name} finished; the rest keeps running")
+                    err().print(f"{name} finished; the rest keeps running")
                     del watched[name]
                 elif code is not None:
-                    console.print(f"[red]{name} exited with code {code}; stopping the rest[/]")
+                    err().print(f"[red]{name} exited with code {code}; stopping the rest[/]")
                     return code or 1
             time.sleep(0.5)
     except KeyboardInterrupt:
-        console.print("stopping…")
+        err().print("stopping…")
         return 0
     finally:
         _stop(children)
 
 
+def run_pipeline(app: typer.Typer) -> None:
+    """`rasad run`; ``app`` is the whole CLI: only the services it has commands for start."""
+    from rasad.core.settings import get_settings
+    from rasad.stack import control as local_stack
+
+    settings = get_settings()
+    started_stack = False
+    if settings.run_local_stack:
+        was_up = all(s.healthy for s in local_stack.status(settings))
+        try:
+            local_stack.up(settings, progress=err().print)
+        except local_stack.StackError as exc:
+            err().print(f"[bold red]error:[/] {exc}")
+            raise typer.Exit(1) from None
+        started_stack = not was_up
+    setup = subprocess.run([sys.executable, "-m", "rasad.cli", "setup"], check=False)
+    if setup.returncode != 0:
+        raise typer.Exit(setup.returncode)
+    group = typer.main.get_command(app)
+    available: set[str] = set(getattr(group, "commands", {}))
+    plan = services(settings, available)
+    if "web" in {s.name for s in plan}:
+        err().print(f"web app: http://{settings.web_host}:{settings.web_port}/")
+    code = supervise(plan)
+    if started_stack:
+        local_stack.down(settings, progress=err().print)
+    raise typer.Exit(code)
+
+
 def register(app: typer.Typer) -> None:
     @app.command("run")
-    def run() -> None:
+    def run_command() -> None:
         """Stack, setup, then producers, workers and the web app in the foreground."""
-        settings = get_settings()
-        started_stack = False
-        if settings.run_local_stack:
-            was_up = all(s.healthy for s in local_stack.status(settings))
-            try:
-                local_stack.up(settings, progress=console.print)
-            except local_stack.StackError as exc:
-                console.print(f"[bold red]error:[/] {exc}")
-                raise typer.Exit(1) from None
-            started_stack = not was_up
-        setup = subprocess.run([sys.executable, "-m", "rasad.cli", "setup"], check=False)
-        if setup.returncode != 0:
-            raise typer.Exit(setup.returncode)
-        group = typer.main.get_command(app)
-        available: set[str] = set(getattr(group, "commands", {}))
-        plan = services(settings, available)
-        if "web" in {s.name for s in plan}:
-            console.print(f"web app: http://{settings.web_host}:{settings.web_port}/")
-        code = supervise(plan)
-        if started_stack:
-            local_stack.down(settings, progress=console.print)
-        raise typer.Exit(code)
+        run_pipeline(app)

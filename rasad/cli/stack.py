@@ -1,103 +1,121 @@
-"""`rasad stack up|down|status|logs` and `rasad setup`."""
+"""`rasad stack up|down|status|logs` and `rasad setup`.
+
+The stack control, Kafka, the engine client and rich are imported when a command runs, not
+when the CLI starts."""
 
 from __future__ import annotations
 
-import asyncio
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from kafka.errors import KafkaError
-from rich.console import Console
 
-from indexers.alerts.store import ensure_alert_indices
-from indexers.index.templates import ensure_index_setup
-from rasad.core.engine.client import EngineError, open_engine
-from rasad.core.settings import get_settings
-from rasad.core.topics import TopicMismatchError, ensure_topics
-from rasad.stack import control as local_stack
+from rasad.cli.console import err, fail, out
 
-console = Console(stderr=True, soft_wrap=True)
+if TYPE_CHECKING:
+    from rasad.stack.control import ServiceStatus
 
 
-def _print_statuses(statuses: list[local_stack.ServiceStatus]) -> None:
-    out = Console()
+def _print_statuses(statuses: list[ServiceStatus]) -> None:
+    console = out()
     for s in statuses:
         state = "healthy" if s.healthy else ("running, not healthy" if s.running else "stopped")
         colour = "green" if s.healthy else "red"
-        out.print(f"[bold]{s.name}[/] [{colour}]{state}[/] at {s.address} (pid {s.pid or '-'})")
-        out.print(f"  {s.detail}", highlight=False)
-        out.print(f"  data: {s.data_path}\n  log:  {s.log_path}", highlight=False)
+        console.print(f"[bold]{s.name}[/] [{colour}]{state}[/] at {s.address} (pid {s.pid or '-'})")
+        console.print(f"  {s.detail}", highlight=False)
+        console.print(f"  data: {s.data_path}\n  log:  {s.log_path}", highlight=False)
 
 
-def _fail(message: str) -> typer.Exit:
-    console.print(f"[bold red]error:[/] {message}")
-    return typer.Exit(code=1)
+def up() -> None:
+    """Provision (cached) and start Kafka and OpenSearch; wait until both are healthy."""
+    from rasad.core.settings import get_settings
+    from rasad.stack import control as local_stack
+
+    try:
+        statuses = local_stack.up(get_settings(), progress=err().print)
+    except local_stack.StackError as exc:
+        raise fail(str(exc)) from None
+    _print_statuses(statuses)
+
+
+def down(
+    reset: Annotated[bool, typer.Option(help="Also delete the servers' data.")] = False,
+) -> None:
+    """Stop both servers (SIGTERM, then SIGKILL after a grace period); data is kept."""
+    from rasad.core.settings import get_settings
+    from rasad.stack import control as local_stack
+
+    try:
+        local_stack.down(get_settings(), reset=reset, progress=err().print)
+    except local_stack.StackError as exc:
+        raise fail(str(exc)) from None
+
+
+def status() -> None:
+    """Show each server's state; exit 1 unless both are healthy."""
+    from rasad.core.settings import get_settings
+    from rasad.stack import control as local_stack
+
+    statuses = local_stack.status(get_settings())
+    _print_statuses(statuses)
+    if not all(s.healthy for s in statuses):
+        raise typer.Exit(code=1)
+
+
+def logs(
+    service: Annotated[str | None, typer.Argument(help="kafka or opensearch")] = None,
+    lines: Annotated[int, typer.Option("--lines", "-n")] = 50,
+) -> None:
+    """Print the tail of the servers' logs."""
+    from rasad.core.settings import get_settings
+    from rasad.stack import control as local_stack
+
+    try:
+        typer.echo(local_stack.logs(get_settings(), service=service, lines=lines))
+    except local_stack.StackError as exc:
+        raise fail(str(exc)) from None
+
+
+def setup() -> None:
+    """Create Kafka topics and engine templates/aliases. Idempotent: run it on every start."""
+    import asyncio
+
+    from kafka.errors import KafkaError
+
+    from indexers.alerts.store import ensure_alert_indices
+    from indexers.index.templates import ensure_index_setup
+    from rasad.core.engine.client import EngineError, open_engine
+    from rasad.core.settings import get_settings
+    from rasad.core.topics import TopicMismatchError, ensure_topics
+
+    settings = get_settings()
+    try:
+        created = ensure_topics(settings)
+    except TopicMismatchError as exc:
+        raise fail(str(exc)) from None
+    except KafkaError as exc:
+        raise fail(
+            f"Kafka at {settings.kafka_bootstrap_servers} did not answer ({exc}); "
+            "start it with `rasad stack up` or set RASAD_KAFKA_BOOTSTRAP_SERVERS"
+        ) from None
+    err().print(f"topics: {', '.join(created) or 'all present'}")
+
+    async def indices() -> list[str]:
+        async with open_engine(settings) as engine:
+            articles = await ensure_index_setup(engine, settings)
+            return articles + await ensure_alert_indices(engine, settings)
+
+    try:
+        done = asyncio.run(indices())
+    except EngineError as exc:
+        raise fail(str(exc)) from None
+    err().print(f"engine: {', '.join(done) or 'all present'}")
 
 
 def register(app: typer.Typer) -> None:
     stack_app = typer.Typer(help="The local Kafka + OpenSearch stack (loopback only).")
     app.add_typer(stack_app, name="stack")
-
-    @stack_app.command("up")
-    def up() -> None:
-        """Provision (cached) and start Kafka and OpenSearch; wait until both are healthy."""
-        try:
-            statuses = local_stack.up(get_settings(), progress=console.print)
-        except local_stack.StackError as exc:
-            raise _fail(str(exc)) from None
-        _print_statuses(statuses)
-
-    @stack_app.command("down")
-    def down(
-        reset: Annotated[bool, typer.Option(help="Also delete the servers' data.")] = False,
-    ) -> None:
-        """Stop both servers (SIGTERM, then SIGKILL after a grace period); data is kept."""
-        try:
-            local_stack.down(get_settings(), reset=reset, progress=console.print)
-        except local_stack.StackError as exc:
-            raise _fail(str(exc)) from None
-
-    @stack_app.command("status")
-    def status() -> None:
-        """Show each server's state; exit 1 unless both are healthy."""
-        statuses = local_stack.status(get_settings())
-        _print_statuses(statuses)
-        if not all(s.healthy for s in statuses):
-            raise typer.Exit(code=1)
-
-    @stack_app.command("logs")
-    def logs(
-        service: Annotated[str | None, typer.Argument(help="kafka or opensearch")] = None,
-        lines: Annotated[int, typer.Option("--lines", "-n")] = 50,
-    ) -> None:
-        """Print the tail of the servers' logs."""
-        try:
-            typer.echo(local_stack.logs(get_settings(), service=service, lines=lines))
-        except local_stack.StackError as exc:
-            raise _fail(str(exc)) from None
-
-    @app.command("setup")
-    def setup() -> None:
-        """Create Kafka topics and engine templates/aliases. Idempotent: run it on every start."""
-        settings = get_settings()
-        try:
-            created = ensure_topics(settings)
-        except TopicMismatchError as exc:
-            raise _fail(str(exc)) from None
-        except KafkaError as exc:
-            raise _fail(
-                f"Kafka at {settings.kafka_bootstrap_servers} did not answer ({exc}); "
-                "start it with `rasad stack up` or set RASAD_KAFKA_BOOTSTRAP_SERVERS"
-            ) from None
-        console.print(f"topics: {', '.join(created) or 'all present'}")
-
-        async def indices() -> list[str]:
-            async with open_engine(settings) as engine:
-                articles = await ensure_index_setup(engine, settings)
-                return articles + await ensure_alert_indices(engine, settings)
-
-        try:
-            done = asyncio.run(indices())
-        except EngineError as exc:
-            raise _fail(str(exc)) from None
-        console.print(f"engine: {', '.join(done) or 'all present'}")
+    stack_app.command("up")(up)
+    stack_app.command("down")(down)
+    stack_app.command("status")(status)
+    stack_app.command("logs")(logs)
+    app.command("setup")(setup)

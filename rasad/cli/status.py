@@ -3,39 +3,28 @@
 Each part is asked through its own public interface (Kafka's admin API, the engine adapter and
 the indexer's stats, the producers' state files, the worker's and the web app's HTTP endpoints);
 one part being down never hides the others. Exit code 1 when a part that should answer does not.
+Each probe imports its client when it runs, not when the CLI starts.
 """
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
 import typer
-from kafka import KafkaAdminClient, TopicPartition
-from kafka.admin import OffsetSpec
-from kafka.errors import KafkaError
-from prometheus_client.parser import text_string_to_metric_families
-from rich.console import Console
-from rich.table import Table
 
-from indexers.search.searcher import index_stats
-from producers.registry import RegistryError, load_registry
-from producers.runner import feed_health, spool_path
-from producers.spool import Spool
-from rasad.core.engine.client import EngineError, open_engine
-from rasad.core.kafka import client_config
-from rasad.core.settings import Settings, get_settings
-from rasad.core.topics import pipeline_topics
-from rasad.stack import control as local_stack
+from rasad.cli.console import out
+from rasad.cli.status_kafka import kafka_health as kafka_health
+
+if TYPE_CHECKING:
+    import httpx
+    from rich.table import Table
+
+    from rasad.core.settings import Settings
 
 # A loopback service that needs longer than this to answer a health probe is not healthy.
 PROBE_TIMEOUT_S = 3.0
-# Kafka admin requests: a live broker answers in milliseconds; a dead one must not hang the
-# screen, so bootstrap gives up after this and the part is reported down.
-KAFKA_TIMEOUT_MS = 5_000
 # Feeds listed by name when failing or dead; the rest are counted, so the screen stays one.
 MAX_LISTED = 5
 # Counters shown from a worker's /metrics page: Prometheus family name -> label on screen.
@@ -58,100 +47,14 @@ class Part:
     details: list[str] = field(default_factory=list)
 
 
-@dataclass(frozen=True)
-class GroupLag:
-    group: str
-    state: str
-    members: int
-    lag: int
-    topics: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class KafkaHealth:
-    brokers: list[str]
-    partitions: dict[str, int]  # pipeline topic -> partitions (missing topics absent)
-    messages: dict[str, int]  # pipeline topic -> messages retained (latest - earliest)
-    groups: list[GroupLag]
-
-
 # --- Kafka -------------------------------------------------------------------------------------
 
 
-def kafka_health(settings: Settings) -> KafkaHealth:
-    """Brokers, the pipeline topics, and the lag of every group consuming one of them."""
-    admin = KafkaAdminClient(
-        client_id="rasad-status",
-        request_timeout_ms=KAFKA_TIMEOUT_MS,
-        bootstrap_timeout_ms=KAFKA_TIMEOUT_MS,
-        **client_config(settings),
-    )
-    try:
-        brokers = [f"{b['host']}:{b['port']}" for b in admin.describe_cluster()["brokers"]]
-        present = set(admin.list_topics())
-        names = [t.name for t in pipeline_topics(settings) if t.name in present]
-        partitions = {t["name"]: len(t["partitions"]) for t in admin.describe_topics(names)}
-        tps = [TopicPartition(t, p) for t, n in partitions.items() for p in range(n)]
-        latest = _offsets(admin, tps, OffsetSpec.LATEST)
-        earliest = _offsets(admin, tps, OffsetSpec.EARLIEST)
-        messages = dict.fromkeys(partitions, 0)
-        for tp in tps:
-            messages[tp.topic] += latest[tp] - earliest[tp]
-        groups = _group_lags(admin, settings, latest, earliest)
-        return KafkaHealth(brokers, partitions, messages, groups)
-    finally:
-        admin.close()
-
-
-def _offsets(
-    admin: KafkaAdminClient, tps: list[TopicPartition], spec: OffsetSpec
-) -> dict[TopicPartition, int]:
-    if not tps:
-        return {}
-    found = admin.list_partition_offsets(dict.fromkeys(tps, spec))
-    return {tp: int(o.offset) for tp, o in found.items()}
-
-
-def _group_lags(
-    admin: KafkaAdminClient,
-    settings: Settings,
-    latest: dict[TopicPartition, int],
-    earliest: dict[TopicPartition, int],
-) -> list[GroupLag]:
-    """Lag per group on the pipeline topics. A partition the group never committed counts
-    whole (workers start at the earliest offset); the worker group with no commit at all is
-    behind on the whole raw topic. Groups of other topics are left out."""
-    ids = [g["group_id"] for g in admin.list_groups()]
-    committed = admin.list_group_offsets(ids) if ids else {}
-    wanted = [
-        g
-        for g in ids
-        if g == settings.stream_app_id or any(tp in latest for tp in committed.get(g) or {})
-    ]
-    described = admin.describe_groups(wanted) if wanted else {}
-    result = []
-    for group in wanted:
-        offsets = {tp: o.offset for tp, o in (committed.get(group) or {}).items() if tp in latest}
-        used = sorted({tp.topic for tp in offsets}) or [settings.topic_raw]
-        lag = sum(
-            latest[tp] - max(offsets.get(tp, earliest[tp]), earliest[tp])
-            for tp in latest
-            if tp.topic in used
-        )
-        info = described.get(group) or {}
-        result.append(
-            GroupLag(
-                group=group,
-                state=str(info.get("group_state", "unknown")),
-                members=len(info.get("members") or []),
-                lag=lag,
-                topics=tuple(used),
-            )
-        )
-    return result
-
-
 def _kafka_parts(settings: Settings) -> list[Part]:
+    from kafka.errors import KafkaError
+
+    from rasad.core.topics import pipeline_topics
+
     try:
         health = kafka_health(settings)
     except (KafkaError, OSError) as exc:
@@ -198,6 +101,9 @@ def _kafka_parts(settings: Settings) -> list[Part]:
 
 
 async def _engine_part(settings: Settings) -> Part:
+    from indexers.search.searcher import index_stats
+    from rasad.core.engine.client import EngineError, open_engine
+
     try:
         async with open_engine(settings) as engine:
             health = await engine.health()
@@ -222,6 +128,10 @@ async def _engine_part(settings: Settings) -> Part:
 
 
 def _feeds_part(settings: Settings) -> Part:
+    from producers.registry import RegistryError, load_registry
+    from producers.runner import feed_health, spool_path
+    from producers.spool import Spool
+
     try:
         registry = load_registry()
     except RegistryError as exc:
@@ -259,6 +169,8 @@ def _feeds_part(settings: Settings) -> Part:
 def worker_counters(metrics_text: str) -> dict[str, float]:
     """The pipeline counters of a worker's Prometheus page, summed over their labels, and the
     worker's own consumer lag (over the partitions assigned to it) when it reports one."""
+    from prometheus_client.parser import text_string_to_metric_families
+
     totals: dict[str, float] = {}
     for family in text_string_to_metric_families(metrics_text):
         if family.name == WORKER_LAG:
@@ -276,6 +188,8 @@ def worker_counters(metrics_text: str) -> dict[str, float]:
 
 
 async def _worker_part(settings: Settings, client: httpx.AsyncClient) -> Part:
+    import httpx
+
     url = f"http://{settings.worker_web_host}:{settings.worker_web_port}/metrics"
     try:
         response = await client.get(url)
@@ -288,6 +202,8 @@ async def _worker_part(settings: Settings, client: httpx.AsyncClient) -> Part:
 
 
 async def _web_part(settings: Settings, client: httpx.AsyncClient) -> Part:
+    import httpx
+
     url = f"http://{settings.web_host}:{settings.web_port}/healthz"
     try:
         response = await client.get(url)
@@ -304,6 +220,10 @@ async def _web_part(settings: Settings, client: httpx.AsyncClient) -> Part:
 
 
 async def _http_parts(settings: Settings) -> list[Part]:
+    import asyncio
+
+    import httpx
+
     async with httpx.AsyncClient(timeout=PROBE_TIMEOUT_S) as client:
         return list(
             await asyncio.gather(
@@ -313,6 +233,8 @@ async def _http_parts(settings: Settings) -> list[Part]:
 
 
 def _stack_part(settings: Settings) -> Part:
+    from rasad.stack import control as local_stack
+
     statuses = local_stack.status(settings)
     running = [s for s in statuses if s.running]
     if not running:
@@ -327,6 +249,7 @@ def _stack_part(settings: Settings) -> Part:
 
 def collect(settings: Settings) -> list[Part]:
     """Every part's health, each asked independently (the blocking probes run in threads)."""
+    import asyncio
 
     async def gather() -> list[Part]:
         blocking: list[Callable[[Settings], Any]] = [_stack_part, _kafka_parts, _feeds_part]
@@ -349,6 +272,8 @@ def collect(settings: Settings) -> list[Part]:
 
 
 def render(parts: list[Part]) -> Table:
+    from rich.table import Table
+
     table = Table(title="rasad status", show_lines=False, expand=False)
     table.add_column("part", style="bold", no_wrap=True)
     table.add_column("state", no_wrap=True)
@@ -360,11 +285,15 @@ def render(parts: list[Part]) -> Table:
     return table
 
 
+def status() -> None:
+    """One screen: Kafka, engine, feeds, workers, consumer lag, dead letters, web app."""
+    from rasad.core.settings import get_settings
+
+    parts = collect(get_settings())
+    out().print(render(parts), highlight=False)
+    if any(p.ok is False for p in parts):
+        raise typer.Exit(code=1)
+
+
 def register(app: typer.Typer) -> None:
-    @app.command("status")
-    def status() -> None:
-        """One screen: Kafka, engine, feeds, workers, consumer lag, dead letters, web app."""
-        parts = collect(get_settings())
-        Console().print(render(parts), highlight=False)
-        if any(p.ok is False for p in parts):
-            raise typer.Exit(code=1)
+    app.command("status")(status)

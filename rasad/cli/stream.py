@@ -1,4 +1,6 @@
-"""`rasad worker` (the Faust enrichment worker) and `rasad enrich` (one article, no Kafka)."""
+"""`rasad worker` (the Faust enrichment worker) and `rasad enrich` (one article, no Kafka).
+
+Enrichment, Kafka and pydantic are imported when a command runs, not when the CLI starts."""
 
 from __future__ import annotations
 
@@ -7,27 +9,17 @@ import hashlib
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import orjson
 import typer
-from kafka.errors import KafkaError
-from pydantic import ValidationError
-from rich.console import Console
 
-from rasad.core.article import Article, SchemaError, Source
-from rasad.core.logs import configure_logging, get_logger
-from rasad.core.settings import get_settings
-from rasad.core.topics import TopicMismatchError, ensure_topics
-from stream.enrich.cluster import StoryClusters
-from stream.enrich.pipeline import EnrichmentError, enrich, warm_up
+from rasad.cli.console import fail
 
-# Errors stay on one line whatever the terminal width, so logs and grep see whole messages.
-console = Console(stderr=True, soft_wrap=True)
-log = get_logger(__name__)
+if TYPE_CHECKING:
+    from rasad.core.article import Article
 
 # The source of an article given on the command line rather than read from a feed.
-LOCAL_SOURCE = Source(id="local", name="local file", country="INT", kind="private")
+LOCAL_SOURCE = {"id": "local", "name": "local file", "country": "INT", "kind": "private"}
 # Article ids are this many hex digits of a SHA-256, like the producers' ids.
 ID_HEX_DIGITS = 16
 # Allocations between young-generation collections: enrichment allocates many short-lived
@@ -48,14 +40,11 @@ class InputError(ValueError):
     """The input of `rasad enrich` is neither a JSON article nor UTF-8 text."""
 
 
-def _fail(message: str) -> typer.Exit:
-    console.print(f"[bold red]error:[/] {message}")
-    return typer.Exit(code=1)
-
-
 def read_article(data: bytes, origin: str, now: datetime) -> Article:
     """An article from a JSON object (at least ``title`` and ``body``; other Article fields
     optional) or from UTF-8 plain text (first line title, the rest body)."""
+    import orjson
+
     if data.lstrip()[:1] == b"{":
         try:
             fields: Any = orjson.loads(data)
@@ -76,6 +65,10 @@ def read_article(data: bytes, origin: str, now: datetime) -> Article:
 
 def _complete(fields: dict[str, Any], origin: str, now: datetime) -> Article:
     """Fill the fields a feed would have given with values that say where the text came from."""
+    from pydantic import ValidationError
+
+    from rasad.core.article import Article, SchemaError, Source
+
     url = str(fields.get("url") or f"file:{origin}")
     canonical = str(fields.get("canonical_url") or url)
     content = f"{fields['title']}\n{fields.get('summary', '')}\n{fields['body']}"
@@ -86,7 +79,7 @@ def _complete(fields: dict[str, Any], origin: str, now: datetime) -> Article:
         "published_at": now,
         "date_flag": "missing",
         "fetched_at": now,
-        "source": LOCAL_SOURCE,
+        "source": Source.model_validate(LOCAL_SOURCE),
         "feed_url": url,
         "body_kind": "full_text",
         "content_hash": hashlib.sha256(content.encode()).hexdigest(),
@@ -97,57 +90,75 @@ def _complete(fields: dict[str, Any], origin: str, now: datetime) -> Article:
         raise InputError(f"{origin}: {SchemaError(str(exc))}") from exc
 
 
+def enrich_command(
+    path: Annotated[
+        str, typer.Argument(help="A JSON article or a UTF-8 text file; '-' reads stdin.")
+    ] = "-",
+) -> None:
+    """Enrich one article without Kafka and print it as JSON (exactly what the agent does)."""
+    now = datetime.now(UTC)
+    try:
+        data = sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes()
+    except OSError as exc:
+        raise fail(f"{path}: cannot read: {exc.strerror}") from None
+    origin = "stdin" if path == "-" else str(Path(path).resolve())
+    try:
+        article = read_article(data, origin, now)
+    except InputError as exc:
+        raise fail(str(exc)) from None
+    import orjson
+
+    from stream.enrich.cluster import StoryClusters
+    from stream.enrich.pipeline import EnrichmentError, enrich
+
+    try:
+        enriched = enrich(article, StoryClusters({}), now)
+    except EnrichmentError as exc:
+        raise fail(str(exc)) from None
+    sys.stdout.buffer.write(
+        orjson.dumps(enriched.model_dump(mode="json"), option=orjson.OPT_INDENT_2) + b"\n"
+    )
+
+
+def worker() -> None:
+    """Run the Faust worker: raw -> enriched -> engine, and the alert agents (stream/app.py)."""
+    from kafka.errors import KafkaError
+
+    from rasad.core.logs import configure_logging, get_logger
+    from rasad.core.settings import get_settings
+    from rasad.core.topics import TopicMismatchError, ensure_topics
+    from stream.enrich.pipeline import EnrichmentError, warm_up
+
+    log = get_logger(__name__)
+    settings = get_settings()
+    configure_logging(settings)
+    try:
+        created = ensure_topics(settings)
+        warm_up()
+    except (TopicMismatchError, KafkaError, EnrichmentError) as exc:
+        raise fail(f"{type(exc).__name__}: {exc}") from None
+    if created:
+        log.info("topics created", topics=created)
+    settle_collector()
+    # Faust creates its data dir without parents.
+    settings.stream_data_dir.mkdir(parents=True, exist_ok=True)
+    import faust
+
+    from stream.app import app as faust_app
+
+    log.info(
+        "worker starting",
+        app_id=settings.stream_app_id,
+        web=f"{settings.worker_web_host}:{settings.worker_web_port}",
+    )
+    faust.Worker(
+        faust_app,
+        loglevel=settings.log_level,
+        quiet=True,
+        override_logging=False,
+    ).execute_from_commandline()
+
+
 def register(app: typer.Typer) -> None:
-    @app.command("enrich")
-    def enrich_command(
-        path: Annotated[
-            str, typer.Argument(help="A JSON article or a UTF-8 text file; '-' reads stdin.")
-        ] = "-",
-    ) -> None:
-        """Enrich one article without Kafka and print it as JSON (exactly what the agent does)."""
-        now = datetime.now(UTC)
-        try:
-            data = sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes()
-        except OSError as exc:
-            raise _fail(f"{path}: cannot read: {exc.strerror}") from None
-        origin = "stdin" if path == "-" else str(Path(path).resolve())
-        try:
-            article = read_article(data, origin, now)
-            enriched = enrich(article, StoryClusters({}), now)
-        except (InputError, EnrichmentError) as exc:
-            raise _fail(str(exc)) from None
-        sys.stdout.buffer.write(
-            orjson.dumps(enriched.model_dump(mode="json"), option=orjson.OPT_INDENT_2) + b"\n"
-        )
-
-    @app.command("worker")
-    def worker() -> None:
-        """Run the Faust worker: raw -> enriched -> engine, and the alert agents (stream/app.py)."""
-        settings = get_settings()
-        configure_logging(settings)
-        try:
-            created = ensure_topics(settings)
-            warm_up()
-        except (TopicMismatchError, KafkaError, EnrichmentError) as exc:
-            raise _fail(f"{type(exc).__name__}: {exc}") from None
-        if created:
-            log.info("topics created", topics=created)
-        settle_collector()
-        # Faust creates its data dir without parents.
-        settings.stream_data_dir.mkdir(parents=True, exist_ok=True)
-        # Imported here: building the Faust app reads settings and is only needed by the worker.
-        import faust
-
-        from stream.app import app as faust_app
-
-        log.info(
-            "worker starting",
-            app_id=settings.stream_app_id,
-            web=f"{settings.worker_web_host}:{settings.worker_web_port}",
-        )
-        faust.Worker(
-            faust_app,
-            loglevel=settings.log_level,
-            quiet=True,
-            override_logging=False,
-        ).execute_from_commandline()
+    app.command("enrich")(enrich_command)
+    app.command("worker")(worker)
