@@ -57,5 +57,5 @@ stack-down: install
 	$(BIN)/rasad stack down
 
 clean:
-	rm -rf $(VENV) .rasad .mypy_cache .ruff_cache .pytest_cache test-artifacts \
+	rm -rf $(VENV) .rasad .mypy_cache .ruff_cache .pytest_cache .import_linter_cache test-artifacts \
 		$(FRONTEND)/node_modules
