@@ -103,6 +103,10 @@ class Poller:
             self.health[feed.id] = health
         self._count_states()
 
+    async def drain(self, timeout_s: float) -> int:
+        """Publish the spool for up to ``timeout_s``; returns how many articles are left."""
+        return await self._in_sink(self.publisher.drain, timeout_s)
+
     async def close(self) -> None:
         await self._in_sink(self.publisher.close)
         self._sink.shutdown(wait=True)
@@ -269,6 +273,7 @@ class Poller:
             log.info("progress", **self.totals, spool=spool, **counts)
 
     async def run_forever(self) -> None:
+        await self._in_sink(self.publisher.flush_spool)  # what an earlier run left, first
         tasks = [asyncio.create_task(self._feed_loop(f)) for f in self.enabled()]
         tasks += [
             asyncio.create_task(self._spool_loop()),

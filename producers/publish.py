@@ -15,14 +15,25 @@ from datetime import UTC, datetime
 from typing import Any
 
 from kafka import KafkaProducer
-from kafka.errors import KafkaError
+from kafka.errors import (
+    InvalidTopicError,
+    KafkaError,
+    KafkaTimeoutError,
+    MessageSizeTooLargeError,
+    RecordListTooLargeError,
+    UnsupportedForMessageFormatError,
+)
 
 from producers import metrics
-from producers.spool import Spool
+from producers.spool import Spool, Spooled
 from producers.state import Known, StateStore
 from rasad.core.article import Article
+from rasad.core.deadletter import DeadLetter
 from rasad.core.kafka import client_config
+from rasad.core.logs import get_logger
 from rasad.core.settings import Settings
+
+log = get_logger(__name__)
 
 # kafka-python tuning. Articles arrive in bursts of one feed poll (10-100 items of 2-20 KB):
 # - linger 20 ms lets a burst's sends share one request per partition without adding latency
@@ -39,8 +50,33 @@ BOOTSTRAP_TIMEOUT_MS = 5_000
 MAX_BLOCK_MS = 5_000
 # Spooled articles sent per retry round: bounded so one round cannot hold the thread for long.
 SPOOL_BATCH = 1_000
-# A spooled article refused by the broker this many times is kept as a dead letter.
+# A spooled article not acknowledged this many times is dead-lettered even when the error
+# looked temporary: 20 tries span at least 10 minutes at the default spool_retry_s.
 MAX_ATTEMPTS = 20
+# While draining on exit, a broker that is away is asked again this often: a reconnect is one
+# TCP connect, cheap, and a broker restart is noticed within a second.
+DRAIN_RETRY_S = 1.0
+# Refusals no retry can change: the record is too large or malformed, or the topic is invalid.
+# (Timeouts, leader changes and lost connections are retriable and keep the article spooled.)
+REFUSED_FOR_GOOD = (
+    MessageSizeTooLargeError,
+    RecordListTooLargeError,
+    UnsupportedForMessageFormatError,
+    InvalidTopicError,
+)
+
+
+class NotConnectedError(ConnectionError):
+    """The broker (or the topic) could not be reached; the article waits in the spool."""
+
+
+def refused_for_good(error: BaseException) -> bool:
+    return isinstance(error, REFUSED_FOR_GOOD)
+
+
+def _describe(error: BaseException) -> str:
+    return f"{type(error).__name__}: {error}"
+
 
 ProducerFactory = Callable[[dict[str, Any]], Any]
 
@@ -127,47 +163,102 @@ class Publisher:
             self._producer = None
 
     # --- sending -------------------------------------------------------------------------------
-    def _send(self, items: Sequence[tuple[str, bytes]]) -> tuple[list[bool], str | None]:
-        """Send (key, value) pairs and wait for acks; per item: acked or not, and why not."""
+    def _send_to(
+        self, topic: str, items: Sequence[tuple[bytes | None, bytes]]
+    ) -> list[BaseException | None]:
+        """Send (key, value) pairs and wait for acks; per item None (acked) or why not."""
         producer = self._connected()
         if producer is None:
-            return [False] * len(items), self.last_error
+            return [NotConnectedError(self.last_error or "broker unreachable")] * len(items)
+        results: list[BaseException | None] = []
         futures: list[Any] = []
-        error: str | None = None
+        for key, value in items:
+            try:  # a record too large for the client fails here, not in its future
+                futures.append(producer.send(topic, key=key, value=value))
+            except KafkaError as exc:
+                futures.append(exc)
         try:
-            for key, value in items:
-                futures.append(producer.send(self.topic, key=key.encode(), value=value))
             producer.flush(timeout=self.settings.producer_send_timeout_s + 5)
         except KafkaError as exc:
-            error = f"{type(exc).__name__}: {exc}"
-        acked = [f.is_done and f.succeeded() for f in futures]
-        acked += [False] * (len(items) - len(acked))
+            self.last_error = f"{type(exc).__name__}: {exc}"
         for f in futures:
-            if f.is_done and f.failed():
-                error = error or f"{type(f.exception).__name__}: {f.exception}"
-        if error:
-            self.last_error = error
-        return acked, error
+            if isinstance(f, BaseException):
+                results.append(f)
+            elif not f.is_done:
+                results.append(KafkaTimeoutError("not acknowledged in time"))
+            else:
+                results.append(None if f.succeeded() else f.exception)
+        if errors := [r for r in results if r is not None]:
+            self.last_error = _describe(errors[0])
+        if any(refused_for_good(e) for e in errors):
+            # An idempotent kafka-python producer treats a refusal as fatal and aborts every
+            # later batch: start a fresh one (what was acked stays acked).
+            producer.close(timeout=0)
+            self._producer, self._retry_at = None, 0.0
+        return results
+
+    def _settle(self, rows: Sequence[Spooled], results: Sequence[BaseException | None]) -> int:
+        """Book one send of spooled rows: acked ones are published and leave the spool; refused
+        for good (or too often) go to the dead-letter topic; the rest wait for the next try."""
+        acked = [r for r, e in zip(rows, results, strict=True) if e is None]
+        self.state.mark_published((r.id, r.content_hash, r.version, _now()) for r in acked)
+        self.spool.remove(r.seq for r in acked)
+        failed = [(r, e) for r, e in zip(rows, results, strict=True) if e is not None]
+        dead = [(r, e) for r, e in failed if refused_for_good(e) or r.attempts + 1 >= MAX_ATTEMPTS]
+        dead_seqs = {r.seq for r, _ in dead}
+        for row, error in failed:
+            if row.seq not in dead_seqs:
+                self.spool.failed([row.seq], _describe(error))
+        if dead:
+            self._dead_letter(dead)
+        return len(acked)
+
+    def _dead_letter(self, dead: Sequence[tuple[Spooled, BaseException]]) -> None:
+        """Write refused articles to ``<topic>.dlq`` in the dead-letter envelope; one the
+        dead-letter topic does not take either stays in the spool, marked dead, for a person."""
+        letters = [
+            (
+                r.id.encode(),
+                DeadLetter.of(
+                    "produce", self.topic, r.id.encode(), r.payload, e, attempts=r.attempts + 1
+                ).to_json(),
+            )
+            for r, e in dead
+        ]
+        results = self._send_to(self.settings.dead_letter_topic(self.topic), letters)
+        written = [r for (r, _), e in zip(dead, results, strict=True) if e is None]
+        # Dedup must know them, or the next poll of their feed would send them again.
+        self.state.mark_published((r.id, r.content_hash, r.version, _now()) for r in written)
+        self.spool.remove(r.seq for r in written)
+        for (row, error), dlq_error in zip(dead, results, strict=True):
+            if dlq_error is not None:
+                reason = f"{_describe(error)}; dead-letter topic: {_describe(dlq_error)}"
+                self.spool.failed([row.seq], reason, dead=True)
+                log.error("article kept as a dead letter in the spool", id=row.id, error=reason)
+        metrics.ARTICLES.labels("dead_lettered").inc(len(written))
+        metrics.ARTICLES.labels("dead_spooled").inc(len(dead) - len(written))
 
     def flush_spool(self) -> int:
         """Retry spooled articles, oldest first; returns how many the broker acknowledged."""
         sent = 0
         while (batch := self.spool.pending(SPOOL_BATCH)) and self._connected() is not None:
-            acked, error = self._send([(row.id, row.payload) for row in batch])
-            ok = [row for row, a in zip(batch, acked, strict=True) if a]
-            bad = [row for row, a in zip(batch, acked, strict=True) if not a]
-            self.state.mark_published((r.id, r.content_hash, r.version, _now()) for r in ok)
-            self.spool.remove(r.seq for r in ok)
-            sent += len(ok)
-            if bad:
-                dead = [r.seq for r in bad if r.attempts + 1 >= MAX_ATTEMPTS]
-                self.spool.failed([r.seq for r in bad if r.seq not in dead], error or "not acked")
-                self.spool.failed(dead, error or "not acked", dead=True)
-                metrics.ARTICLES.labels("dead_lettered").inc(len(dead))
-                break
+            results = self._send_to(self.topic, [(r.id.encode(), r.payload) for r in batch])
+            sent += self._settle(batch, results)
+            if any(e is not None and not refused_for_good(e) for e in results):
+                break  # the broker is struggling: the next round (or the drain) tries again
         metrics.ARTICLES.labels("published").inc(sent)
         metrics.SPOOL_SIZE.set(self.spool.size())
         return sent
+
+    def drain(self, timeout_s: float) -> int:
+        """Publish the whole spool, retrying while the broker is away, for up to ``timeout_s``
+        (plus at most one send timeout); returns how many articles are still spooled."""
+        deadline = time.monotonic() + timeout_s
+        while self.spool.size() and time.monotonic() < deadline:
+            self._retry_at = 0.0  # reconnect now, not on the spool_retry_s timer
+            if not self.flush_spool():
+                time.sleep(max(0.0, min(DRAIN_RETRY_S, deadline - time.monotonic())))
+        return self.spool.size()
 
     def _known(self, ids: Sequence[str]) -> Known:
         known = self.state.lookup(ids)
@@ -187,6 +278,7 @@ class Publisher:
         report = SubmitReport()
         if self.spool.size():
             self.flush_spool()
+        spooled_before = self.spool.size()
         known = self._known([a.id for a in articles])
         outgoing: list[Article] = []
         for article in articles:
@@ -204,14 +296,15 @@ class Publisher:
             known[article.id] = (hashes | {article.content_hash}, version)  # twice in one batch
             outgoing.append(article)
         payloads = [(a.id, a.content_hash, a.version, a.to_json()) for a in outgoing]
-        acked, error = self._send([(p[0], p[3]) for p in payloads]) if payloads else ([], None)
-        done = [p for p, ok in zip(payloads, acked, strict=True) if ok]
-        failed = [p for p, ok in zip(payloads, acked, strict=True) if not ok]
+        results = self._send_to(self.topic, [(p[0].encode(), p[3]) for p in payloads])
+        done = [p for p, e in zip(payloads, results, strict=True) if e is None]
         self.state.mark_published((p[0], p[1], p[2], _now()) for p in done)
+        failed = [(p, e) for p, e in zip(payloads, results, strict=True) if e is not None]
         if failed:
-            self.spool.add(failed, error or "not acknowledged")
-            report.errors.append(error or "not acknowledged")
-        report.published, report.spooled = len(done), len(failed)
+            spooled = self.spool.add((p for p, _ in failed), _describe(failed[0][1]))
+            self._settle(spooled, [e for _, e in failed])
+            report.errors.append(_describe(failed[0][1]))
+        report.published, report.spooled = len(done), self.spool.size() - spooled_before
         for outcome, n in (
             ("published", report.published),
             ("updated", report.updated),

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import signal
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ParamSpec, TypeVar
 
 from producers import metrics
 from producers.fetch import Fetcher, FetchLimits
@@ -18,7 +21,13 @@ from producers.registry import FeedSpec
 from producers.replay import ReplayError, replay_batches
 from producers.spool import Spool
 from producers.state import FeedHealth, StateStore
+from rasad.core.article import Article
+from rasad.core.logs import get_logger
 from rasad.core.settings import Settings
+
+log = get_logger(__name__)
+P = ParamSpec("P")
+T = TypeVar("T")
 
 # Articles per publish call in a replay: big enough to amortise the ack round trip, small
 # enough that the rate limiter stays smooth and progress moves.
@@ -33,6 +42,29 @@ def spool_path(settings: Settings) -> Path:
     return settings.data_dir / settings.producer_spool_path
 
 
+class SpoolNotDrainedError(RuntimeError):
+    """The producer is exiting with articles the broker never acknowledged: they are safe in
+    the spool file, and the next start publishes them before anything else."""
+
+    def __init__(self, remaining: int, path: Path, timeout_s: float) -> None:
+        self.remaining, self.path = remaining, path
+        super().__init__(
+            f"{remaining} articles remain spooled in {path}: the broker did not take them "
+            f"within {timeout_s:.0f} s (RASAD_PRODUCER_DRAIN_TIMEOUT_S). The next "
+            "`rasad produce` publishes them first."
+        )
+
+
+def stop_on_signals() -> None:
+    """SIGTERM and Ctrl-C cancel the running task, so its cleanup (the drain) runs; the
+    default SIGTERM would end the process on the spot."""
+    task = asyncio.current_task()
+    assert task is not None, "called from a task"
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, task.cancel)
+
+
 @dataclass
 class ReplayTotals:
     articles: int = 0
@@ -41,6 +73,7 @@ class ReplayTotals:
     duplicate: int = 0
     spooled: int = 0
     seconds: float = 0.0
+    stopped: bool = False  # by SIGTERM or Ctrl-C before the end of the input
 
 
 @asynccontextmanager
@@ -64,15 +97,29 @@ async def open_poller(settings: Settings, feeds: Sequence[FeedSpec]) -> AsyncIte
             spool.close()
 
 
+async def _drained(settings: Settings, poller: Poller) -> None:
+    timeout = settings.producer_drain_timeout_s
+    if left := await poller.drain(timeout):
+        raise SpoolNotDrainedError(left, spool_path(settings), timeout)
+
+
 async def run_once(settings: Settings, feeds: Sequence[FeedSpec]) -> list[PollOutcome]:
     async with open_poller(settings, feeds) as poller:
-        return await poller.run_once()
+        outcomes = await poller.run_once()
+        await _drained(settings, poller)
+        return outcomes
 
 
 async def run_forever(settings: Settings, feeds: Sequence[FeedSpec]) -> None:
+    """Poll until SIGTERM or Ctrl-C, then drain the spool (see :class:`SpoolNotDrainedError`)."""
     metrics.serve(settings.producer_metrics_port)
+    stop_on_signals()
     async with open_poller(settings, feeds) as poller:
-        await poller.run_forever()
+        try:
+            await poller.run_forever()
+        except asyncio.CancelledError:
+            log.info("stopping: publishing what is spooled first")
+        await _drained(settings, poller)
 
 
 def feed_health(settings: Settings) -> dict[str, FeedHealth]:
@@ -94,35 +141,70 @@ async def run_replay(
     rate: float,
     on_batch: Callable[[ReplayTotals], None] | None = None,
 ) -> ReplayTotals:
-    """Publish a recorded corpus/feed through normalization, dedup and the publisher."""
+    """Publish a recorded corpus/feed through normalization, dedup and the publisher; what was
+    spooled before is published first, and nothing is left spooled at the end (or on SIGTERM
+    or Ctrl-C) unless the broker stays away for ``producer_drain_timeout_s``."""
+    stop_on_signals()
     state = StateStore(state_path(settings))
     spool = Spool(spool_path(settings))
     publisher = Publisher(settings, state, spool)
-    by_id = {f.id: f for f in registry}
-    batch = REPLAY_BATCH if rate == 0 else max(1, min(REPLAY_BATCH, int(rate)))
+    # One thread for every publisher call, so a drain waits for a send in flight to finish
+    # instead of racing it (the producer and SQLite connections are not shared across calls).
+    sink = ThreadPoolExecutor(1, thread_name_prefix="replay-sink")
+    loop = asyncio.get_running_loop()
+
+    async def in_sink(fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        return await loop.run_in_executor(sink, lambda: fn(*args, **kwargs))
+
     totals = ReplayTotals()
-    started = time.monotonic()
+    left = 0
     try:
-        batches = replay_batches(path, by_id, batch)
-        problem = await asyncio.to_thread(publisher.check)
+        batches = replay_batches(path, {f.id: f for f in registry}, _batch_size(rate))
+        problem = await in_sink(publisher.check)
         if problem:  # a demo replay into a spool helps nobody: say why and stop
             raise ReplayError(f"cannot publish to Kafka: {problem}")
-        while (articles := await asyncio.to_thread(next, batches, None)) is not None:
-            report: SubmitReport = await asyncio.to_thread(publisher.submit, articles)
-            totals.articles += len(articles)
-            totals.new += report.new
-            totals.updated += report.updated
-            totals.duplicate += report.duplicate
-            totals.spooled += report.spooled
-            totals.seconds = time.monotonic() - started
-            if on_batch is not None:
-                on_batch(totals)
-            if rate > 0:  # hold the average at `rate` articles/s
-                ahead = totals.articles / rate - (time.monotonic() - started)
-                if ahead > 0:
-                    await asyncio.sleep(ahead)
+        try:
+            await in_sink(publisher.flush_spool)  # what an earlier run left, first
+            await _replay_loop(batches, in_sink, publisher, rate, totals, on_batch)
+        except asyncio.CancelledError:
+            totals.stopped = True
+            log.info("replay stopped: publishing what is spooled first")
+        left = await in_sink(publisher.drain, settings.producer_drain_timeout_s)
     finally:
-        await asyncio.to_thread(publisher.close)
+        await in_sink(publisher.close)
+        sink.shutdown(wait=True)
         state.close()
         spool.close()
+    if left:
+        raise SpoolNotDrainedError(left, spool_path(settings), settings.producer_drain_timeout_s)
     return totals
+
+
+def _batch_size(rate: float) -> int:
+    return REPLAY_BATCH if rate == 0 else max(1, min(REPLAY_BATCH, int(rate)))
+
+
+async def _replay_loop(
+    batches: Iterator[list[Article]],
+    in_sink: Callable[..., Awaitable[object]],
+    publisher: Publisher,
+    rate: float,
+    totals: ReplayTotals,
+    on_batch: Callable[[ReplayTotals], None] | None,
+) -> None:
+    started = time.monotonic()
+    while (articles := await asyncio.to_thread(next, batches, None)) is not None:
+        report = await in_sink(publisher.submit, articles)
+        assert isinstance(report, SubmitReport)
+        totals.articles += len(articles)
+        totals.new += report.new
+        totals.updated += report.updated
+        totals.duplicate += report.duplicate
+        totals.spooled += report.spooled
+        totals.seconds = time.monotonic() - started
+        if on_batch is not None:
+            on_batch(totals)
+        if rate > 0:  # hold the average at `rate` articles/s
+            ahead = totals.articles / rate - (time.monotonic() - started)
+            if ahead > 0:
+                await asyncio.sleep(ahead)

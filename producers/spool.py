@@ -48,17 +48,19 @@ class Spool:
     def close(self) -> None:
         self._db.close()
 
-    def add(self, rows: Iterable[tuple[str, str, int, bytes]], error: str) -> int:
-        """Keep (id, content_hash, version, payload) rows; returns how many were added."""
-        rows = list(rows)
+    def add(self, rows: Iterable[tuple[str, str, int, bytes]], error: str) -> list[Spooled]:
+        """Keep (id, content_hash, version, payload) rows; returns them as spooled entries."""
+        added: list[Spooled] = []
         with self._db:
             self._db.execute("BEGIN")
-            self._db.executemany(
-                "INSERT INTO spool (id, content_hash, version, payload, error) "
-                "VALUES (?, ?, ?, ?, ?)",
-                [(*row, error) for row in rows],
-            )
-        return len(rows)
+            for row in rows:
+                cursor = self._db.execute(
+                    "INSERT INTO spool (id, content_hash, version, payload, error) "
+                    "VALUES (?, ?, ?, ?, ?)",
+                    (*row, error),
+                )
+                added.append(Spooled(int(cursor.lastrowid or 0), *row, attempts=0))
+        return added
 
     def pending(self, limit: int) -> list[Spooled]:
         """The oldest live entries, in the order they were spooled."""

@@ -24,6 +24,7 @@ from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 from kafka.errors import KafkaError
 
 from producers.replay import corpus_article, source_for
+from producers.spool import Spool
 from rasad.core.kafka import client_config
 from rasad.core.settings import Settings
 from rasad.stack import control as stack
@@ -87,6 +88,9 @@ class Pipeline(PipelineEnv):
         # Reconnect to a broker that came back within a second, not the default 30 s.
         "RASAD_PRODUCER_SPOOL_RETRY_S": "1",
         "RASAD_PRODUCER_SEND_TIMEOUT_S": "10",
+        # A producer waits this long on exit for a broker that is restarting (a loaded box
+        # restarts one in ~30 s), rather than leaving articles in its spool.
+        "RASAD_PRODUCER_DRAIN_TIMEOUT_S": "180",
         # The indexer's retry delay stays short, so recovery is seen within the test.
         "RASAD_INDEXER_BACKOFF_MAX_S": "2",
         "RASAD_LOG_LEVEL": "INFO",
@@ -102,9 +106,11 @@ class Pipeline(PipelineEnv):
         self.root = root
         self.processes: list[tuple[str, subprocess.Popen[bytes]]] = []
 
-    def rasad(self, name: str, *argv: str, data_dir: Path | None = None) -> subprocess.Popen[bytes]:
+    def rasad(
+        self, name: str, *argv: str, data_dir: Path | None = None, **env: str
+    ) -> subprocess.Popen[bytes]:
         """Start ``rasad <argv>`` as a subprocess; output goes to ``<root>/<name>.log``."""
-        process = self.start(argv, data_dir or self.root / name, self.root / f"{name}.log")
+        process = self.start(argv, data_dir or self.root / name, self.root / f"{name}.log", **env)
         self.processes.append((name, process))
         return process
 
@@ -114,11 +120,36 @@ class Pipeline(PipelineEnv):
     def worker(self, name: str = "worker") -> subprocess.Popen[bytes]:
         return self.rasad(name, "worker")
 
-    def replay(self, corpus: Path, rate: float, name: str = "producer") -> subprocess.Popen[bytes]:
-        # One data dir for every run of the producer: its dedup state must survive a restart.
+    def replay(
+        self, corpus: Path, rate: float, name: str = "producer", **env: str
+    ) -> subprocess.Popen[bytes]:
+        # One data dir for every run of the producer: its dedup state and spool must survive a
+        # restart.
         return self.rasad(
-            name, "produce", "--replay", str(corpus), "--rate", str(rate), data_dir=self.root / "p"
+            name,
+            "produce",
+            "--replay",
+            str(corpus),
+            "--rate",
+            str(rate),
+            data_dir=self.root / "p",
+            **env,
         )
+
+    @property
+    def spool(self) -> Path:
+        """The spool file of the producers started by :meth:`replay`."""
+        return self.root / "p" / self.settings.producer_spool_path
+
+    def spooled(self) -> int:
+        """Articles in the producers' spool now (0 before the first run made it)."""
+        if not self.spool.exists():
+            return 0
+        spool = Spool(self.spool)
+        try:
+            return spool.size()
+        finally:
+            spool.close()
 
     # --- observing ---------------------------------------------------------------------------
     def indexed(self) -> dict[str, int]:

@@ -111,6 +111,33 @@ def test_broker_restart_mid_stream_loses_nothing(pipeline: Pipeline, tmp_path: P
     _all_indexed(pipeline, expected)
 
 
+def test_a_producer_stopped_while_the_broker_is_away_names_its_spool_and_the_next_run_sends_it(
+    pipeline: Pipeline, tmp_path: Path
+) -> None:
+    expected = corpus_slice(tmp_path / "slice.jsonl", 6 * SLICE, SLICE)
+    raw = pipeline.settings.topic_raw
+    first = pipeline.replay(
+        tmp_path / "slice.jsonl", RATE, "producer-1", RASAD_PRODUCER_DRAIN_TIMEOUT_S="5"
+    )
+    wait_until(lambda: len(pipeline.topic_keys(raw)) >= SLICE // 3, 120.0, "publishing", pipeline)
+
+    stack.stop_service(pipeline.settings, stack.KAFKA, progress=lambda _m: None)
+    try:
+        wait_until(lambda: pipeline.spooled() > 0, 120.0, "articles spooled", pipeline)
+        first.send_signal(signal.SIGTERM)
+        code = first.wait(timeout=DONE_TIMEOUT_S)
+    finally:
+        stack.start_service(pipeline.settings, stack.KAFKA, progress=lambda _m: None)
+
+    assert code == 3, pipeline.logs()
+    said = " ".join((pipeline.root / "producer-1.log").read_text().split())
+    assert f"{pipeline.spooled()} articles remain spooled in {pipeline.spool}" in said, said
+    _finished(pipeline.replay(tmp_path / "slice.jsonl", RATE, "producer-2"), pipeline)
+    assert pipeline.spooled() == 0
+    published = Counter(key.decode() for key in pipeline.topic_keys(raw))
+    assert published == Counter(expected), "each article version must be published exactly once"
+
+
 POISON: list[tuple[bytes | None, bytes]] = [
     (b"junk-1", b"\xff\xfe\x00 not json, not utf-8"),
     (b"junk-2", b"{}"),

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 import producers
-from rasad.cli.console import out
+from rasad.cli.console import err, out
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -23,6 +23,8 @@ if TYPE_CHECKING:
 # dependencies just to show the default in --help.
 DEFAULT_REGISTRY = Path(producers.__file__).with_name("feeds.yaml")
 RegistryOption = Annotated[Path, typer.Option(help="Feed registry YAML file.")]
+# Exit code of a producer that ends with articles still in its spool (2 is bad input).
+EXIT_SPOOLED = 3
 
 
 def _load(registry: Path) -> list[FeedSpec]:
@@ -77,7 +79,7 @@ def produce(
     """Poll the Arabic news feeds into Kafka (or replay recorded data, offline)."""
     import asyncio
 
-    from producers.runner import run_forever, run_once
+    from producers.runner import SpoolNotDrainedError, run_forever, run_once
     from rasad.core.logs import configure_logging
     from rasad.core.settings import get_settings
 
@@ -88,12 +90,16 @@ def produce(
         _replay(replay, feeds, settings.producer_replay_rate if rate is None else rate)
         return
     console = out()
-    if not once:
-        enabled = sum(1 for f in feeds if f.enabled)
-        console.print(f"Polling {enabled} feeds; progress is logged every minute.")
-        asyncio.run(run_forever(settings, feeds))
-        return
-    outcomes = asyncio.run(run_once(settings, feeds))
+    try:
+        if not once:
+            enabled = sum(1 for f in feeds if f.enabled)
+            console.print(f"Polling {enabled} feeds; progress is logged every minute.")
+            asyncio.run(run_forever(settings, feeds))
+            return
+        outcomes = asyncio.run(run_once(settings, feeds))
+    except SpoolNotDrainedError as exc:
+        err().print(f"[bold red]error:[/] {exc}")
+        raise typer.Exit(EXIT_SPOOLED) from exc
     console.print(_summary(outcomes))
     done = sum(1 for o in outcomes if o.state in ("ok", "not_modified"))
     console.print(f"{done} of {len(outcomes)} feeds polled successfully.")
@@ -108,7 +114,7 @@ def _replay(path: Path, feeds: list[FeedSpec], rate: float) -> None:
 
     from producers import metrics
     from producers.replay import ReplayError
-    from producers.runner import ReplayTotals, run_replay
+    from producers.runner import ReplayTotals, SpoolNotDrainedError, run_replay
     from rasad.core.settings import get_settings
 
     settings = get_settings()
@@ -133,11 +139,15 @@ def _replay(path: Path, feeds: list[FeedSpec], rate: float) -> None:
         except ReplayError as exc:
             console.print(f"[red]{exc}[/red]")
             raise typer.Exit(2) from exc
+        except SpoolNotDrainedError as exc:
+            err().print(f"[bold red]error:[/] {exc}")
+            raise typer.Exit(EXIT_SPOOLED) from exc
     speed = totals.articles / totals.seconds if totals.seconds else 0.0
     console.print(
         f"{totals.articles} articles in {totals.seconds:.1f} s ({speed:.0f}/s): "
-        f"{totals.new} new, {totals.updated} updated, {totals.duplicate} duplicate, "
-        f"{totals.spooled} spooled"
+        f"{totals.new} new, {totals.updated} updated, {totals.duplicate} duplicate; "
+        f"{totals.spooled} spooled on the way, all published since"
+        + ("; stopped before the end of the input" if totals.stopped else "")
     )
 
 

@@ -62,6 +62,13 @@ class SourceSettings(BaseModel):
     producer_send_timeout_s: float = Field(
         30.0, gt=0, description="Wait this long for broker acks before spooling a batch."
     )
+    producer_drain_timeout_s: float = Field(
+        60.0,
+        ge=0,
+        description="On exit (end of replay, SIGTERM, Ctrl-C) keep publishing the spool this "
+        "long while the broker is away; then exit non-zero naming what is left. Under systemd's "
+        "90 s stop timeout.",
+    )
     producer_spool_retry_s: float = Field(
         30.0, gt=0, description="How often the spool is retried while the broker is away."
     )
