@@ -160,7 +160,9 @@ class Receiver:
         if self._runner is not None:
             await self._runner.cleanup()
 
-    async def wait_for(self, count: int, within_s: float = 20.0) -> None:
+    async def wait_for(self, count: int, within_s: float = 90.0) -> None:
+        """Until ``count`` deliveries were acknowledged; 90 s holds on a loaded 2-core box."""
+
         async def reached() -> None:
             while len(self.acknowledged) < count:
                 self.arrived.clear()

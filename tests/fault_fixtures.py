@@ -20,8 +20,7 @@ from typing import ClassVar
 import httpx
 import orjson
 import pytest
-from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
-from kafka.errors import KafkaError
+from kafka import KafkaConsumer, TopicPartition
 
 from producers.replay import corpus_article, source_for
 from producers.spool import Spool
@@ -30,7 +29,7 @@ from rasad.core.settings import Settings
 from rasad.stack import control as stack
 from tests.conftest import SHARED_DATA
 from tests.pipeline_env import REPO as REPO
-from tests.pipeline_env import PipelineEnv, free_ports, stop
+from tests.pipeline_env import PipelineEnv, free_ports, group_members, stop
 
 CORPUS = SHARED_DATA / "corpus" / "ant-multisource.jsonl.gz"
 # A worker loads its models and joins its group in ~10-20 s; a loaded 2-core CI box needs more.
@@ -188,22 +187,7 @@ class Pipeline(PipelineEnv):
 
     def group_members(self) -> dict[str, int]:
         """Members of the worker group and how many raw-topic partitions each holds."""
-        try:
-            admin = KafkaAdminClient(client_id="fault-tests", **client_config(self.settings))
-            try:
-                group = self.settings.stream_app_id
-                info = admin.describe_groups([group])[group]
-            finally:
-                admin.close()
-        except KafkaError:  # no coordinator yet, or the broker is restarting
-            return {}
-        out = {}
-        for member in info.get("members") or []:
-            assigned = (member.get("member_assignment") or {}).get("assigned_partitions") or []
-            out[str(member["member_id"])] = sum(
-                len(a["partitions"]) for a in assigned if a["topic"] == self.settings.topic_raw
-            )
-        return out
+        return group_members(self.settings, self.settings.stream_app_id, self.settings.topic_raw)
 
     def crashed(self) -> list[str]:
         """Processes that exited with an error (a signal we sent gives a negative code)."""

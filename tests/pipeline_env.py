@@ -20,14 +20,16 @@ from typing import ClassVar
 
 import httpx
 from kafka import KafkaAdminClient
+from kafka.errors import KafkaError
 
 from indexers.index.templates import TEMPLATE_VERSION
 from rasad.core.kafka import client_config
 from rasad.core.settings import Settings
 
 REPO = Path(__file__).resolve().parents[1]
-# A worker loads its models and joins its group in ~10-20 s; a loaded 2-core CI box needs more.
-WORKER_TIMEOUT_S = 120.0
+# A worker loads its models and joins its group in ~10-20 s; on a 2-core CI box with another
+# job keeping one core busy it took up to ~90 s, so twice that.
+WORKER_TIMEOUT_S = 180.0
 # A clean Faust shutdown takes a few seconds; a loaded box more.
 STOP_TIMEOUT_S = 60.0
 
@@ -58,6 +60,26 @@ def wait_for(
             return
         time.sleep(0.5)
     raise AssertionError(f"not reached in {timeout_s:.0f} s: {condition}")
+
+
+def group_members(settings: Settings, group: str, topic: str) -> dict[str, int]:
+    """Members of a consumer group and how many partitions of ``topic`` each holds (empty while
+    there is no coordinator, e.g. a broker restarting)."""
+    try:
+        admin = KafkaAdminClient(client_id="rasad-tests", **client_config(settings))
+        try:
+            info = admin.describe_groups([group])[group]
+        finally:
+            admin.close()
+    except KafkaError:
+        return {}
+    out = {}
+    for member in info.get("members") or []:
+        assigned = (member.get("member_assignment") or {}).get("assigned_partitions") or []
+        out[str(member["member_id"])] = sum(
+            len(a["partitions"]) for a in assigned if a["topic"] == topic
+        )
+    return out
 
 
 class PipelineEnv:

@@ -24,7 +24,7 @@ def test_kafka_python_roundtrip_keeps_arabic_text_and_key(
     producer.close()
 
     consumer = KafkaConsumer(
-        topic, auto_offset_reset="earliest", consumer_timeout_ms=20_000, **client_config(live_stack)
+        topic, auto_offset_reset="earliest", consumer_timeout_ms=90_000, **client_config(live_stack)
     )
     message = next(iter(consumer))
     consumer.close()

@@ -3,7 +3,6 @@ partitions (so on different workers) still share one cluster through the global 
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
@@ -12,6 +11,7 @@ from kafka import KafkaProducer
 from rasad.core.article import Article, EnrichedArticle
 from rasad.core.kafka import client_config
 from rasad.core.settings import Settings
+from tests.pipeline_env import group_members, wait_for
 from tests.stream_fixtures import (
     WIRE_PAIR,
     StreamEnv,
@@ -20,8 +20,8 @@ from tests.stream_fixtures import (
     running_worker,
 )
 
-# Time for the second worker to join: the group rebalances and it recovers the global table.
-REBALANCE_S = 20.0
+# Until the second worker has joined: the group rebalances and it recovers the global table.
+REBALANCE_TIMEOUT_S = 180.0
 
 
 def light_edit(article: Article, partition: int) -> Article:
@@ -51,7 +51,14 @@ def test_one_story_on_every_partition_gets_one_cluster(
             producer.send(env.raw, key=original.id.encode(), value=original.to_json(), partition=0)
             producer.flush()
             assert consume_keys(live_stack, env.enriched, [original.id.encode()])
-            time.sleep(REBALANCE_S)
+            wait_for(
+                "both workers to hold raw partitions",
+                lambda: (
+                    len(m := group_members(live_stack, env.app_id, env.raw)) == 2
+                    and all(m.values())
+                ),
+                REBALANCE_TIMEOUT_S,
+            )
             copies = [light_edit(original, p) for p in range(partitions)]
             for p, copy in enumerate(copies):
                 producer.send(env.raw, key=copy.id.encode(), value=copy.to_json(), partition=p)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
@@ -35,6 +36,8 @@ from tests.web_fixtures import (
 __all__ = ["client", "enriched_corpus", "indexed"]  # fixtures used by name
 
 SEARCH_TERM = "ترامب"
+# The live consumer connects within a second or two; a loaded 2-core box needs far more.
+LIVE_CONNECT_TIMEOUT_S = 90.0
 
 
 def test_engine_highlights_become_plain_text_segments() -> None:
@@ -322,8 +325,9 @@ async def _first_events(
 
 async def _wait_connected(url: str) -> None:
     """The live consumer starts at the end of the topics: publish only once it is there."""
+    deadline = time.monotonic() + LIVE_CONNECT_TIMEOUT_S
     async with httpx.AsyncClient(base_url=url) as http:
-        for _ in range(100):
+        while time.monotonic() < deadline:
             if "rasad_web_live_kafka_connected 1.0" in (await http.get("/metrics")).text:
                 # Partition assignment and the seek to the end follow the connection.
                 await asyncio.sleep(1.0)
