@@ -4,7 +4,18 @@ from __future__ import annotations
 
 import typer
 
-from rasad.cli import alerts, config, produce, run, search, serve, stack, status, stream
+from rasad.cli import (
+    alerts,
+    config,
+    produce,
+    run,
+    search,
+    serve,
+    snapshot,
+    stack,
+    status,
+    stream,
+)
 
 app = typer.Typer(
     name="rasad",
@@ -21,6 +32,7 @@ stream.register(app)
 search.register(app)
 alerts.register(app)
 status.register(app)
+snapshot.register(app)
 
 
 def main() -> None:

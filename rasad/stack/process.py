@@ -196,6 +196,8 @@ def _format_kafka(jvm: list[str], properties: Path, layout: Layout) -> None:
 
 def _opensearch_command(settings: Settings, java: Path, layout: Layout, lib: Path) -> list[str]:
     home = layout.data(OPENSEARCH)
+    snapshots = (settings.data_dir / settings.engine_snapshot_path).resolve()
+    snapshots.mkdir(parents=True, exist_ok=True)
     _render(
         "opensearch.yml",
         home / "config" / "opensearch.yml",
@@ -203,6 +205,7 @@ def _opensearch_command(settings: Settings, java: Path, layout: Layout, lib: Pat
         logs_path=layout.logs,
         http_port=settings.stack_engine_port,
         transport_port=settings.stack_engine_transport_port,
+        snapshot_path=snapshots,
     )
     shutil.copyfile(_CONFIG / "opensearch-log4j2.properties", home / "config" / "log4j2.properties")
     return [

@@ -55,6 +55,16 @@ class EngineSettings(BaseModel):
         0, ge=0, description="Replica shards; 0 on a single local node (else it stays yellow)."
     )
 
+    engine_snapshot_path: Path = Field(
+        Path("snapshots"),
+        description="Filesystem snapshot repository (`rasad snapshot`); relative is under "
+        "data_dir. The engine writes it, so it must be in the engine's path.repo (the local "
+        "stack's is) and, on a multi-node cluster, shared by every node.",
+    )
+    engine_snapshot_repository: str = Field(
+        "rasad-backups", description="Name the snapshot repository is registered under."
+    )
+
     # --- Indexer (bulk sink into the engine) ---------------------------------------------------
     indexer_batch_count: int = Field(
         500, ge=1, description="Articles per bulk request; ~500 keeps a request near 2-5 MB."
