@@ -25,13 +25,26 @@ def _print_statuses(statuses: list[ServiceStatus]) -> None:
         console.print(f"  data: {s.data_path}\n  log:  {s.log_path}", highlight=False)
 
 
-def up() -> None:
-    """Provision (cached) and start Kafka and OpenSearch; wait until both are healthy."""
+def up(
+    kafka_brokers: Annotated[
+        int | None,
+        typer.Option(
+            min=1, max=9, help="Kafka nodes (KRaft broker+controller each); 3: a cluster."
+        ),
+    ] = None,
+    engine_nodes: Annotated[
+        int | None, typer.Option(min=1, max=9, help="OpenSearch nodes; 2: replicas.")
+    ] = None,
+) -> None:
+    """Provision (cached) and start Kafka and OpenSearch; wait until all are healthy."""
     from rasad.core.settings import get_settings
     from rasad.stack import control as local_stack
 
+    settings = get_settings()
+    counts = {"stack_kafka_brokers": kafka_brokers, "stack_engine_nodes": engine_nodes}
+    settings = settings.model_copy(update={k: v for k, v in counts.items() if v is not None})
     try:
-        statuses = local_stack.up(get_settings(), progress=err().print)
+        statuses = local_stack.up(settings, progress=err().print)
     except local_stack.StackError as exc:
         raise fail(str(exc)) from None
     _print_statuses(statuses)
@@ -50,19 +63,30 @@ def down(
         raise fail(str(exc)) from None
 
 
-def status() -> None:
-    """Show each server's state; exit 1 unless both are healthy."""
+def status(
+    as_json: Annotated[
+        bool, typer.Option("--json", help="One JSON list: every server, pid, ports, role, health.")
+    ] = False,
+) -> None:
+    """Show each server's state; exit 1 unless all are healthy."""
+    import json
+
     from rasad.core.settings import get_settings
     from rasad.stack import control as local_stack
 
     statuses = local_stack.status(get_settings())
-    _print_statuses(statuses)
+    if as_json:
+        typer.echo(json.dumps([s.to_json() for s in statuses], indent=2))
+    else:
+        _print_statuses(statuses)
     if not all(s.healthy for s in statuses):
         raise typer.Exit(code=1)
 
 
 def logs(
-    service: Annotated[str | None, typer.Argument(help="kafka or opensearch")] = None,
+    service: Annotated[
+        str | None, typer.Argument(help="kafka, opensearch, or a cluster node: kafka-2, ...")
+    ] = None,
     lines: Annotated[int, typer.Option("--lines", "-n")] = 50,
 ) -> None:
     """Print the tail of the servers' logs."""

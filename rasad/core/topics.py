@@ -74,7 +74,10 @@ def ensure_topics(settings: Settings) -> list[str]:
                     s.name,
                     num_partitions=s.partitions,
                     replication_factor=settings.kafka_replication_factor,
-                    topic_configs=dict(s.config),
+                    topic_configs={
+                        "min.insync.replicas": str(settings.kafka_min_insync_replicas),
+                        **dict(s.config),
+                    },
                 )
                 for s in missing
             ]

@@ -20,6 +20,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rasad.core.settings import Settings
+from rasad.stack.nodes import (
+    bootstrap_servers,
+    forget_profile,
+    save_profile,
+    server,
+    servers,
+    with_profile,
+)
 from rasad.stack.process import (
     Layout,
     address,
@@ -75,6 +83,24 @@ class ServiceStatus:
     detail: str
     log_path: Path
     data_path: Path
+    service: str = ""  # the program: kafka or opensearch
+    role: str = ""
+    ports: dict[str, int] | None = None
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "name": self.name,
+            "service": self.service,
+            "role": self.role,
+            "pid": self.pid,
+            "address": self.address,
+            "ports": self.ports or {},
+            "running": self.running,
+            "healthy": self.healthy,
+            "detail": self.detail,
+            "log": str(self.log_path),
+            "data": str(self.data_path),
+        }
 
 
 @contextmanager
@@ -87,10 +113,13 @@ def _locked(layout: Layout) -> Iterator[None]:
 
 
 def _check_ports(settings: Settings, services: list[str]) -> None:
-    names = [name for service in SERVICES for _, name in ports(settings, service)]
-    numbers = [port for service in SERVICES for port, _ in ports(settings, service)]
+    names = sorted({name for s in servers(settings) for _, name in ports(settings, s.name)})
+    numbers = [port for s in servers(settings) for port, _ in ports(settings, s.name)]
     if len(set(numbers)) != len(numbers):
-        raise StackError(f"The settings {', '.join(names)} must be four different ports.")
+        raise StackError(
+            f"The settings {', '.join(names)} give two servers one port ({sorted(numbers)}): "
+            "a cluster's extra nodes take the next ports, so space them further apart."
+        )
     for service in services:
         for port, name in ports(settings, service):
             if not port_free(port):
@@ -102,13 +131,15 @@ def _check_ports(settings: Settings, services: list[str]) -> None:
 
 
 def up(settings: Settings, progress: Callable[[str], None] = print) -> list[ServiceStatus]:
-    """Provision if needed, start whatever is not running, and wait until both are healthy."""
+    """Provision if needed, start whatever is not running, and wait until all are healthy.
+    The node counts in ``settings`` become this data_dir's profile (see rasad.stack.nodes)."""
     layout = layout_of(settings)
     java = find_java(settings)
     with _locked(layout):
         provision(settings, java, progress)
+        save_profile(settings)
         to_start = []
-        for service in SERVICES:
+        for service in [s.name for s in servers(settings)]:
             pid = live_pid(layout, service)
             if pid is None:
                 to_start.append(service)
@@ -121,14 +152,19 @@ def up(settings: Settings, progress: Callable[[str], None] = print) -> list[Serv
             pid = start_server(settings, java, layout, service)
             progress(f"Started {service} (pid {pid}); waiting until it is healthy...")
         wait_healthy(settings, layout, progress)
+    if settings.stack_kafka_brokers > 1:
+        brokers = bootstrap_servers(settings)
+        progress(f"Clients need every broker: RASAD_KAFKA_BOOTSTRAP_SERVERS={brokers}")
     return status(settings)
 
 
 def down(settings: Settings, reset: bool = False, progress: Callable[[str], None] = print) -> None:
-    """Stop both servers (SIGTERM, then SIGKILL after 30 s); reset also wipes their data."""
+    """Stop every server (SIGTERM, then SIGKILL after 30 s); reset also wipes their data."""
+    settings = with_profile(settings)
     layout = layout_of(settings)
+    names = [s.name for s in servers(settings)]
     with _locked(layout):
-        running = {s: pid for s in SERVICES if (pid := live_pid(layout, s)) is not None}
+        running = {s: pid for s in names if (pid := live_pid(layout, s)) is not None}
         for service, pid in running.items():
             progress(f"Stopping {service} (pid {pid})...")
             send_signal(pid, signal.SIGTERM)
@@ -137,22 +173,21 @@ def down(settings: Settings, reset: bool = False, progress: Callable[[str], None
             progress(f"{service} ignored SIGTERM for {STOP_TIMEOUT_S:.0f} s; killing it.")
             send_signal(pid, signal.SIGKILL)
         wait_exit(layout, running, STOP_TIMEOUT_S)
-        for service in SERVICES:
+        for service in names:
             layout.pid_file(service).unlink(missing_ok=True)
             if reset:
                 shutil.rmtree(layout.data(service), ignore_errors=True)
                 progress(f"Wiped {layout.data(service)}.")
+        if reset:
+            forget_profile(settings)
+            (layout.run / "kafka-cluster-id").unlink(missing_ok=True)
     progress("Stack stopped." + ("" if reset else f" Data kept in {layout.root}."))
-
-
-def _check_service(service: str) -> None:
-    if service not in SERVICES:
-        raise StackError(f"Unknown service {service!r}; choose one of: {', '.join(SERVICES)}.")
 
 
 def stop_service(settings: Settings, service: str, progress: Callable[[str], None] = print) -> None:
     """Stop one server and keep its data (fault drills, a restart of one side of the stack)."""
-    _check_service(service)
+    settings = with_profile(settings)
+    server(settings, service)  # a known name, or a StackError naming the known ones
     layout = layout_of(settings)
     with _locked(layout):
         pid = live_pid(layout, service)
@@ -173,7 +208,8 @@ def start_service(
 ) -> ServiceStatus:
     """Start one server if it is not running and wait until it is healthy (the other is left
     as it is, running or not)."""
-    _check_service(service)
+    settings = with_profile(settings)
+    server(settings, service)
     layout = layout_of(settings)
     java = find_java(settings)
     with _locked(layout):
@@ -189,23 +225,28 @@ def start_service(
 
 def status(settings: Settings) -> list[ServiceStatus]:
     """Each server's process and health, asked of the server itself."""
+    settings = with_profile(settings)
     layout = layout_of(settings)
     result = []
-    for service in SERVICES:
-        pid = live_pid(layout, service)
-        healthy, detail = probe(settings, service)
+    for node in servers(settings):
+        pid = live_pid(layout, node.name)
+        healthy, detail = probe(settings, node.name)
         if pid is None:
             detail = "not running" if not healthy else f"not started by {layout.root}: {detail}"
+        kinds = ("broker", "controller") if node.service == KAFKA else ("http", "transport")
         result.append(
             ServiceStatus(
-                name=service,
+                name=node.name,
                 running=pid is not None,
                 pid=pid,
-                address=address(settings, service),
+                address=address(settings, node.name),
                 healthy=healthy,
                 detail=detail,
-                log_path=layout.log(service),
-                data_path=layout.data(service),
+                log_path=layout.log(node.name),
+                data_path=layout.data(node.name),
+                service=node.service,
+                role=node.role,
+                ports=dict(zip(kinds, (node.port, node.peer_port), strict=True)),
             )
         )
     return result
@@ -213,10 +254,11 @@ def status(settings: Settings) -> list[ServiceStatus]:
 
 def logs(settings: Settings, service: str | None = None, lines: int = 50) -> str:
     """The last lines of one server's log, or of both under headers."""
-    if service is not None and service not in SERVICES:
-        raise StackError(f"Unknown service {service!r}; choose one of: {', '.join(SERVICES)}.")
+    settings = with_profile(settings)
+    if service is not None:
+        server(settings, service)
     layout = layout_of(settings)
-    chosen = [service] if service else list(SERVICES)
+    chosen = [service] if service else [s.name for s in servers(settings)]
     if len(chosen) == 1:
         return tail(layout.log(chosen[0]), lines)
     return "\n\n".join(f"==> {layout.log(s)} <==\n{tail(layout.log(s), lines)}" for s in chosen)

@@ -22,10 +22,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rasad.core.settings import Settings
+from rasad.stack.nodes import (
+    Server,
+    engine_discovery,
+    kafka_cluster_config,
+    server,
+    servers,
+)
 from rasad.stack.provision import (
     KAFKA,
     OPENSEARCH,
-    SERVICES,
     StackError,
     install_dir,
     tail,
@@ -74,22 +80,20 @@ def layout_of(settings: Settings) -> Layout:
     return Layout(settings.data_dir.resolve())
 
 
-def ports(settings: Settings, service: str) -> list[tuple[int, str]]:
-    if service == KAFKA:
-        return [
-            (settings.stack_kafka_port, "stack_kafka_port"),
-            (settings.stack_kafka_controller_port, "stack_kafka_controller_port"),
-        ]
-    return [
-        (settings.stack_engine_port, "stack_engine_port"),
-        (settings.stack_engine_transport_port, "stack_engine_transport_port"),
-    ]
+def kind(name: str) -> str:
+    """The program a server runs: "kafka-2" runs Kafka."""
+    return name.split("-")[0]
 
 
-def address(settings: Settings, service: str) -> str:
-    if service == KAFKA:
-        return f"127.0.0.1:{settings.stack_kafka_port}"
-    return f"http://127.0.0.1:{settings.stack_engine_port}"
+def ports(settings: Settings, name: str) -> list[tuple[int, str]]:
+    node = server(settings, name)
+    if node.service == KAFKA:
+        return [(node.port, "stack_kafka_port"), (node.peer_port, "stack_kafka_controller_port")]
+    return [(node.port, "stack_engine_port"), (node.peer_port, "stack_engine_transport_port")]
+
+
+def address(settings: Settings, name: str) -> str:
+    return server(settings, name).address
 
 
 def failure_tail(layout: Layout, service: str) -> str:
@@ -117,7 +121,11 @@ def live_pid(layout: Layout, service: str) -> int | None:
     except OSError:
         return None  # Gone (or a zombie's empty cmdline below): the PID file is stale.
     # A recycled PID belongs to some other program: match our main class and data directory.
-    ours = _MAIN_CLASS[service] in cmdline and str(layout.data(service)) in cmdline
+    # "/" or the argument's end: the data dir of "kafka" is a prefix of "kafka-2"'s.
+    home = str(layout.data(service))
+    ours = _MAIN_CLASS[kind(service)] in cmdline and any(
+        f"{home}{end}" in cmdline for end in ("/", "\0")
+    )
     return pid if ours else None
 
 
@@ -157,36 +165,48 @@ def _render(template: str, target: Path, **values: object) -> None:
     target.write_text(text, encoding="utf-8")
 
 
-def _kafka_command(settings: Settings, java: Path, layout: Layout, lib: Path) -> list[str]:
-    home = layout.data(KAFKA)
+def _kafka_command(settings: Settings, java: Path, layout: Layout, node: Server) -> list[str]:
+    home = layout.data(node.name)
     properties = home / "server.properties"
     _render(
         "kafka-server.properties",
         properties,
         log_dirs=home / "data",
-        broker_port=settings.stack_kafka_port,
-        controller_port=settings.stack_kafka_controller_port,
+        broker_port=node.port,
+        controller_port=node.peer_port,
+        **kafka_cluster_config(settings, node),
     )
     jvm = [
-        *_jvm(java, settings.stack_kafka_heap, lib),
+        *_jvm(java, settings.stack_kafka_heap, _lib(settings, KAFKA)),
         f"-Dlog4j2.configurationFile={_CONFIG / 'kafka-log4j2.xml'}",
         f"-Dkafka.logs.dir={layout.logs}",
+        f"-Drasad.server={node.name}",
     ]
     if not (home / "data" / "meta.properties").is_file():
-        _format_kafka(jvm, properties, layout)
+        _format_kafka(jvm, properties, layout, _cluster_id(layout))
     return [*jvm, _MAIN_CLASS[KAFKA], str(properties)]
 
 
-def _format_kafka(jvm: list[str], properties: Path, layout: Layout) -> None:
-    """Write the KRaft metadata a new log directory needs, with a fresh cluster id."""
+def _cluster_id(layout: Layout) -> str:
+    """One KRaft cluster id per data_dir: every node of a cluster must be formatted with it."""
+    path = layout.run / "kafka-cluster-id"
+    if path.is_file():
+        return path.read_text().strip()
     cluster_id = "-"
     while cluster_id.startswith("-"):  # Kafka reserves ids that would look like a CLI flag.
         cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(cluster_id + "\n")
+    return cluster_id
+
+
+def _format_kafka(jvm: list[str], properties: Path, layout: Layout, cluster_id: str) -> None:
+    """Write the KRaft metadata a new log directory needs."""
     command = [*jvm, "kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(properties)]
     done = subprocess.run(command, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise StackError(
-            f"Kafka's storage tool could not format {layout.data(KAFKA)} (exit "
+            f"Kafka's storage tool could not format {properties.parent} (exit "
             f"{done.returncode}); its output below names the cause (a bad stack_kafka_heap or "
             "Java problem shows up here too). If the directory holds broken data from an earlier "
             "run, `rasad stack down --reset` wipes it. Output:\n"
@@ -194,8 +214,8 @@ def _format_kafka(jvm: list[str], properties: Path, layout: Layout) -> None:
         )
 
 
-def _opensearch_command(settings: Settings, java: Path, layout: Layout, lib: Path) -> list[str]:
-    home = layout.data(OPENSEARCH)
+def _opensearch_command(settings: Settings, java: Path, layout: Layout, node: Server) -> list[str]:
+    home = layout.data(node.name)
     snapshots = (settings.data_dir / settings.engine_snapshot_path).resolve()
     snapshots.mkdir(parents=True, exist_ok=True)
     _render(
@@ -203,22 +223,31 @@ def _opensearch_command(settings: Settings, java: Path, layout: Layout, lib: Pat
         home / "config" / "opensearch.yml",
         data_path=home / "data",
         logs_path=layout.logs,
-        http_port=settings.stack_engine_port,
-        transport_port=settings.stack_engine_transport_port,
+        http_port=node.port,
+        transport_port=node.peer_port,
         snapshot_path=snapshots,
+        node_name="rasad-local-node"
+        if settings.stack_engine_nodes == 1
+        else f"rasad-node-{node.node}",
+        discovery=engine_discovery(settings, node),
     )
     shutil.copyfile(_CONFIG / "opensearch-log4j2.properties", home / "config" / "log4j2.properties")
     return [
-        *_jvm(java, settings.stack_engine_heap, lib),
+        *_jvm(java, settings.stack_engine_heap, _lib(settings, OPENSEARCH)),
+        f"-Drasad.server={node.name}",
         _MAIN_CLASS[OPENSEARCH],
         str(home),
     ]
 
 
+def _lib(settings: Settings, service: str) -> Path:
+    return install_dir(settings, service, versions()[service]) / "lib"
+
+
 def start_server(settings: Settings, java: Path, layout: Layout, service: str) -> int:
-    lib = install_dir(settings, service, versions()[service]) / "lib"
-    build = _kafka_command if service == KAFKA else _opensearch_command
-    command = build(settings, java, layout, lib)
+    node = server(settings, service)
+    build = _kafka_command if node.service == KAFKA else _opensearch_command
+    command = build(settings, java, layout, node)
     with layout.console(service).open("ab") as console:
         child = subprocess.Popen(
             command,
@@ -237,22 +266,23 @@ def start_server(settings: Settings, java: Path, layout: Layout, service: str) -
 
 
 def probe(settings: Settings, service: str) -> tuple[bool, str]:
-    """Ask the server itself: a Kafka metadata request, or OpenSearch's cluster health."""
-    port = settings.stack_kafka_port if service == KAFKA else settings.stack_engine_port
+    """Ask the server itself: a Kafka metadata request (is this node an unfenced broker?), or
+    OpenSearch's cluster health through this node."""
+    node = server(settings, service)
     try:
-        socket.create_connection(("127.0.0.1", port), timeout=_PROBE_TIMEOUT_S).close()
+        socket.create_connection(("127.0.0.1", node.port), timeout=_PROBE_TIMEOUT_S).close()
     except OSError:
-        return False, f"nothing listens on 127.0.0.1:{port} yet"
-    return _probe_kafka(settings) if service == KAFKA else _probe_opensearch(settings)
+        return False, f"nothing listens on 127.0.0.1:{node.port} yet"
+    return _probe_kafka(node) if node.service == KAFKA else _probe_opensearch(node)
 
 
-def _probe_kafka(settings: Settings) -> tuple[bool, str]:
+def _probe_kafka(node: Server) -> tuple[bool, str]:
     from kafka import KafkaAdminClient  # Slow to import; only `up` and `status` need it.
 
     timeout_ms = int(_PROBE_TIMEOUT_S * 1000)
     try:
         admin = KafkaAdminClient(
-            bootstrap_servers=f"127.0.0.1:{settings.stack_kafka_port}",
+            bootstrap_servers=node.address,
             client_id="rasad-stack",
             request_timeout_ms=timeout_ms,
             bootstrap_timeout_ms=timeout_ms,
@@ -264,32 +294,38 @@ def _probe_kafka(settings: Settings) -> tuple[bool, str]:
     except Exception as exc:  # kafka-python raises many unrelated types while a broker starts
         return False, f"metadata request failed: {exc}"
     brokers = [b for b in cluster.get("brokers", []) if not b.get("is_fenced")]
-    if not brokers:
-        return False, "no unfenced broker in the metadata yet"
-    return True, f"{len(brokers)} broker, cluster id {cluster.get('cluster_id')}"
+    if node.node not in {b.get("broker_id") for b in brokers}:
+        return False, f"node {node.node} is not an unfenced broker in the metadata yet"
+    controller = cluster.get("controller_id")
+    return True, (
+        f"{len(brokers)} broker{'s' if len(brokers) > 1 else ''}, controller {controller}, "
+        f"cluster id {cluster.get('cluster_id')}"
+    )
 
 
-def _probe_opensearch(settings: Settings) -> tuple[bool, str]:
+def _probe_opensearch(node: Server) -> tuple[bool, str]:
     # No proxies: a developer's http_proxy must not intercept loopback requests.
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-    url = f"http://127.0.0.1:{settings.stack_engine_port}/_cluster/health"
+    url = f"{node.address}/_cluster/health"
     try:
         with opener.open(url, timeout=_PROBE_TIMEOUT_S) as response:
             health = json.load(response)
     except (OSError, ValueError) as exc:
         return False, f"cluster health request failed: {exc}"
     colour = health.get("status", "unknown")
-    return colour in ("green", "yellow"), f"cluster {health.get('cluster_name')} is {colour}"
+    return colour in ("green", "yellow"), (
+        f"cluster {health.get('cluster_name')} is {colour}, {health.get('number_of_nodes')} node(s)"
+    )
 
 
 def wait_healthy(
     settings: Settings,
     layout: Layout,
     progress: Callable[[str], None],
-    services: tuple[str, ...] = SERVICES,
+    services: tuple[str, ...] | None = None,
 ) -> None:
     deadline = time.monotonic() + settings.stack_start_timeout_s
-    pending = list(services)
+    pending = list(services) if services is not None else [s.name for s in servers(settings)]
     details: dict[str, str] = {}
     while pending:
         for service in list(pending):

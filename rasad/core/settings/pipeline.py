@@ -39,6 +39,12 @@ class PipelineSettings(BaseModel):
     kafka_replication_factor: int = Field(
         1, ge=1, description="Replicas per topic: 1 on a single local broker, 3 in production."
     )
+    kafka_min_insync_replicas: int = Field(
+        1,
+        ge=1,
+        description="Copies that must have a write before it is acknowledged (acks=all): 2 of 3 "
+        "lets one broker die without losing or refusing anything.",
+    )
 
     # --- Topics --------------------------------------------------------------------------------
     topic_raw: str = Field(

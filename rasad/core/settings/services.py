@@ -33,6 +33,20 @@ class ServiceSettings(BaseModel):
     stack_engine_transport_port: int = Field(
         9300, description="Local OpenSearch transport port on 127.0.0.1."
     )
+    stack_kafka_brokers: int = Field(
+        1,
+        ge=1,
+        le=9,
+        description="Kafka nodes (KRaft, broker+controller each) `stack up` starts; 3 for a "
+        "replicated cluster (`--kafka-brokers`), on consecutive port pairs.",
+    )
+    stack_engine_nodes: int = Field(
+        1,
+        ge=1,
+        le=9,
+        description="OpenSearch nodes `stack up` starts; 2 for replicas (`--engine-nodes`), "
+        "node 1 the cluster manager, on consecutive ports.",
+    )
     stack_kafka_heap: str = Field(
         "512m", description="Kafka JVM heap; a single demo broker needs little."
     )
