@@ -128,6 +128,35 @@ async def _bulk(engine: Engine, lines: list[dict[str, object]]) -> None:
         raise RuntimeError(f"{len(failed)} alerts refused, e.g. {failed[0]}")
 
 
+async def _receiver(arrived: dict[str, float], got: asyncio.Event) -> tuple[web.AppRunner, str]:
+    """A webhook receiver on loopback that notes when each article's hit arrives."""
+
+    async def hook(request: web.Request) -> web.Response:
+        payload = orjson.loads(await request.read())
+        arrived[payload["article"]["id"]] = time.perf_counter()
+        got.set()
+        return web.Response(text="ok")
+
+    app = web.Application()
+    app.router.add_post("/hook", hook)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    return runner, f"http://127.0.0.1:{runner.addresses[0][1]}/hook"
+
+
+def _print_latency(waits: list[float], sent: dict[str, float], log_path: Path) -> None:
+    if len(waits) < 2:
+        print(f"only {len(waits)} hits arrived; see {log_path}")
+        return
+    q = statistics.quantiles(waits, n=100)
+    print(
+        f"latency raw topic -> webhook over {len(waits)}/{len(sent)} articles: "
+        f"p50 {q[49] * 1000:.0f} ms, p95 {q[94] * 1000:.0f} ms, p99 {q[98] * 1000:.0f} ms "
+        "(target p95 <= 2000 ms)"
+    )
+
+
 async def latency(base: Settings, count: int) -> None:
     tag = uuid.uuid4().hex[:10]
     with socket.socket() as s:
@@ -147,19 +176,7 @@ async def latency(base: Settings, count: int) -> None:
     settings = Settings(**{**base.model_dump(), **overrides})
     arrived: dict[str, float] = {}
     got = asyncio.Event()
-
-    async def hook(request: web.Request) -> web.Response:
-        payload = orjson.loads(await request.read())
-        arrived[payload["article"]["id"]] = time.perf_counter()
-        got.set()
-        return web.Response(text="ok")
-
-    app = web.Application()
-    app.router.add_post("/hook", hook)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
-    url = f"http://127.0.0.1:{runner.addresses[0][1]}/hook"
+    runner, url = await _receiver(arrived, got)
     env = {k: v for k, v in os.environ.items() if not k.startswith("RASAD_")}
     env.update({f"RASAD_{k.upper()}": str(v) for k, v in overrides.items()})
     log_path = Path(str(overrides["data_dir"])) / "worker.log"
@@ -207,15 +224,7 @@ async def latency(base: Settings, count: int) -> None:
             finally:
                 await producer.stop()
         waits = sorted(arrived[i] - t for i, t in sent.items() if i in arrived)
-        if len(waits) < 2:
-            print(f"only {len(waits)} hits arrived; see {log_path}")
-            return
-        q = statistics.quantiles(waits, n=100)
-        print(
-            f"latency raw topic -> webhook over {len(waits)}/{len(sent)} articles: "
-            f"p50 {q[49] * 1000:.0f} ms, p95 {q[94] * 1000:.0f} ms, p99 {q[98] * 1000:.0f} ms "
-            "(target p95 <= 2000 ms)"
-        )
+        _print_latency(waits, sent, log_path)
     finally:
         if worker is not None and worker.returncode is None:
             worker.terminate()

@@ -33,21 +33,21 @@ import gzip
 import io
 import os
 import pstats
-import shutil
 import signal
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import BinaryIO
 
 import orjson
-import psutil
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
-from measure import loadavg, searchable
+from measure import ProcessesCpu, loadavg, py_spy, searchable
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -201,34 +201,6 @@ class Run:
         return self.indexed / self.indexed_s if self.indexed_s > 0 else 0.0
 
 
-class _WorkersCpu:
-    """CPU seconds (user + system) of the worker processes together."""
-
-    def __init__(self, procs: list[subprocess.Popen[bytes]]) -> None:
-        self.processes = [psutil.Process(p.pid) for p in procs]
-
-    def cpu_s(self) -> float:
-        total = 0.0
-        for process in self.processes:
-            try:
-                times = process.cpu_times()
-            except psutil.Error:  # exited: the run is ending anyway
-                continue
-            total += times.user + times.system
-        return total
-
-
-def _py_spy(pid: int, out: Path) -> subprocess.Popen[bytes] | None:
-    # on PATH, or installed in the venv running this script
-    spy = shutil.which("py-spy") or shutil.which("py-spy", path=str(Path(sys.executable).parent))
-    if spy is None:
-        print("py-spy not on PATH: no profile")
-        return None
-    return subprocess.Popen(
-        [spy, "record", "--pid", str(pid), "--threads", "--format", "speedscope", "-o", str(out)]
-    )
-
-
 async def _setup_index(settings: Settings) -> None:
     async with open_engine(settings) as engine:
         await ensure_index_setup(engine, settings)
@@ -239,6 +211,54 @@ async def _drop_index(settings: Settings) -> None:
         await drop_prefix(engine, settings)
 
 
+def _publish(settings: Settings, articles: list[Article]) -> None:
+    producer = KafkaProducer(acks="all", linger_ms=5, **client_config(settings))
+    for article in articles:
+        producer.send(settings.topic_raw, key=article.id.encode(), value=article.to_json())
+    producer.flush()
+    producer.close()
+
+
+def _spawn_workers(
+    line: BenchPipeline, data_dir: Path, logs: Sequence[BinaryIO]
+) -> list[subprocess.Popen[bytes]]:
+    procs = []
+    for i, log in enumerate(logs):
+        (data_dir / str(i)).mkdir()
+        procs.append(
+            subprocess.Popen(
+                [sys.executable, "-m", "rasad.cli", "worker"],
+                cwd=ROOT,
+                env=line.env(data_dir / str(i)),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        )
+    return procs
+
+
+def _teardown(
+    line: BenchPipeline,
+    procs: list[subprocess.Popen[bytes]],
+    logs: Sequence[BinaryIO],
+    sampler: subprocess.Popen[bytes] | None,
+) -> None:
+    """Stop the sampler and the workers, drop the run's topics and index."""
+    if sampler is not None:
+        sampler.send_signal(signal.SIGINT)
+        sampler.wait(timeout=60)
+    for w in procs:
+        w.terminate()
+    for w in procs:
+        w.wait(timeout=60)
+    for log in logs:
+        log.close()
+    admin = KafkaAdminClient(client_id="rasad-bench", **client_config(line.settings))
+    admin.delete_topics([t for t in admin.list_topics() if line.tag in t])
+    admin.close()
+    asyncio.run(_drop_index(line.settings))
+
+
 def bench_kafka(articles: list[Article], base: Settings, spy: Path | None, workers: int) -> Run:
     """N articles wait in a fresh raw topic; ``workers`` `rasad worker` processes (one consumer
     group, sharing the raw topic's partitions) enrich and index them."""
@@ -246,11 +266,7 @@ def bench_kafka(articles: list[Article], base: Settings, spy: Path | None, worke
     settings = line.settings
     ensure_topics(settings)
     asyncio.run(_setup_index(settings))
-    producer = KafkaProducer(acks="all", linger_ms=5, **client_config(settings))
-    for article in articles:
-        producer.send(settings.topic_raw, key=article.id.encode(), value=article.to_json())
-    producer.flush()
-    producer.close()
+    _publish(settings, articles)
     # The corpus repeats a few URLs (one id, two messages): what must arrive is each id once.
     n = len({a.id for a in articles})
     run = Run(n)
@@ -264,20 +280,9 @@ def bench_kafka(articles: list[Article], base: Settings, spy: Path | None, worke
     )
     logs = [(data_dir / f"worker{i}.log").open("wb") for i in range(workers)]
     started = time.perf_counter()
-    procs = []
-    for i, log in enumerate(logs):
-        (data_dir / str(i)).mkdir()
-        procs.append(
-            subprocess.Popen(
-                [sys.executable, "-m", "rasad.cli", "worker"],
-                cwd=ROOT,
-                env=line.env(data_dir / str(i)),
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-        )
-    usage = _WorkersCpu(procs)
-    sampler = _py_spy(procs[0].pid, spy) if spy else None
+    procs = _spawn_workers(line, data_dir, logs)
+    usage = ProcessesCpu(procs)
+    sampler = py_spy(procs[0].pid, spy) if spy else None
     seen: set[bytes] = set()
     dead: set[bytes] = set()
     first = last = cpu_first = cpu_last = moved = 0.0
@@ -308,20 +313,8 @@ def bench_kafka(articles: list[Article], base: Settings, spy: Path | None, worke
         # CPU until the last progress seen: a stall at the end would only add idle time.
         run.cpu_s = cpu_last - cpu_first
     finally:
-        if sampler is not None:
-            sampler.send_signal(signal.SIGINT)
-            sampler.wait(timeout=60)
-        for w in procs:
-            w.terminate()
-        for w in procs:
-            w.wait(timeout=60)
-        for log in logs:
-            log.close()
         consumer.close()
-        admin = KafkaAdminClient(client_id="rasad-bench", **client_config(settings))
-        admin.delete_topics([t for t in admin.list_topics() if line.tag in t])
-        admin.close()
-        asyncio.run(_drop_index(settings))
+        _teardown(line, procs, logs, sampler)
     run.enriched = len(seen - dead)
     run.dead_lettered = len(dead)
     run.startup_s = first - started if first else 0.0

@@ -170,6 +170,38 @@ async def hammer(call: Any, jobs: list[Any], clients: int) -> tuple[list[float],
     return latencies, time.perf_counter() - started
 
 
+async def measure_stats(http: aiohttp.ClientSession) -> None:
+    """The dashboard statistics endpoints, one client alone, then all of them under load."""
+
+    async def api_get(path: str) -> list[float]:
+        started = time.perf_counter()
+        async with http.get(path) as answer:
+            await answer.read()
+        return [time.perf_counter() - started]
+
+    for path in STATS:
+        alone, _ = await hammer(api_get, [path] * 30, 1)
+        print(f"stats {path:32s} alone: {percentiles(alone)}")
+    loaded, _ = await hammer(api_get, STATS * 40, CLIENTS)
+    print(f"stats endpoints, {CLIENTS} clients:  {percentiles(loaded)}")
+
+
+def print_cpu(
+    searches: int, server_cpu: float, client_cpu: float, engine_cpu: dict[str, float] | None
+) -> None:
+    # CPU time per search is what the 2 cores have to share, whatever else runs beside:
+    # with 20 closed-loop clients, latency ~ 20 x (all CPU per search) / cores.
+    per = 1000 / searches
+    engine = "not local"
+    if engine_cpu is not None:
+        split = ", ".join(f"{name} {used * per:.1f}" for name, used in engine_cpu.items())
+        engine = f"{sum(engine_cpu.values()) * per:.1f} ms ({split})"
+    print(
+        f"CPU per API search: server {server_cpu * per:.1f} ms, load generator "
+        f"{client_cpu * per:.1f} ms, engine {engine}"
+    )
+
+
 async def measure(settings: Settings, url: str, requests: int, server_pid: int) -> None:
     # aiohttp, not httpx: the load generator shares the 2 cores with what it measures, and
     # aiohttp spends about half of httpx's CPU time per request.
@@ -243,27 +275,8 @@ async def measure(settings: Settings, url: str, requests: int, server_pid: int) 
         print(f"search layer direct, {CLIENTS} clients: {percentiles(base)}  (baseline)")
         ratio = statistics.quantiles(api, n=100)[94] / statistics.quantiles(base, n=100)[94]
         print(f"p95 API / p95 direct: {ratio:.2f}")
-        # CPU time per search is what the 2 cores have to share, whatever else runs beside:
-        # with 20 closed-loop clients, latency ~ 20 x (all CPU per search) / cores.
-        per = 1000 / len(api)
-        split = ", ".join(f"{name} {used * per:.1f}" for name, used in engine_cpu.items())
-        print(
-            f"CPU per API search: server {server_cpu * per:.1f} ms, load generator "
-            f"{client_cpu * per:.1f} ms, engine "
-            + (f"{sum(engine_cpu.values()) * per:.1f} ms ({split})" if engine_proc else "not local")
-        )
-
-        async def api_get(path: str) -> list[float]:
-            started = time.perf_counter()
-            async with http.get(path) as answer:
-                await answer.read()
-            return [time.perf_counter() - started]
-
-        for path in STATS:
-            alone, _ = await hammer(api_get, [path] * 30, 1)
-            print(f"stats {path:32s} alone: {percentiles(alone)}")
-        loaded, _ = await hammer(api_get, STATS * 40, CLIENTS)
-        print(f"stats endpoints, {CLIENTS} clients:  {percentiles(loaded)}")
+        print_cpu(len(api), server_cpu, client_cpu, engine_cpu if engine_proc else None)
+        await measure_stats(http)
 
 
 def serve(settings: Settings) -> subprocess.Popen[bytes]:

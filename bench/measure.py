@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import httpx
@@ -93,3 +95,32 @@ def searchable(settings: Settings) -> int:
     except httpx.HTTPError:
         return 0
     return int(answer.json()["count"]) if answer.status_code == 200 else 0
+
+
+class ProcessesCpu:
+    """CPU seconds (user + system) of some processes together."""
+
+    def __init__(self, procs: list[subprocess.Popen[bytes]]) -> None:
+        self.processes = [psutil.Process(p.pid) for p in procs]
+
+    def cpu_s(self) -> float:
+        total = 0.0
+        for process in self.processes:
+            try:
+                times = process.cpu_times()
+            except psutil.Error:  # exited: the run is ending anyway
+                continue
+            total += times.user + times.system
+        return total
+
+
+def py_spy(pid: int, out: Path) -> subprocess.Popen[bytes] | None:
+    """A py-spy recording of ``pid`` into ``out`` (speedscope), if py-spy is installed."""
+    # on PATH, or installed in the venv running this script
+    spy = shutil.which("py-spy") or shutil.which("py-spy", path=str(Path(sys.executable).parent))
+    if spy is None:
+        print("py-spy not on PATH: no profile")
+        return None
+    return subprocess.Popen(
+        [spy, "record", "--pid", str(pid), "--threads", "--format", "speedscope", "-o", str(out)]
+    )
