@@ -45,6 +45,11 @@ CORPUS_ARTICLES = 400
 HOSTILE_TITLE = '<script>window.__xss=1</script><img src=x onerror="window.__xss=2"> ترامب'
 
 
+# What the web app adds to every change (rasad/web/frontend/src/api.js); the request guard
+# refuses a body-less change without it.
+WEB_APP_HEADERS = {"X-Requested-With": "rasad"}
+
+
 def raw_corpus_articles(limit: int = CORPUS_ARTICLES) -> list[Article]:
     """`limit` corpus articles spread over the whole file (so every outlet and month shows), as
     the producers publish them to the raw topic."""
@@ -217,9 +222,12 @@ async def indexed(enriched_corpus: list[EnrichedArticle]) -> AsyncIterator[Setti
 
 @pytest_asyncio.fixture(loop_scope="session")
 async def client(indexed: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    """The API in process (ASGI) over the indexed prefix, auth off as in local mode."""
+    """The API in process (ASGI) over the indexed prefix, auth off as in local mode, called as
+    the web app calls it: on a loopback Host, every change with its X-Requested-With header."""
     transport = httpx.ASGITransport(app=create_app(indexed))
-    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+    async with httpx.AsyncClient(
+        transport=transport, base_url="http://127.0.0.1", headers=WEB_APP_HEADERS
+    ) as http:
         yield http
 
 

@@ -9,11 +9,13 @@ from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, SecretStr, field_validator
 
-from indexers.search.query import MAX_QUERY_CHARS, Filters
+from indexers.search.query import MAX_FILTER_VALUES, MAX_QUERY_CHARS, Filters
 from rasad.core.article import EnrichedArticle, JsonModel
 from rasad.core.settings import Settings
 
 AlertMode = Literal["every", "cluster"]
+MAX_THROTTLE = 1_000_000
+MAX_THROTTLE_WINDOW_S = 366 * 24 * 3600.0
 
 
 class AlertError(Exception):
@@ -40,14 +42,28 @@ class AlertSpec(BaseModel):
     name: str = Field(min_length=1, max_length=200)
     owner: str = Field("local", min_length=1, max_length=200)
     query: str = Field("", max_length=MAX_QUERY_CHARS, description="Same language as search.")
-    topics: list[str] = Field(default_factory=list, description="Any of these topic tags.")
+    topics: list[str] = Field(
+        default_factory=list, max_length=MAX_FILTER_VALUES, description="Any of these topic tags."
+    )
     min_topic_score: float | None = Field(None, ge=0.0, le=1.0)
-    entities: list[str] = Field(default_factory=list, description="All of these (name or id).")
-    sources: list[str] = Field(default_factory=list, description="Any of these source ids.")
-    countries: list[str] = Field(default_factory=list, description="Any of these countries.")
+    entities: list[str] = Field(
+        default_factory=list, max_length=MAX_FILTER_VALUES, description="All of these (name or id)."
+    )
+    sources: list[str] = Field(
+        default_factory=list, max_length=MAX_FILTER_VALUES, description="Any of these source ids."
+    )
+    countries: list[str] = Field(
+        default_factory=list, max_length=MAX_FILTER_VALUES, description="Any of these countries."
+    )
     mode: AlertMode = Field("every", description="every article, or once per story cluster")
-    throttle_max: int | None = Field(None, ge=1, description="Default: alert_throttle_max.")
-    throttle_window_s: float | None = Field(None, gt=0, description="Default: settings.")
+    # Bounds: a million notifications per window is no throttle at all, and a year is the
+    # longest window that means anything; beyond them numbers overflow the engine's long.
+    throttle_max: int | None = Field(
+        None, ge=1, le=MAX_THROTTLE, description="Default: alert_throttle_max."
+    )
+    throttle_window_s: float | None = Field(
+        None, gt=0, le=MAX_THROTTLE_WINDOW_S, description="Default: settings."
+    )
     webhook_url: str | None = None
     webhook_secret: SecretStr | None = Field(None, description="HMAC-SHA256 signing secret.")
     email_to: list[str] = Field(default_factory=list)

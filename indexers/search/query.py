@@ -37,8 +37,14 @@ _OPERATORS = {
     "NOT": "NOT", "!": "NOT", "بدون": "NOT",
 }  # fmt: skip
 _TOKEN = re.compile(r'\s*(?:(?P<phrase>"[^"]*")|(?P<open>\()|(?P<close>\))|(?P<word>[^\s()"]+))')
-_SINCE = re.compile(r"^\s*(\d{1,5})\s*([mhdw])\s*$")
+_SINCE = re.compile(r"^\s*(\d{1,9})\s*([mhdw])\s*$")
 _UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+# The longest period a search, statistic or backtest looks back: a century covers every news
+# archive, and keeps "now minus the period" far from datetime's year 1 (OverflowError).
+MAX_PERIOD = timedelta(days=36_525)
+# Values of one filter (entity=, topic=, source=…): the engines refuse a query of more than
+# 1,024 boolean clauses, and each entity costs two; nobody filters on more than a few dozen.
+MAX_FILTER_VALUES = 100
 
 
 @dataclass(frozen=True)
@@ -258,16 +264,44 @@ class Filters:
     cluster_id: str | None = None
 
 
+def parse_period(value: str) -> timedelta:
+    """``"24h"``, ``"7d"``, ``"90m"``, ``"2w"`` -> that period; QueryError if it is not one.
+
+    The one reading of a period for search, statistics and backtests, in the CLI and the API.
+    """
+    match = _SINCE.match(value)
+    if not match or int(match[1]) == 0:
+        raise QueryError(
+            f"since {_excerpt(value)}: use a number and a unit m, h, d or w, e.g. 24h or 7d"
+        )
+    period = timedelta(**{_UNITS[match[2]]: int(match[1])})
+    if period > MAX_PERIOD:
+        raise QueryError(f"since {_excerpt(value)}: at most {MAX_PERIOD.days // 365} years back")
+    return period
+
+
 def parse_since(value: str, now: datetime) -> datetime:
     """``"24h"``, ``"7d"``, ``"30m"``, ``"2w"`` -> the moment that long before ``now``."""
-    match = _SINCE.match(value)
-    if not match:
-        raise QueryError(f"--since {value!r}: use a number and a unit m, h, d or w, e.g. 24h or 7d")
-    amount, unit = int(match[1]), _UNITS[match[2]]
-    return now - timedelta(**{unit: amount})
+    return now - parse_period(value)
+
+
+def _excerpt(value: str, limit: int = 40) -> str:
+    """A short, quoted excerpt of hostile input for an error message (never all of it)."""
+    return repr(value if len(value) <= limit else value[:limit] + "…")
+
+
+def check_filters(filters: Filters) -> None:
+    """Refuse filters the engine could not run (too many values) with a clear QueryError."""
+    for name in ("topics", "entities", "sources", "countries", "languages"):
+        values: tuple[str, ...] = getattr(filters, name)
+        if len(values) > MAX_FILTER_VALUES:
+            raise QueryError(
+                f"{len(values)} {name} filters: at most {MAX_FILTER_VALUES} values per filter"
+            )
 
 
 def filter_clauses(filters: Filters, now: datetime) -> list[dict[str, Any]]:
+    check_filters(filters)
     clauses: list[dict[str, Any]] = []
     if filters.topics or filters.min_topic_score is not None:
         inner: list[dict[str, Any]] = []

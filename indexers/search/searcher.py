@@ -107,7 +107,15 @@ def decode_cursor(request: SearchRequest, cursor: str) -> list[Any]:
         raise QueryError("the page cursor is damaged: start again from the first page") from exc
     if fingerprint != _fingerprint(request) or not isinstance(after, list):
         raise QueryError("the page cursor belongs to another query: start from the first page")
+    # The fingerprint only ties a cursor to its query; anyone can compute it, so the values
+    # are checked too: one plain number or string per sort key, as the engine gave them.
+    if len(after) != len(SORTS[request.sort]) or not all(_sort_value(v) for v in after):
+        raise QueryError("the page cursor is damaged: start again from the first page")
     return after
+
+
+def _sort_value(value: Any) -> bool:
+    return isinstance(value, str | int | float) and not isinstance(value, bool)
 
 
 def _aggregations(interval: str) -> dict[str, Any]:

@@ -12,18 +12,19 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fastapi import FastAPI, Request, status
+from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import Counter, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from rasad.core.engine.client import EngineRejected, EngineUnavailable, QueryError
 from rasad.core.logs import get_logger
 from rasad.core.settings import Settings
+from rasad.web import problems
 from rasad.web.auth import ApiKeyStore, keys_path
 from rasad.web.deps import EngineHolder, Services
+from rasad.web.guard import RequestGuard
 from rasad.web.live import LiveHub
 from rasad.web.routes import alerts, articles, stats, system
 
@@ -146,32 +147,13 @@ def create_app(settings: Settings) -> FastAPI:
             allow_headers=["X-API-Key", "Content-Type"],
         )
 
+    # Inside Measured, so refusals are counted and carry the security headers too.
+    app.add_middleware(RequestGuard, settings=settings)
     app.add_middleware(Measured)
+    problems.install(app)
 
-    @app.exception_handler(QueryError)
-    async def bad_query(_: Request, exc: QueryError) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, status_code=status.HTTP_400_BAD_REQUEST)
-
-    @app.exception_handler(EngineUnavailable)
-    async def engine_down(_: Request, exc: EngineUnavailable) -> JSONResponse:
-        log.warning("engine_unavailable", error=str(exc))
-        return JSONResponse(
-            {"detail": f"the search engine is unavailable: {exc}"},
-            status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
-        )
-
-    @app.exception_handler(EngineRejected)
-    async def engine_refused(_: Request, exc: EngineRejected) -> JSONResponse:
-        log.error("engine_rejected", error=str(exc))
-        return JSONResponse(
-            {"detail": f"the search engine refused the request: {exc.reason}"},
-            status_code=status.HTTP_502_BAD_GATEWAY,
-        )
-
-    app.include_router(system.router)
-    app.include_router(articles.router)
-    app.include_router(stats.router)
-    app.include_router(alerts.router)
+    for router in (system.router, articles.router, stats.router, alerts.router):
+        app.include_router(router, responses=problems.ROUTE_RESPONSES)
     _mount_web_app(app)
     return app
 

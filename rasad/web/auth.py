@@ -28,6 +28,8 @@ _RANK = {role: rank for rank, role in enumerate(ROLES)}
 KEY_PREFIX = "rsd_"
 # 32 bytes = 256 bits of entropy: unguessable, and short enough to paste.
 KEY_BYTES = 32
+# A key name is a label (a person or a service); the API accepts up to this many characters.
+MAX_NAME_CHARS = 100
 
 
 class ApiKeyError(ValueError):
@@ -103,6 +105,10 @@ class ApiKeyStore:
 
     def add(self, name: str, role: Role) -> tuple[ApiKey, str]:
         """Make a key; return its record and the key itself, which is never stored."""
+        if not name.strip() or len(name) > MAX_NAME_CHARS or not name.isprintable():
+            raise ApiKeyError(
+                f"a key name is 1 to {MAX_NAME_CHARS} printable characters, not {name[:40]!r}"
+            )
         keys = self._read()
         if any(k.name == name for k in keys):
             raise ApiKeyError(f"an API key named {name!r} already exists")

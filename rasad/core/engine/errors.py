@@ -11,6 +11,12 @@ from typing import Any
 
 # Statuses that mean "the cluster is busy or restarting", not "this request is wrong".
 RETRYABLE_STATUSES = frozenset({429, 502, 503, 504})
+# Errors the engines answer with a 500 although the request caused them: too many boolean
+# clauses (OpenSearch 2.x reports too_many_nested_clauses as a 500), or a search_after value
+# the sort cannot read. Retrying the same request fails the same way, so they are refusals.
+REQUEST_FAULT_TYPES = frozenset(
+    {"too_many_nested_clauses", "too_many_clauses", "null_pointer_exception"}
+)
 
 
 class EngineError(Exception):
@@ -47,6 +53,9 @@ def error_from_status(status: int, body: Any) -> EngineError:
             reason = f"{reason} ({caused['reason']})"
     else:
         error_type, reason = "error", str(error)
+    if error_type in REQUEST_FAULT_TYPES:
+        # Reported as the 400 it is, so a search layer tells the analyst, not "is it running?".
+        return EngineRejected(400, error_type, reason)
     if status in RETRYABLE_STATUSES or status >= 500:
         return EngineUnavailable(f"engine answered {status} {error_type}: {reason}")
     return EngineRejected(status, error_type, reason)

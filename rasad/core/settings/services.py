@@ -76,6 +76,16 @@ class ServiceSettings(BaseModel):
     web_cors_origins: str = Field(
         "", description="Comma-separated origins allowed cross-site; empty keeps CORS closed."
     )
+    web_allowed_hosts: str = Field(
+        "",
+        description="Comma-separated Host names the server answers (a port is ignored); empty: "
+        "loopback names in local mode (defeats DNS rebinding), any name in apikey mode.",
+    )
+    web_max_body_bytes: int = Field(
+        1_000_000,
+        ge=1024,
+        description="Largest request body the API reads; an alert is ~1 KB, so 1 MB is ample.",
+    )
     web_sse_queue: int = Field(
         200, ge=1, description="Events buffered per live client; a slower client loses the oldest."
     )

@@ -24,9 +24,10 @@ from pydantic import ValidationError
 from indexers.alerts import history
 from indexers.alerts import store as alerts
 from indexers.alerts.model import Alert, AlertError, AlertNotFound, AlertSpec
+from indexers.search.query import parse_period
 from rasad.core.engine.client import Engine
 from rasad.web.deps import Caller, Editor, EngineDep, Reader, Services, ServicesDep
-from rasad.web.periods import parse_period
+from rasad.web.problems import NOT_FOUND
 
 router = APIRouter(prefix="/api/alerts", tags=["alerts"])
 
@@ -51,11 +52,8 @@ async def _call(operation: Awaitable[T]) -> T:
 
 
 def _period(since: str) -> timedelta:
-    try:
-        return parse_period(since)
-    except ValueError as exc:
-        # The same status as every other malformed parameter (and the stats routes' periods).
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
+    # A malformed or overlong period is a QueryError: a 400, as on /api/search and the stats.
+    return parse_period(since)
 
 
 def _owned(spec: AlertSpec, who: Caller) -> AlertSpec:
@@ -116,7 +114,7 @@ async def hits(
     return {"hits": found}
 
 
-@router.get("/{alert_id}", summary="One alert with its number of hits")
+@router.get("/{alert_id}", responses=NOT_FOUND, summary="One alert with its number of hits")
 async def get_alert(
     alert_id: str, engine: EngineDep, svc: ServicesDep, _: Reader
 ) -> dict[str, Any]:
@@ -129,7 +127,9 @@ async def _with_count(engine: Engine, svc: Services, alert: Alert) -> dict[str, 
     return alert.public(hit_count=counts.get(alert.id, 0))
 
 
-@router.put("/{alert_id}", summary="Replace an alert's definition (its owner stays)")
+@router.put(
+    "/{alert_id}", responses=NOT_FOUND, summary="Replace an alert's definition (its owner stays)"
+)
 async def update_alert(
     alert_id: str, engine: EngineDep, svc: ServicesDep, _: Editor, spec: AlertSpec
 ) -> dict[str, Any]:
@@ -139,19 +139,19 @@ async def update_alert(
     return await _with_count(engine, svc, alert)
 
 
-@router.post("/{alert_id}/pause", summary="Stop matching until resumed")
+@router.post("/{alert_id}/pause", responses=NOT_FOUND, summary="Stop matching until resumed")
 async def pause(alert_id: str, engine: EngineDep, svc: ServicesDep, _: Editor) -> dict[str, Any]:
     alert = await _call(alerts.set_enabled(engine, svc.settings, alert_id, False))
     return await _with_count(engine, svc, alert)
 
 
-@router.post("/{alert_id}/resume", summary="Match again")
+@router.post("/{alert_id}/resume", responses=NOT_FOUND, summary="Match again")
 async def resume(alert_id: str, engine: EngineDep, svc: ServicesDep, _: Editor) -> dict[str, Any]:
     alert = await _call(alerts.set_enabled(engine, svc.settings, alert_id, True))
     return await _with_count(engine, svc, alert)
 
 
-@router.post("/{alert_id}/test", summary="Backtest a stored alert")
+@router.post("/{alert_id}/test", responses=NOT_FOUND, summary="Backtest a stored alert")
 async def backtest(
     alert_id: str, engine: EngineDep, svc: ServicesDep, _: Reader, since: Since = "7d"
 ) -> dict[str, Any]:
@@ -161,7 +161,12 @@ async def backtest(
     return _backtest_answer(found)
 
 
-@router.delete("/{alert_id}", status_code=204, summary="Delete an alert (its hit history stays)")
+@router.delete(
+    "/{alert_id}",
+    responses=NOT_FOUND,
+    status_code=204,
+    summary="Delete an alert (its hit history stays)",
+)
 async def delete_alert(alert_id: str, engine: EngineDep, svc: ServicesDep, _: Editor) -> Response:
     await _call(alerts.delete_alert(engine, svc.settings, alert_id))
     return Response(status_code=204)

@@ -17,6 +17,7 @@ from indexers.search import searcher as search_layer
 from indexers.search.query import MAX_QUERY_CHARS, Filters
 from rasad.web.deps import EngineDep, Reader, ServicesDep
 from rasad.web.highlight import highlight_segments
+from rasad.web.problems import NOT_FOUND
 
 router = APIRouter(prefix="/api", tags=["search"])
 
@@ -107,7 +108,11 @@ async def search(
     return Response(orjson.dumps(answer), media_type="application/json")
 
 
-@router.get("/articles/{article_id}", summary="One article with entities, tags and siblings")
+@router.get(
+    "/articles/{article_id}",
+    summary="One article with entities, tags and siblings",
+    responses=NOT_FOUND,
+)
 async def article(
     article_id: str, engine: EngineDep, svc: ServicesDep, _: Reader
 ) -> dict[str, Any]:

@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import APIRouter, Query
 
 from indexers.search import stats
+from indexers.search.query import parse_period
 from rasad.web.deps import EngineDep, Reader, ServicesDep
-from rasad.web.periods import parse_period
 
 router = APIRouter(prefix="/api/stats", tags=["stats"])
 
@@ -17,12 +17,8 @@ Since = Annotated[str, Query(description="A period back from now: 24h, 7d, 30d; 
 
 
 def _since(since: str) -> datetime | None:
-    if not since:
-        return None
-    try:
-        return datetime.now(UTC) - parse_period(since)
-    except ValueError as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
+    # A malformed or overlong period is a QueryError: a 400, as on /api/search.
+    return datetime.now(UTC) - parse_period(since) if since else None
 
 
 @router.get("/volume", summary="Articles over time by topic, source or country")
@@ -62,12 +58,8 @@ async def rising(
     ] = "latest",
     size: Annotated[int, Query(ge=1, le=50)] = 10,
 ) -> dict[str, Any]:
-    try:
-        period = parse_period(since)
-    except ValueError as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
     return await stats.rising(
-        engine, svc.settings.articles_read_alias, period, anchor=anchor, size=size
+        engine, svc.settings.articles_read_alias, parse_period(since), anchor=anchor, size=size
     )
 
 

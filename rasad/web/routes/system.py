@@ -22,6 +22,7 @@ from rasad.web import feeds
 from rasad.web.auth import ApiKeyError, Role
 from rasad.web.deps import Admin, Reader, ServicesDep
 from rasad.web.live import LiveEvent, TooManyClients
+from rasad.web.problems import CONFLICT, NOT_FOUND
 
 router = APIRouter()
 
@@ -54,7 +55,12 @@ async def _engine_ok(svc: Any) -> tuple[bool, str]:
     return color in ("green", "yellow"), f"{engine.info.kind} {engine.info.version}, {color}"
 
 
-@router.get("/healthz", tags=["system"], summary="Kafka and the search engine are reachable")
+@router.get(
+    "/healthz",
+    tags=["system"],
+    summary="Kafka and the search engine are reachable",
+    responses={503: {"description": "Kafka or the engine is down; the body says which."}},
+)
 async def healthz(svc: ServicesDep) -> JSONResponse:
     (kafka_ok, kafka_detail), (engine_ok, engine_detail) = await asyncio.gather(
         _kafka_ok(svc.settings), _engine_ok(svc)
@@ -68,7 +74,18 @@ async def healthz(svc: ServicesDep) -> JSONResponse:
     return JSONResponse(body, status_code=code)
 
 
-@router.get("/metrics", tags=["system"], summary="Prometheus metrics")
+@router.get(
+    "/metrics",
+    tags=["system"],
+    summary="Prometheus metrics of this server process (text exposition format)",
+    response_class=Response,
+    responses={
+        200: {
+            "description": "Prometheus text format 0.0.4.",
+            "content": {"text/plain": {"schema": {"type": "string"}}},
+        }
+    },
+)
 def metrics() -> Response:
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
@@ -134,7 +151,13 @@ def list_keys(svc: ServicesDep, _: Admin) -> dict[str, Any]:
     return {"keys": [k.model_dump(mode="json", exclude={"sha256"}) for k in svc.keys.list()]}
 
 
-@router.post("/api/keys", tags=["keys"], status_code=201, summary="Make a key; shown once")
+@router.post(
+    "/api/keys",
+    tags=["keys"],
+    status_code=201,
+    summary="Make a key; shown once",
+    responses=CONFLICT,
+)
 def add_key(body: NewKey, svc: ServicesDep, _: Admin) -> dict[str, Any]:
     try:
         record, secret = svc.keys.add(body.name, body.role)
@@ -143,7 +166,7 @@ def add_key(body: NewKey, svc: ServicesDep, _: Admin) -> dict[str, Any]:
     return {**record.model_dump(mode="json", exclude={"sha256"}), "key": secret}
 
 
-@router.delete("/api/keys/{key_id}", tags=["keys"], status_code=204)
+@router.delete("/api/keys/{key_id}", tags=["keys"], status_code=204, responses=NOT_FOUND)
 def remove_key(key_id: str, svc: ServicesDep, _: Admin) -> Response:
     try:
         svc.keys.remove(key_id)

@@ -37,9 +37,11 @@ export function query(params) {
 }
 
 export async function api(path, { method = "GET", body } = {}) {
-  const init = { method, headers: headers() };
+  // A change always carries a custom header: the server refuses changes without one (or a JSON
+  // body), which a cross-site page cannot send without the CORS preflight the server denies.
+  const init = { method, headers: headers(method === "GET" ? {} : { "X-Requested-With": "rasad" }) };
   if (body !== undefined) {
-    init.headers = headers({ "Content-Type": "application/json" });
+    init.headers = { ...init.headers, "Content-Type": "application/json" };
     init.body = JSON.stringify(body);
   }
   const response = await fetch(path, init);

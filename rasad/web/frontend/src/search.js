@@ -21,7 +21,8 @@ export function renderSearch(root, { showError, params }) {
     "select",
     { name: "sort" },
     el("option", { value: "relevance" }, "الأكثر صلة"),
-    el("option", { value: "time" }, "الأحدث"),
+    el("option", { value: "newest" }, "الأحدث"),
+    el("option", { value: "oldest" }, "الأقدم"),
   );
   const form = el("form", { class: "searchbar", role: "search" }, input, since, sort,
     el("button", { type: "submit" }, "بحث"));
