@@ -177,7 +177,9 @@ async def _enrich_one(event: EventT[bytes]) -> None:
         return
     started = time.perf_counter()
     try:
-        enriched = enrich(article, story_clusters, datetime.now(UTC))
+        enriched = enrich(
+            article, story_clusters, datetime.now(UTC), settings.stream_enrich_max_chars
+        )
     except EnrichmentError as exc:
         await _send_dead_letter(event, f"enrich.{exc.step}", exc.cause)
         return

@@ -108,11 +108,12 @@ def enrich_command(
         raise fail(str(exc)) from None
     import orjson
 
+    from rasad.core.settings import get_settings
     from stream.enrich.cluster import StoryClusters
     from stream.enrich.pipeline import EnrichmentError, enrich
 
     try:
-        enriched = enrich(article, StoryClusters({}), now)
+        enriched = enrich(article, StoryClusters({}), now, get_settings().stream_enrich_max_chars)
     except EnrichmentError as exc:
         raise fail(str(exc)) from None
     sys.stdout.buffer.write(

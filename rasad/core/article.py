@@ -15,7 +15,8 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 SCHEMA_VERSION = 1
 
 SourceKind = Literal["state", "private", "public-service"]
-BodyKind = Literal["full_text", "summary", "none"]
+# truncated: the text was longer than the size limit and was cut there (see limit_text).
+BodyKind = Literal["full_text", "summary", "none", "truncated"]
 DateFlag = Literal["ok", "missing", "future", "unparsable"]
 EntityType = Literal["PER", "ORG", "LOC"]
 TextField = Literal["title", "summary", "body"]
@@ -94,7 +95,9 @@ class Article(JsonModel):
     title: str = Field(description="Clean text (never HTML).")
     summary: str = Field("", description="Clean text of the feed's description.")
     body: str = Field("", description="Clean body text; see body_kind.")
-    body_kind: BodyKind = Field("summary", description="Whether body is full text or a summary.")
+    body_kind: BodyKind = Field(
+        "summary", description="Whether body is full text, a summary, or text cut at the limit."
+    )
     published_at: AwareDatetime = Field(description="UTC; falls back to fetched_at, see date_flag.")
     date_flag: DateFlag = Field("ok", description="Why published_at may be fetched_at instead.")
     fetched_at: AwareDatetime = Field(description="When the producer fetched the feed (UTC).")
@@ -162,3 +165,16 @@ class EnrichedArticle(Article):
     topics: list[TopicTag] = Field(default_factory=list)
     cluster: Cluster | None = None
     enriched_at: AwareDatetime
+
+
+def limit_text(article: Article, max_chars: int) -> Article:
+    """The article with title, summary and body cut to ``max_chars`` characters each.
+
+    Cutting is visible: ``body_kind`` becomes ``truncated``. Enrichment and indexing cost
+    grows with the text, so one oversized article must not stall a partition.
+    """
+    fields = {"title": article.title, "summary": article.summary, "body": article.body}
+    if all(len(text) <= max_chars for text in fields.values()):
+        return article
+    cut = {name: text[:max_chars] for name, text in fields.items()}
+    return article.model_copy(update={**cut, "body_kind": "truncated"})

@@ -10,7 +10,16 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from rasad.core.article import Article, Cluster, EnrichedArticle, Entity, Language, Source, TopicTag
+from rasad.core.article import (
+    Article,
+    Cluster,
+    EnrichedArticle,
+    Entity,
+    Language,
+    Source,
+    TopicTag,
+    limit_text,
+)
 from stream.enrich.cluster import StoryClusters
 from stream.enrich.entities.extract import extract_entities, precompute_vocabulary
 from stream.enrich.language import identify_language
@@ -28,12 +37,20 @@ class EnrichmentError(RuntimeError):
         self.cause = cause
 
 
-def enrich(article: Article, clusters: StoryClusters, now: datetime) -> EnrichedArticle:
+# The default of RASAD_STREAM_ENRICH_MAX_CHARS (see its description).
+DEFAULT_MAX_CHARS = 200_000
+
+
+def enrich(
+    article: Article, clusters: StoryClusters, now: datetime, max_chars: int = DEFAULT_MAX_CHARS
+) -> EnrichedArticle:
     """The article with its language, entities, topic tags and same-story cluster.
 
     ``now`` (timezone-aware) is when the article is processed: it stamps ``enriched_at`` and
-    places the article in the clustering window.
+    places the article in the clustering window. Text beyond ``max_chars`` per field is cut
+    first (``body_kind: truncated``), so the work per article is bounded.
     """
+    article = limit_text(article, max_chars)
     fields = {"title": article.title, "summary": article.summary, "body": article.body}
     try:
         lang = identify_language(fields)

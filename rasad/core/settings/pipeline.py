@@ -120,3 +120,9 @@ class PipelineSettings(BaseModel):
         ge=16,
         description="MinHash permutations: Jaccard error ~0.04 at 128; costs memory per article.",
     )
+    stream_enrich_max_chars: int = Field(
+        200_000,
+        ge=1000,
+        description="Characters of title, summary and body enriched; longer text is cut and "
+        "body_kind says truncated. 200k (~400 KB of Arabic) is beyond any news article.",
+    )
