@@ -25,6 +25,15 @@ NOTHING = AllowList()
         ("http://169.254.169.254/latest/meta-data/", "link-local"),
         ("http://[::1]:8080/hook", "loopback"),
         ("http://[::ffff:127.0.0.1]/hook", "loopback"),
+        # IPv6 transition and embedding forms that carry an internal IPv4 address
+        ("http://[2002:7f00:1::]/hook", r"loopback \(6to4 127.0.0.1\)"),
+        ("http://[2002:a9fe:a9fe::1]/hook", r"link-local \(6to4 169.254.169.254\)"),
+        ("http://[2001:0:4136:e378:8000:63bf:80ff:fffe]/", r"loopback \(Teredo 127.0.0.1\)"),
+        ("http://[64:ff9b::7f00:1]/hook", r"loopback \(NAT64 127.0.0.1\)"),
+        ("http://[64:ff9b:1::a00:1]/hook", r"private \(NAT64 10.0.0.1\)"),
+        ("http://[::127.0.0.1]/hook", r"loopback \(IPv4-compatible 127.0.0.1\)"),
+        ("http://[::ffff:0:a00:1]/hook", r"private \(IPv4-translated 10.0.0.1\)"),
+        ("http://[::ffff:a9fe:a9fe]/hook", r"link-local \(IPv4-mapped 169.254.169.254\)"),
         ("http://224.0.0.1/hook", "multicast"),
         ("http://0.0.0.0/hook", "unspecified"),
         ("http://localhost:6066/metrics", "loopback"),
@@ -56,6 +65,10 @@ async def test_an_allow_list_entry_lets_a_named_internal_receiver_through(
 
 async def test_a_public_address_is_accepted() -> None:
     await validate_url("https://93.184.215.14/hook", NOTHING)
+
+
+async def test_a_6to4_address_of_a_public_ipv4_is_accepted() -> None:
+    await validate_url("http://[2002:5db8:d70e::1]/hook", NOTHING)  # 93.184.215.14
 
 
 class Rebinding(AbstractResolver):

@@ -58,10 +58,51 @@ class AllowList:
         return any(address in net for net in self.networks if net.version == address.version)
 
 
+# NAT64 prefixes whose last 32 bits are an IPv4 address: the well-known one (RFC 6052) and the
+# local-use one (RFC 8215); a NAT64 gateway on the path turns them into that IPv4 address.
+NAT64_NETWORKS = (
+    ipaddress.IPv6Network("64:ff9b::/96"),
+    ipaddress.IPv6Network("64:ff9b:1::/48"),
+)
+# IPv4-compatible (::a.b.c.d, RFC 4291, deprecated) and IPv4-translated (::ffff:0:a.b.c.d,
+# RFC 2765) addresses: IPv4 in the last 32 bits.
+EMBEDDING_NETWORKS = (
+    ("IPv4-compatible", ipaddress.IPv6Network("::/96")),
+    ("IPv4-translated", ipaddress.IPv6Network("::ffff:0:0:0/96")),
+)
+
+
+def embedded_ipv4(address: ipaddress.IPv6Address) -> list[tuple[str, ipaddress.IPv4Address]]:
+    """The IPv4 addresses an IPv6 address carries, each with the name of its form: a transition
+    mechanism on the path may deliver the packet to that IPv4 address."""
+    found: list[tuple[str, ipaddress.IPv4Address]] = []
+    if address.ipv4_mapped is not None:
+        found.append(("IPv4-mapped", address.ipv4_mapped))
+    if address.sixtofour is not None:
+        found.append(("6to4", address.sixtofour))
+    if address.teredo is not None:
+        server, client = address.teredo
+        found += [("Teredo", server), ("Teredo", client)]
+    last32 = ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    if any(address in net for net in NAT64_NETWORKS):
+        found.append(("NAT64", last32))
+    for form, net in EMBEDDING_NETWORKS:
+        if address in net and int(address) > 1:  # :: and ::1 are themselves, not IPv4
+            found.append((form, last32))
+    return found
+
+
 def refusal_reason(address: IPAddress) -> str | None:
     """Why an address is internal, or None for a public address."""
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
+    if isinstance(address, ipaddress.IPv6Address):
+        for form, inner in embedded_ipv4(address):
+            reason = _ipv4_reason(inner)
+            if reason:
+                return f"{reason} ({form} {inner})"
+    return _ipv4_reason(address)
+
+
+def _ipv4_reason(address: IPAddress) -> str | None:
     for reason, flag in (
         ("loopback", address.is_loopback),
         ("unspecified", address.is_unspecified),
