@@ -25,6 +25,9 @@ from rasad.core.article import Article, BodyKind, DateFlag, Source
 # Outlets' clocks and time-zone mistakes: a date this far ahead of our fetch is not believed.
 FUTURE_TOLERANCE = timedelta(minutes=15)
 _UTF8_XML = {"content-type": "application/xml; charset=utf-8"}
+# No news feed predates this year; an earlier date is a typo or hostile, so it is "unparsable"
+# (and published_at falls back to the fetch time, saying so in date_flag).
+EARLIEST_YEAR = 1900
 # Body text cap: 200k characters of Arabic is ~400 KB of UTF-8, so a whole article message stays
 # under Kafka's default 1 MB request size; no real news article comes close.
 MAX_BODY_CHARS = 200_000
@@ -57,7 +60,11 @@ def parse_date(raw: str) -> datetime | None:
             return None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
+    try:
+        parsed = parsed.astimezone(UTC)
+    except OverflowError:  # year 1 east of UTC, year 9999 west of it: not a real date
+        return None
+    return parsed if parsed.year >= EARLIEST_YEAR else None
 
 
 def resolve_date(
@@ -90,7 +97,8 @@ def make_article(
 ) -> Article:
     """An Article from already-clean text; id, canonical URL, date flag and hash derived here."""
     canonical = canonicalize(url)
-    body = body[:MAX_BODY_CHARS]
+    if len(body) > MAX_BODY_CHARS:
+        body, body_kind = body[:MAX_BODY_CHARS], "truncated"  # cut, and visibly so
     published_at, flag = resolve_date(published, published_raw, fetched_at)
     return Article(
         id=article_id(canonical),

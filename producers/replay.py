@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import gzip
 import re
+import zlib
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -17,7 +19,7 @@ from typing import Any
 import orjson
 
 from producers import metrics
-from producers.parse import make_article, parse_date, parse_feed
+from producers.parse import NotAFeedError, make_article, parse_date, parse_feed
 from producers.registry import FeedSpec
 from producers.text import clean_text
 from rasad.core.article import Article, Source
@@ -48,14 +50,49 @@ def source_for(name: str, registry: dict[str, FeedSpec]) -> Source:
     return Source(id=_slug(name), name=name, country="INT", kind="private")
 
 
+# Corpus fields that hold text: a value of another type (a number, an object, a list) is
+# refused, never stringified into an article (a title {"a": 1} is not the text "{'a': 1}").
+TEXT_FIELDS = ("url", "title", "abstract", "text", "author", "category", "source", "published")
+# Refusal reasons kept for the summary; the count covers them all.
+MAX_REASONS = 20
+
+
+@dataclass
+class Refusals:
+    """Records a replay refused: counted, and the first few named with file:line and why."""
+
+    count: int = 0
+    reasons: list[str] = field(default_factory=list)
+
+    def add(self, reason: str) -> None:
+        self.count += 1
+        if len(self.reasons) < MAX_REASONS:
+            self.reasons.append(reason)
+
+
+def check_record(record: object) -> str | None:
+    """Why a decoded corpus line is not a corpus record, or None if it is one."""
+    if not isinstance(record, dict):
+        return f"a JSON {type(record).__name__}, not an object"
+    if not isinstance(record.get("url"), str) or not record["url"].strip():
+        return "no url"
+    wrong = [
+        f"{name} is a JSON {type(record[name]).__name__}, not text"
+        for name in TEXT_FIELDS
+        if record.get(name) is not None and not isinstance(record[name], str)
+    ]
+    return "; ".join(wrong) or None
+
+
 def corpus_article(record: dict[str, Any], source: Source, feed_url: str, now: datetime) -> Article:
-    """One corpus line (id, source, category, url, published, author, title, abstract, text)."""
-    raw_date = str(record.get("published") or "")
+    """One corpus line (id, source, category, url, published, author, title, abstract, text);
+    its text fields are strings or absent (see :func:`check_record`)."""
+    raw_date = record.get("published") or ""
     return make_article(
-        url=str(record["url"]),
-        title=clean_text(str(record.get("title") or ""), single_line=True),
-        summary=clean_text(str(record.get("abstract") or "")),
-        body=clean_text(str(record.get("text") or "")),
+        url=record["url"],
+        title=clean_text(record.get("title") or "", single_line=True),
+        summary=clean_text(record.get("abstract") or ""),
+        body=clean_text(record.get("text") or ""),
         body_kind="full_text",
         published=parse_date(raw_date),
         published_raw=raw_date,
@@ -63,30 +100,54 @@ def corpus_article(record: dict[str, Any], source: Source, feed_url: str, now: d
         source=source,
         feed_url=feed_url,
         language="ar",
-        authors=[clean_text(str(record.get("author") or ""), single_line=True)],
-        categories=[str(record.get("category") or "")],
+        authors=[clean_text(record.get("author") or "", single_line=True)],
+        categories=[record.get("category") or ""],
     )
 
 
-def iter_corpus(path: Path, registry: dict[str, FeedSpec], batch: int) -> Iterator[list[Article]]:
-    """Batches of articles from a JSONL(.gz) corpus file."""
+def _lines(path: Path) -> Iterator[tuple[int, bytes]]:
+    """Numbered lines of a JSONL(.gz) file; a damaged file is a ReplayError naming the line."""
+    lineno = 0
+    try:
+        with gzip.open(path, "rb") if path.suffix == ".gz" else path.open("rb") as handle:
+            for lineno, line in enumerate(handle, 1):
+                yield lineno, line
+    except (OSError, EOFError, zlib.error) as exc:
+        # BadGzipFile is an OSError; a truncated .gz ends in EOFError.
+        what = "truncated" if isinstance(exc, EOFError) else f"unreadable ({exc})"
+        raise ReplayError(f"{path}:{lineno + 1}: the file is {what}") from exc
+
+
+def iter_corpus(
+    path: Path, registry: dict[str, FeedSpec], batch: int, refused: Refusals | None = None
+) -> Iterator[list[Article]]:
+    """Batches of articles from a JSONL(.gz) corpus file; bad records go to ``refused``."""
     feed_url = f"replay:{path.name}"
     sources: dict[str, Source] = {}
+    refused = refused if refused is not None else Refusals()
     out: list[Article] = []
-    with gzip.open(path, "rb") if path.suffix == ".gz" else path.open("rb") as handle:
-        for lineno, line in enumerate(handle, 1):
-            if not line.strip():
-                continue
-            try:
-                record = orjson.loads(line)
-                name = str(record.get("source") or "unknown")
-                source = sources.get(name) or sources.setdefault(name, source_for(name, registry))
-                out.append(corpus_article(record, source, feed_url, datetime.now(UTC)))
-            except (orjson.JSONDecodeError, KeyError, ValueError, AttributeError) as exc:
-                raise ReplayError(f"{path}:{lineno}: not a corpus record: {exc}") from exc
-            if len(out) >= batch:
-                yield out
-                out = []
+    for lineno, line in _lines(path):
+        if not line.strip():
+            continue
+        try:
+            record = orjson.loads(line)
+        except orjson.JSONDecodeError as exc:
+            refused.add(f"{path}:{lineno}: not JSON: {exc}")
+            continue
+        reason = check_record(record)
+        if reason:
+            refused.add(f"{path}:{lineno}: {reason}")
+            continue
+        name = record.get("source") or "unknown"
+        source = sources.get(name) or sources.setdefault(name, source_for(name, registry))
+        try:
+            out.append(corpus_article(record, source, feed_url, datetime.now(UTC)))
+        except ValueError as exc:
+            refused.add(f"{path}:{lineno}: {str(exc)[:200]}")
+            continue
+        if len(out) >= batch:
+            yield out
+            out = []
     if out:
         yield out
 
@@ -97,18 +158,24 @@ def iter_feed_files(paths: list[Path], registry: dict[str, FeedSpec]) -> Iterato
         source = source_for(path.parent.name, registry)
         if source.id == "history":
             source = source_for(path.parent.parent.name, registry)
-        parsed = parse_feed(
-            path.read_bytes(),
-            None,
-            source=source,
-            feed_url=f"replay:{path.name}",
-            fetched_at=datetime.now(UTC),
-        )
+        try:
+            data = path.read_bytes()
+            parsed = parse_feed(
+                data,
+                None,
+                source=source,
+                feed_url=f"replay:{path.name}",
+                fetched_at=datetime.now(UTC),
+            )
+        except OSError as exc:
+            raise ReplayError(f"{path}: cannot read: {exc.strerror or exc}") from exc
+        except NotAFeedError as exc:
+            raise ReplayError(f"{path}: {exc}") from exc
         yield parsed.articles
 
 
 def replay_batches(
-    path: Path, registry: dict[str, FeedSpec], batch: int
+    path: Path, registry: dict[str, FeedSpec], batch: int, refused: Refusals | None = None
 ) -> Iterator[list[Article]]:
     """Batches of articles from a corpus file, a feed file, or a folder of feed files."""
     if not path.exists():
@@ -119,7 +186,7 @@ def replay_batches(
             raise ReplayError(f"{path}: no .xml/.rss/.atom feed files in this folder")
         return _counted(iter_feed_files(files, registry))
     if path.name.endswith((".jsonl", ".jsonl.gz", ".json.gz", ".ndjson")):
-        return _counted(iter_corpus(path, registry, batch))
+        return _counted(iter_corpus(path, registry, batch, refused))
     return _counted(iter_feed_files([path], registry))
 
 

@@ -8,7 +8,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ParamSpec, TypeVar
 
@@ -18,7 +18,7 @@ from producers.fulltext import FullText
 from producers.poller import Poller, PollOutcome
 from producers.publish import Publisher, SubmitReport
 from producers.registry import FeedSpec
-from producers.replay import ReplayError, replay_batches
+from producers.replay import Refusals, ReplayError, replay_batches
 from producers.spool import Spool
 from producers.state import FeedHealth, StateStore
 from rasad.core.article import Article
@@ -74,6 +74,8 @@ class ReplayTotals:
     spooled: int = 0
     seconds: float = 0.0
     stopped: bool = False  # by SIGTERM or Ctrl-C before the end of the input
+    # Records refused (wrongly typed fields, not JSON): counted, the first few named.
+    refused: Refusals = field(default_factory=Refusals)
 
 
 @asynccontextmanager
@@ -159,7 +161,9 @@ async def run_replay(
     totals = ReplayTotals()
     left = 0
     try:
-        batches = replay_batches(path, {f.id: f for f in registry}, _batch_size(rate))
+        batches = replay_batches(
+            path, {f.id: f for f in registry}, _batch_size(rate), totals.refused
+        )
         problem = await in_sink(publisher.check)
         if problem:  # a demo replay into a spool helps nobody: say why and stop
             raise ReplayError(f"cannot publish to Kafka: {problem}")

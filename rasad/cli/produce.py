@@ -146,9 +146,14 @@ def _replay(path: Path, feeds: list[FeedSpec], rate: float) -> None:
     console.print(
         f"{totals.articles} articles in {totals.seconds:.1f} s ({speed:.0f}/s): "
         f"{totals.new} new, {totals.updated} updated, {totals.duplicate} duplicate; "
-        f"{totals.spooled} spooled on the way, all published since"
+        f"{totals.spooled} spooled on the way, all published since; "
+        f"{totals.refused.count} refused"
         + ("; stopped before the end of the input" if totals.stopped else "")
     )
+    for reason in totals.refused.reasons:
+        err().print(f"refused: {reason}", style="yellow", markup=False, highlight=False)
+    if totals.refused.count > len(totals.refused.reasons):
+        err().print(f"… and {totals.refused.count - len(totals.refused.reasons)} more refused")
 
 
 def feeds_status(registry: RegistryOption = DEFAULT_REGISTRY) -> None:
