@@ -180,3 +180,21 @@ def _publish(settings: Settings, topic: str, key: str, value: bytes) -> None:
     producer.send(topic, key=key.encode(), value=value)
     producer.flush()
     producer.close()
+
+
+@pytest.mark.parametrize("sort", ["relevance", "newest", "oldest"])
+def test_each_sort_order_of_the_search_page_is_one_the_api_accepts(
+    page: Page, live_server: LiveServer, sort: str
+) -> None:
+    page.goto(f"{live_server.url}/#/search")
+    page.fill("input[name=q]", "ترامب")
+    page.select_option("select[name=sort]", sort)
+    with page.expect_response(lambda r: "/api/search" in r.url and f"sort={sort}" in r.url) as got:
+        page.press("input[name=q]", "Enter")
+
+    answer = got.value
+    assert answer.status == 200, answer.text()
+    expect(page.locator("#results .result").first).to_be_visible(timeout=WAIT_MS)
+    dates = [hit["published_at"] for hit in answer.json()["hits"]]
+    if sort != "relevance":
+        assert dates == sorted(dates, reverse=sort == "newest")
