@@ -21,8 +21,9 @@ from rasad.core.article import (
     limit_text,
 )
 from stream.enrich.cluster import StoryClusters
-from stream.enrich.entities.extract import extract_entities, precompute_vocabulary
+from stream.enrich.entities.extract import precompute_vocabulary
 from stream.enrich.language import identify_language
+from stream.enrich.long_text import extract_long
 from stream.enrich.topics.tagger import tag_topics
 
 __all__ = ["EnrichmentError", "assemble", "enrich", "is_arabic", "warm_up"]
@@ -60,7 +61,7 @@ def enrich(
     topics: list[TopicTag] = []
     if is_arabic(lang):
         try:
-            entities = extract_entities(fields)
+            entities = extract_long(fields)
         except Exception as exc:
             raise EnrichmentError("entities", exc) from exc
         try:
