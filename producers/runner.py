@@ -20,7 +20,7 @@ from producers.publish import Publisher, SubmitReport
 from producers.registry import FeedSpec
 from producers.replay import Refusals, ReplayError, replay_batches
 from producers.spool import Spool
-from producers.state import FeedHealth, StateStore
+from producers.state import FeedHealth, StateStore, read_feed_health
 from rasad.core.article import Article
 from rasad.core.logs import get_logger
 from rasad.core.settings import Settings
@@ -126,14 +126,7 @@ async def run_forever(settings: Settings, feeds: Sequence[FeedSpec]) -> None:
 
 def feed_health(settings: Settings) -> dict[str, FeedHealth]:
     """Persisted health of every feed polled so far (read by `rasad feeds status`)."""
-    path = state_path(settings)
-    if not path.exists():
-        return {}
-    store = StateStore(path)
-    try:
-        return store.load_feeds()
-    finally:
-        store.close()
+    return read_feed_health(state_path(settings))
 
 
 async def run_replay(

@@ -123,3 +123,18 @@ class StateStore:
             "ON CONFLICT(id) DO UPDATE SET data = excluded.data",
             (health.id, health.model_dump_json()),
         )
+
+
+def read_feed_health(path: Path) -> dict[str, FeedHealth]:
+    """Persisted health of every feed polled so far; empty before the first poll.
+
+    Here, not in the runner, so a reader (the web app) does not import the polling machinery
+    and with it the producer's metric families.
+    """
+    if not path.exists():
+        return {}
+    store = StateStore(path)
+    try:
+        return store.load_feeds()
+    finally:
+        store.close()

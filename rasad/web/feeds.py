@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from producers.registry import load_registry
-from producers.runner import feed_health as producer_feed_health
+from producers.state import read_feed_health
 from rasad.core.settings import Settings
 
 # The producer's states folded into the four the dashboard colours.
@@ -24,7 +24,7 @@ _SHOWN = {
 
 def feed_health(settings: Settings) -> list[dict[str, Any]]:
     """One row per registry feed: its state, last success and last error (never secrets)."""
-    health = producer_feed_health(settings)
+    health = read_feed_health(settings.data_dir / settings.producer_state_path)
     rows = []
     for spec in load_registry():
         h = health.get(spec.id)
