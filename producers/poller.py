@@ -242,7 +242,7 @@ class Poller:
 
     # --- running -------------------------------------------------------------------------------
     def enabled(self) -> list[FeedSpec]:
-        return [f for f in self.feeds if f.enabled]
+        return [f for f in self.feeds if f.enabled and f.type == "feed"]
 
     async def run_once(self) -> list[PollOutcome]:
         """Poll every enabled feed once (concurrently, politely) and retry the spool."""

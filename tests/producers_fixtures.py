@@ -116,3 +116,24 @@ def read_topic(settings: Settings, topic: str) -> list[tuple[str, Article]]:
             out += [(r.key.decode(), Article.from_json(r.value)) for r in records]
     consumer.close()
     return out
+
+
+def registry_file(tmp_path: Path, *sources: tuple[str, str]) -> Path:
+    """An outlet registry with one outlet per (id, feed url); an empty url means no feed."""
+    path = tmp_path / "feeds.yaml"
+    lines = ["outlets:"]
+    for outlet_id, url in sources:
+        lines += [
+            f"  - id: {outlet_id}",
+            "    name: {ar: نبض, en: Nabd}",
+            f"    homepage: http://127.0.0.1/{outlet_id}",
+            "    country: SY",
+            "    kind: private",
+            "    languages: [ar]",
+            "    verified: unverified",
+            "    interval: 60",
+        ]
+        if url:
+            lines.append(f"    feeds: [{{url: '{url}', verified: unverified}}]")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path

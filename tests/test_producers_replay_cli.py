@@ -20,7 +20,14 @@ from producers.canonical import article_id, canonicalize
 from producers.registry import load_registry
 from producers.runner import run_replay
 from rasad.core.settings import Settings
-from tests.producers_fixtures import CORPUS, NABD, closed_port, producer_settings, read_topic
+from tests.producers_fixtures import (
+    CORPUS,
+    NABD,
+    closed_port,
+    producer_settings,
+    read_topic,
+    registry_file,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -107,23 +114,12 @@ def _rasad(tmp_path: Path, topic: str, *args: str) -> subprocess.CompletedProces
     )
 
 
-def _registry(tmp_path: Path, *feeds: tuple[str, str]) -> Path:
-    path = tmp_path / "feeds.yaml"
-    lines = ["feeds:"] + [
-        f"  - {{id: {fid}, name: نبض, url: '{url}', country: SY, kind: private,"
-        " interval: 60, enabled: true}"
-        for fid, url in feeds
-    ]
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return path
-
-
 def test_produce_once_prints_a_summary_and_feeds_status_shows_health(
     live_stack: Settings, new_topic: Callable[..., str], tmp_path: Path, feed_url: str
 ) -> None:
     topic = new_topic("producers")
     dead = f"http://127.0.0.1:{closed_port()}/rss"
-    registry = _registry(tmp_path, ("nabd", feed_url), ("unreachable", dead))
+    registry = registry_file(tmp_path, ("nabd", feed_url), ("unreachable", dead))
     once = _rasad(tmp_path, topic, "produce", "--once", "--registry", str(registry))
     status = _rasad(tmp_path, topic, "feeds", "status", "--registry", str(registry))
     assert once.returncode == 0, once.stderr
@@ -137,7 +133,7 @@ def test_produce_once_prints_a_summary_and_feeds_status_shows_health(
 def test_produce_once_fails_only_when_nothing_could_be_done(
     live_stack: Settings, new_topic: Callable[..., str], tmp_path: Path
 ) -> None:
-    registry = _registry(tmp_path, ("unreachable", f"http://127.0.0.1:{closed_port()}/rss"))
+    registry = registry_file(tmp_path, ("unreachable", f"http://127.0.0.1:{closed_port()}/rss"))
     once = _rasad(
         tmp_path, new_topic("producers"), "produce", "--once", "--registry", str(registry)
     )
