@@ -132,8 +132,10 @@ class Entity(JsonModel):
 
 
 class Evidence(JsonModel):
-    kind: Literal["term", "entity"]
-    value: str = Field(description="The matched (normalised) term or the entity id.")
+    kind: Literal["term", "entity", "model"]
+    value: str = Field(
+        description="The matched (normalised) term, the entity id, or the learned model's feature."
+    )
     field: TextField
     start: int = Field(ge=0)
     end: int = Field(ge=0)

@@ -36,6 +36,7 @@ from typing import cast
 
 __all__ = [
     "Token",
+    "article_stem",
     "clitic_variants",
     "gaps_break",
     "has_presentation_forms",
@@ -235,10 +236,10 @@ _PLAIN_GAPS = frozenset(("", " ", "\n"))
 @lru_cache(maxsize=200_000)  # ~ the distinct surface forms of a day of news; bounded memory
 def _norm_stem(surface: str) -> tuple[str, str]:
     norm = normalize(surface)
-    return norm, _article_stem(norm)
+    return norm, article_stem(norm)
 
 
-def _article_stem(norm: str) -> str:
+def article_stem(norm: str) -> str:
     """Strip only proclitic chains that contain the article (وال، بال، لل، وبال، فلل …): they
     are unambiguous, unlike a bare و/ب/ل/ك/ف which starts many words (وزير، بريطانيا، لبنان)."""
     i = 1 if norm[:1] in _CONJ else 0

@@ -24,7 +24,7 @@ from stream.enrich.cluster import StoryClusters
 from stream.enrich.entities.extract import precompute_vocabulary
 from stream.enrich.language import identify_language
 from stream.enrich.long_text import extract_long
-from stream.enrich.topics.tagger import tag_topics
+from stream.enrich.topics.combined import tag_topics
 
 __all__ = ["EnrichmentError", "assemble", "enrich", "is_arabic", "warm_up"]
 

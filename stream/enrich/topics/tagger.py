@@ -394,5 +394,6 @@ def default_tagger() -> Tagger:
 
 
 def tag_topics(fields: Mapping[str, str], entities: Sequence[Entity]) -> list[TopicTag]:
-    """Topic tags of an article: ``fields`` maps "title", "summary", "body" to text."""
+    """Topic tags of the taxonomy rules alone (the pipeline combines them with the learned
+    model: :mod:`stream.enrich.topics.combined`); ``fields`` maps "title", "summary", "body"."""
     return default_tagger().tag(fields, entities)

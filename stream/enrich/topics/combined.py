@@ -1,0 +1,150 @@
+"""Topic tags as the pipeline emits them: the taxonomy rules and the learned model, combined.
+
+One pass of the rules (:mod:`.tagger`) with every threshold lowered to "any evidence" gives each
+tag's raw rule score and its matched terms; the rules' own decision is that score reaching the
+taxonomy's threshold. The model (:mod:`.model`) reads the article's words, entities, the matched
+terms and the raw scores, and per tag
+
+    combined = model logit + rule_weight * (rule score if the rules emit the tag, else 0)
+
+is compared with the tag's threshold (``rule_weight`` and the threshold were chosen on the
+training outlets by ``stream/training/train_topics.py``). An emitted tag's score is
+``sigmoid(combined - threshold)``: 0.5 at the threshold, towards 1 with more evidence.
+
+Evidence: the rules' terms and entity hooks (what an analyst reads), then the model's strongest
+positive word and entity features (kind ``"model"``, the feature as value, the offsets of its
+first occurrence).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+from functools import lru_cache
+
+from rasad.core.article import Entity, Evidence, TopicTag
+from stream.enrich.topics.features import Where, article_features
+from stream.enrich.topics.model import TopicModel, default_model, sigmoid
+from stream.enrich.topics.tagger import Tagger
+from stream.enrich.topics.taxonomy import Taxonomy, default_taxonomy
+
+__all__ = [
+    "Signaller",
+    "Signals",
+    "TopicCombiner",
+    "default_combiner",
+    "default_signaller",
+    "signals",
+    "tag_topics",
+]
+
+# The lowest threshold the taxonomy format allows ((0, 1]): every tag with any evidence is
+# scored, so the model sees the rules' raw scores and matched terms for all 17 tags.
+_ANY_EVIDENCE = 1e-9
+# The model's features named as evidence per tag: enough to say why, few enough to read.
+_MODEL_EVIDENCE = 3
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Signals:
+    """What the model reads of one article."""
+
+    features: dict[str, Where]  # words, bigrams, entities (see .features), with locations
+    raw: dict[str, TopicTag]  # the rules' raw score and evidence per tag with any evidence
+
+    def model_features(self) -> list[str]:
+        """The features plus one ``h:<tag>:<term>`` per matched rule term or entity hook."""
+        hits = {f"h:{t.tag}:{e.value}" for t in self.raw.values() for e in t.evidence}
+        return [*self.features, *hits]
+
+
+class Signaller:
+    """The rules compiled to score every tag with any evidence, and their own thresholds."""
+
+    def __init__(self, taxonomy: Taxonomy) -> None:
+        self.thresholds = {t.name: t.threshold for t in taxonomy.tags}
+        self.rules = Tagger(
+            dataclasses.replace(
+                taxonomy,
+                tags=tuple(dataclasses.replace(t, threshold=_ANY_EVIDENCE) for t in taxonomy.tags),
+            )
+        )
+
+    def signals(self, fields: Mapping[str, str], entities: Sequence[Entity]) -> Signals:
+        raw = {t.tag: t for t in self.rules.tag(fields, entities)}
+        return Signals(article_features(fields, entities), raw)
+
+    def rule_scores(self, found: Signals) -> dict[str, float]:
+        """The rules' own decisions: score by tag, for the tags the rules alone emit."""
+        return {tag: t.score for tag, t in found.raw.items() if t.score >= self.thresholds[tag]}
+
+
+class TopicCombiner:
+    """The rules (with their thresholds) and the model, compiled once."""
+
+    def __init__(self, taxonomy: Taxonomy, model: TopicModel) -> None:
+        self.signaller = Signaller(taxonomy)
+        unknown = [t.name for t in model.tags if t.name not in self.signaller.thresholds]
+        if unknown:
+            raise ValueError(f"topic model tags {unknown} are not in the taxonomy")
+        self.model = model
+
+    def tag(self, fields: Mapping[str, str], entities: Sequence[Entity]) -> list[TopicTag]:
+        found = self.signaller.signals(fields, entities)
+        rules = self.signaller.rule_scores(found)
+        raw_scores = {tag: t.score for tag, t in found.raw.items()}
+        features = found.model_features()
+        logits = self.model.logits(features, raw_scores)
+        out: list[TopicTag] = []
+        for i, (spec, z) in enumerate(zip(self.model.tags, logits, strict=True)):
+            margin = z + spec.rule_weight * rules.get(spec.name, 0.0) - spec.threshold
+            if margin < 0:
+                continue
+            evidence = list(found.raw[spec.name].evidence) if spec.name in found.raw else []
+            evidence += self._model_evidence(i, found.features)
+            if evidence:
+                out.append(
+                    TopicTag(tag=spec.name, score=round(sigmoid(margin), 4), evidence=evidence)
+                )
+        return out
+
+    def _model_evidence(self, tag: int, features: dict[str, Where]) -> list[Evidence]:
+        """The located features (words, bigrams, entities) that raised this tag the most."""
+        weights = self.model.weights
+        strongest: list[tuple[float, str]] = []
+        for feature in features:
+            for i, w in weights.get(feature, ()):
+                if i == tag and w > 0:
+                    strongest.append((w, feature))
+        strongest.sort(reverse=True)
+        out = []
+        for w, feature in strongest[:_MODEL_EVIDENCE]:
+            f, start, end = features[feature]
+            out.append(
+                Evidence(
+                    kind="model", value=feature, field=f, start=start, end=end, weight=round(w, 3)
+                )
+            )
+        return out
+
+
+@lru_cache(maxsize=1)
+def default_signaller() -> Signaller:
+    """The shipped taxonomy's rules at "any evidence", compiled once per process."""
+    return Signaller(default_taxonomy())
+
+
+def signals(fields: Mapping[str, str], entities: Sequence[Entity]) -> Signals:
+    """What a model reads of an article (training calls this too, before any model exists)."""
+    return default_signaller().signals(fields, entities)
+
+
+@lru_cache(maxsize=1)
+def default_combiner() -> TopicCombiner:
+    """The shipped taxonomy and model, compiled once per process."""
+    return TopicCombiner(default_taxonomy(), default_model())
+
+
+def tag_topics(fields: Mapping[str, str], entities: Sequence[Entity]) -> list[TopicTag]:
+    """Topic tags of an article: ``fields`` maps "title", "summary", "body" to text."""
+    return default_combiner().tag(fields, entities)

@@ -1,0 +1,132 @@
+"""The learned topic model: per-tag logistic regressions exported as data, scored without
+scikit-learn.
+
+The file (``stream/data/topic-model.tsv``, written by ``stream/training/train_topics.py``) is
+UTF-8, tab-separated, one record per line; ``#`` starts a comment line:
+
+* ``tag <name> <bias> <rule_weight> <threshold>``: one line per tag, before its weights.
+  ``bias`` is the regression's intercept; the combined logit is the regression's logit plus
+  ``rule_weight`` times the taxonomy rules' score when the rules emit the tag, and the tag is
+  emitted when that reaches ``threshold`` (both chosen on the training outlets).
+* ``w <name> <feature> <weight>``: a feature's weight for one tag. Features are those of
+  :mod:`.features` plus ``h:<tag>:<term>`` (a taxonomy term or entity hook of ``<tag>`` matched)
+  and ``r:<tag>`` (the rules' raw score of ``<tag>``, a number in [0, 1], times its weight).
+
+A file that breaks the format is refused with ``file:line`` in the message.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+__all__ = [
+    "DEFAULT_MODEL",
+    "ModelError",
+    "TagModel",
+    "TopicModel",
+    "default_model",
+    "load_model",
+    "parse_model",
+    "sigmoid",
+]
+
+DEFAULT_MODEL = Path(__file__).resolve().parents[2] / "data" / "topic-model.tsv"
+_PREFIXES = ("w:", "t:", "m:", "b:", "e:", "h:", "r:")
+
+
+class ModelError(ValueError):
+    """A topic model file that cannot be read or breaks the format; starts with ``file:line``."""
+
+
+@dataclass(frozen=True, slots=True)
+class TagModel:
+    name: str
+    bias: float
+    rule_weight: float
+    threshold: float
+
+
+@dataclass(frozen=True, slots=True)
+class TopicModel:
+    tags: tuple[TagModel, ...]
+    # feature -> ((tag index, weight), ...): an article's features are few and most are not in
+    # the model, so inference looks each one up once for all tags.
+    weights: Mapping[str, tuple[tuple[int, float], ...]]
+
+    def logits(self, features: Iterable[str], raw: Mapping[str, float]) -> list[float]:
+        """The regressions' logits, in tag order, for an article's feature set and the rules'
+        raw scores by tag (``r:<tag>`` features carry the score as their value)."""
+        z = [t.bias for t in self.tags]
+        weights = self.weights
+        for feature in features:
+            for i, w in weights.get(feature, ()):
+                z[i] += w
+        for tag, score in raw.items():
+            for i, w in weights.get("r:" + tag, ()):
+                z[i] += w * score
+        return z
+
+
+def sigmoid(x: float) -> float:
+    return 1.0 / (1.0 + math.exp(-x)) if x > -700 else 0.0
+
+
+def load_model(path: Path = DEFAULT_MODEL) -> TopicModel:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ModelError(f"{path.name}: cannot read topic model: {exc}") from exc
+    return parse_model(text, path.name)
+
+
+@lru_cache(maxsize=1)
+def default_model() -> TopicModel:
+    """The shipped model, loaded once per process."""
+    return load_model(DEFAULT_MODEL)
+
+
+def parse_model(text: str, name: str) -> TopicModel:
+    """Validate model ``text``; ``name`` (a file name) prefixes every error."""
+    tags: list[TagModel] = []
+    index: dict[str, int] = {}
+    weights: dict[str, list[tuple[int, float]]] = {}
+    for lineno, line in enumerate(text.splitlines(), start=1):
+        if not line.strip() or line.startswith("#"):
+            continue
+        where = f"{name}:{lineno}"
+        cells = line.split("\t")
+        if cells[0] == "tag" and len(cells) == 5:
+            if cells[1] in index:
+                raise ModelError(f"{where}: tag {cells[1]!r} is declared twice")
+            index[cells[1]] = len(tags)
+            bias, rule_weight, threshold = (_number(c, where) for c in cells[2:])
+            tags.append(TagModel(cells[1], bias, rule_weight, threshold))
+        elif cells[0] == "w" and len(cells) == 4:
+            tag, feature = cells[1], cells[2]
+            if tag not in index:
+                raise ModelError(f"{where}: weight for undeclared tag {tag!r}")
+            if not feature.startswith(_PREFIXES) or len(feature) < 3:
+                raise ModelError(f"{where}: feature {feature!r} has no known prefix {_PREFIXES}")
+            weights.setdefault(feature, []).append((index[tag], _number(cells[3], where)))
+        else:
+            raise ModelError(
+                f"{where}: expected 'tag<TAB>name<TAB>bias<TAB>rule_weight<TAB>threshold' or "
+                f"'w<TAB>tag<TAB>feature<TAB>weight', got {line[:60]!r}"
+            )
+    if not tags:
+        raise ModelError(f"{name}: no tag declared")
+    return TopicModel(tuple(tags), {f: tuple(ws) for f, ws in weights.items()})
+
+
+def _number(cell: str, where: str) -> float:
+    try:
+        value = float(cell)
+    except ValueError:
+        raise ModelError(f"{where}: {cell!r} is not a number") from None
+    if not math.isfinite(value):
+        raise ModelError(f"{where}: {cell!r} is not a finite number")
+    return value

@@ -1,0 +1,192 @@
+"""Train the learned topic model (``stream/data/topic-model.tsv``) on the hand-labelled topics.
+
+    PYTHONPATH=. .venv/bin/python stream/training/train_topics.py [--out PATH]
+
+Only the ``train`` split is read for fitting and for every choice (regularisation, how much the
+rules weigh, thresholds); the ``dev`` split is printed for information; the ``test`` outlets
+(BBC, CNN) are never loaded here. Per tag:
+
+1. a logistic regression (scikit-learn, liblinear, L2, balanced class weights) over the features
+   of :func:`stream.enrich.topics.combined.signals`: words, title words, repeated words, bigrams,
+   entity ids, the taxonomy terms matched, and the rules' raw scores of all 17 tags;
+2. out-of-fold logits by cross-validation grouped by outlet (Sky News Arabia, Al Arabiya,
+   France 24, the feed outlets): every fold predicts an outlet it was not fitted on, as the
+   cross-outlet test does;
+3. the regularisation C, the rules' weight and the threshold that maximise the tag's
+   out-of-fold F1;
+4. a final fit on all of train, pruned to the :data:`KEEP` strongest weights, written as TSV.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from scipy.sparse import csr_matrix, hstack
+from sklearn.linear_model import LogisticRegression
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from stream.enrich.entities.extract import extract_entities  # noqa: E402
+from stream.enrich.topics.combined import default_signaller  # noqa: E402
+from stream.enrich.topics.model import DEFAULT_MODEL  # noqa: E402
+from stream.enrich.topics.taxonomy import default_taxonomy  # noqa: E402
+from stream.training.labels import TopicItem, load_topic_items  # noqa: E402
+
+CS = (0.03, 0.1, 0.3)  # L2 regularisation grid; 1,146 articles favour strong regularisation
+RULE_WEIGHTS = (0.0, 1.0, 2.0, 4.0, 8.0)  # logit units per unit of emitted rule score
+THRESHOLDS = tuple(np.round(np.arange(-3.0, 3.01, 0.25), 2))
+MIN_DF = 3  # a feature seen in fewer training articles is noise, not vocabulary
+KEEP = 400  # weights kept per tag: ~17 x 400 lines, ~300 KB; the rest are near zero
+MAIN_OUTLETS = ("skynews", "alarabia", "france24")
+
+
+@dataclass(frozen=True, slots=True)
+class Example:
+    outlet: str
+    labels: frozenset[str]
+    features: tuple[str, ...]
+    raw: dict[str, float]  # the rules' raw score by tag
+    rules: dict[str, float]  # the rules' own decisions: score by emitted tag
+
+
+def examples(items: Sequence[TopicItem]) -> list[Example]:
+    signaller = default_signaller()
+    out = []
+    for item in items:
+        fields = {"title": item.source.title, "body": item.source.body}
+        found = signaller.signals(fields, extract_entities(fields))
+        raw = {tag: t.score for tag, t in found.raw.items()}
+        group = item.source.outlet if item.source.outlet in MAIN_OUTLETS else "feeds"
+        out.append(
+            Example(
+                group,
+                item.labels,
+                tuple(found.model_features()),
+                raw,
+                signaller.rule_scores(found),
+            )
+        )
+    return out
+
+
+class Matrix:
+    """Features to columns (vocabulary of the fitting articles), raw rule scores appended."""
+
+    def __init__(self, fit: Sequence[Example], tags: Sequence[str]) -> None:
+        counts = Counter(f for ex in fit for f in ex.features)
+        self.names = sorted(f for f, n in counts.items() if n >= MIN_DF)
+        self.columns = {f: i for i, f in enumerate(self.names)}
+        self.tags = tags
+
+    def __call__(self, rows: Sequence[Example]) -> csr_matrix:
+        indices: list[int] = []
+        pointers = [0]
+        for ex in rows:
+            indices.extend(self.columns[f] for f in ex.features if f in self.columns)
+            pointers.append(len(indices))
+        shape = (len(rows), len(self.names))
+        words = csr_matrix((np.ones(len(indices)), indices, pointers), shape=shape)
+        raw = csr_matrix(np.array([[ex.raw.get(t, 0.0) for t in self.tags] for ex in rows]))
+        return hstack([words, raw]).tocsr()
+
+    def feature_names(self) -> list[str]:
+        return [*self.names, *(f"r:{t}" for t in self.tags)]
+
+
+def fit(x: csr_matrix, y: np.ndarray, c: float) -> LogisticRegression:
+    model = LogisticRegression(C=c, class_weight="balanced", solver="liblinear", max_iter=2000)
+    return model.fit(x, y)
+
+
+def f1(gold: np.ndarray, pred: np.ndarray) -> float:
+    tp = int((gold & pred).sum())
+    wrong = int((gold ^ pred).sum())
+    return 2 * tp / (2 * tp + wrong) if tp else 0.0
+
+
+def out_of_fold(train: Sequence[Example], tags: Sequence[str]) -> dict[float, np.ndarray]:
+    """Logits [article, tag] per C, each article predicted by a fit without its outlet."""
+    groups = np.array([ex.outlet for ex in train])
+    logits = {c: np.zeros((len(train), len(tags))) for c in CS}
+    for group in sorted(set(groups)):
+        inside, outside = np.where(groups != group)[0], np.where(groups == group)[0]
+        matrix = Matrix([train[i] for i in inside], tags)
+        x_in, x_out = matrix([train[i] for i in inside]), matrix([train[i] for i in outside])
+        for k, tag in enumerate(tags):
+            y = np.array([tag in train[i].labels for i in inside])
+            for c in CS:
+                logits[c][outside, k] = fit(x_in, y, c).decision_function(x_out)
+        print(f"  fold without {group}: {len(outside)} articles predicted", file=sys.stderr)
+    return logits
+
+
+def choose(
+    train: Sequence[Example], tags: Sequence[str], logits: dict[float, np.ndarray]
+) -> dict[str, tuple[float, float, float, float]]:
+    """Per tag: (C, rule weight, threshold, out-of-fold F1) with the best out-of-fold F1."""
+    chosen = {}
+    for k, tag in enumerate(tags):
+        gold = np.array([tag in ex.labels for ex in train])
+        rule = np.array([ex.rules.get(tag, 0.0) for ex in train])
+        best = (-1.0, CS[0], 0.0, 0.0)
+        for c in CS:
+            for a in RULE_WEIGHTS:
+                combined = logits[c][:, k] + a * rule
+                for threshold in THRESHOLDS:
+                    score = f1(gold, combined >= threshold)
+                    if score > best[0]:
+                        best = (score, c, a, float(threshold))
+        chosen[tag] = (best[1], best[2], best[3], best[0])
+        print(f"  {tag:<13} C={best[1]:<5} rule weight={best[2]:<4} threshold={best[3]:+.2f} "
+              f"out-of-fold F1 {best[0]:.3f}", file=sys.stderr)  # fmt: skip
+    return chosen
+
+
+def export(
+    train: Sequence[Example],
+    tags: Sequence[str],
+    chosen: dict[str, tuple[float, float, float, float]],
+    out: Path,
+) -> None:
+    matrix = Matrix(train, tags)
+    x = matrix(train)
+    names = matrix.feature_names()
+    lines = [
+        "# Rasad learned topic model, written by stream/training/train_topics.py; format in",
+        "# stream/enrich/topics/model.py. Per tag: logistic regression on the train split,",
+        "# C / rule weight / threshold chosen by out-of-fold F1, grouped by outlet.",
+    ]
+    for tag in tags:
+        c, rule_weight, threshold, _ = chosen[tag]
+        model = fit(x, np.array([tag in ex.labels for ex in train]), c)
+        lines.append(f"tag\t{tag}\t{model.intercept_[0]:.4f}\t{rule_weight:g}\t{threshold:g}")
+        weights = model.coef_[0]
+        strongest = np.argsort(-np.abs(weights))[:KEEP]
+        for j in sorted(strongest, key=lambda j: names[j]):
+            if abs(weights[j]) >= 1e-3:  # below a thousandth of a logit: no effect
+                lines.append(f"w\t{tag}\t{names[j]}\t{weights[j]:.4f}")
+    out.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    print(f"wrote {out} ({out.stat().st_size // 1024} KB)", file=sys.stderr)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", type=Path, default=DEFAULT_MODEL)
+    args = parser.parse_args()
+    tags = [t.name for t in default_taxonomy().tags]
+    items = [i for i in load_topic_items() if i.split == "train"]  # never test, not even dev
+    train = examples(items)
+    print(f"{len(train)} training articles; grouped cross-validation by outlet", file=sys.stderr)
+    chosen = choose(train, tags, out_of_fold(train, tags))
+    export(train, tags, chosen, args.out)
+
+
+if __name__ == "__main__":
+    main()
