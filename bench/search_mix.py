@@ -44,11 +44,18 @@ MIX_NAMES = 300
 MIX_MONTHS = range(2, 11)
 
 
-async def query_mix(engine: Engine, settings: Settings, count: int, seed: int) -> list[Any]:
+async def query_mix(
+    engine: Engine,
+    settings: Settings,
+    count: int,
+    seed: int,
+    months: list[tuple[int, int]] | None = None,
+) -> list[Any]:
     """`count` distinct searches shaped like an analyst's: the frequent entity names of the
     indexed corpus and the taxonomy's topic terms, alone, as phrases, combined with AND, OR and
     NOT, filtered by topic, source, entity or a month, sorted by time, and some read on to
-    page 2 with the cursor (``"page": 2``), plus the typical searches above."""
+    page 2 with the cursor (``"page": 2``), plus the typical searches above. ``months`` are the
+    (year, month) pairs a date-bounded search may cover (default: the corpus's 2018 months)."""
     aggs: dict[str, Any] = {
         f: {"terms": {"field": f, "size": MIX_NAMES}} for f in ("entity_per", "entity_org")
     }
@@ -74,11 +81,14 @@ async def query_mix(engine: Engine, settings: Settings, count: int, seed: int) -
     def words() -> str:
         return rng.choice(names) if rng.random() < 0.6 else rng.choice(terms)
 
+    spans = months or [(2018, m) for m in MIX_MONTHS]
+
     def month() -> dict[str, str]:
-        start = rng.choice(MIX_MONTHS)
+        year, start = rng.choice(spans)
+        after = (year + 1, 1) if start == 12 else (year, start + 1)
         return {
-            "date_from": f"2018-{start:02d}-01T00:00:00+00:00",
-            "date_to": f"2018-{start + 1:02d}-01T00:00:00+00:00",
+            "date_from": f"{year}-{start:02d}-01T00:00:00+00:00",
+            "date_to": f"{after[0]}-{after[1]:02d}-01T00:00:00+00:00",
         }
 
     shapes: list[Callable[[], dict[str, Any]]] = [

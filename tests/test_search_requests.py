@@ -36,8 +36,14 @@ def test_the_same_search_within_a_minute_sends_the_same_summary_request() -> Non
     again = summary_body(request, search_now(NOW + timedelta(seconds=15)))
     assert first == again
     assert first["size"] == 0  # only size-0 requests enter the shard request cache
-    assert first["track_total_hits"] is True
-    assert {"topics", "sources", "entity_per", "published"} <= set(first["aggs"])
+    assert first["track_total_hits"] == search_layer.TOTAL_EXACT_UP_TO
+
+
+def test_facets_are_counted_over_the_best_hits_and_the_histogram_over_all() -> None:
+    aggs = summary_body(SearchRequest(query="ترامب"), NOW)["aggs"]
+    assert aggs["sample"]["sampler"] == {"shard_size": search_layer.FACET_SAMPLE}
+    assert {"topics", "sources", "entity_per"} <= set(aggs["sample"]["aggs"])
+    assert "date_histogram" in aggs["published"]
 
 
 def test_the_page_of_hits_counts_nothing_and_carries_no_facets() -> None:

@@ -43,6 +43,16 @@ FACET_SIZE = 10
 # The body is the bulk of an article's bytes; hits carry the summary and highlights instead.
 HIT_SOURCE_EXCLUDES = ["body"]
 HIGHLIGHT_FIELDS = ("title", "summary", "body")
+# Facets are counted over a bounded sample: the FACET_SAMPLE best-scoring hits of each shard
+# (the engine's sampler aggregation). Terms facets over every hit cost the engine ~57 ms of CPU
+# per search on 126K articles and grow with the index; over the best 2,000 they cost the same
+# on a year, and the best hits are what an analyst reads. Without words (filters only) every
+# hit scores alike and the sample is the first FACET_SAMPLE in index order. The date histogram
+# stays exact, over every hit: a chart must not invent or drop counts.
+FACET_SAMPLE = 2000
+# Totals are exact up to this bound, then "at least" (relation "gte"): counting every hit of a
+# broad query on a year costs more than the page, and no analyst reads past 100,000 articles.
+TOTAL_EXACT_UP_TO = 100_000
 # Identical searches within this step send identical engine requests, so the engine's shard
 # request cache answers repeated facet and count requests; a "since" bound moves by at most it.
 NOW_STEP = timedelta(minutes=1)
@@ -84,6 +94,10 @@ class SearchResult:
     facets: dict[str, list[Bucket]]
     next_cursor: str | None
     took_ms: int
+    # False when total is the TOTAL_EXACT_UP_TO bound and more articles match.
+    total_exact: bool = True
+    # Articles the facets were counted over (the sample), 0 when there are no facets.
+    facet_sample: int = 0
 
 
 def _fingerprint(request: SearchRequest) -> str:
@@ -119,6 +133,7 @@ def _sort_value(value: Any) -> bool:
 
 
 def _aggregations(interval: str) -> dict[str, Any]:
+    """Terms facets inside a sampler over the best hits; the histogram over every hit."""
     terms = {
         "sources": "source.id",
         "countries": "source.country",
@@ -133,8 +148,10 @@ def _aggregations(interval: str) -> dict[str, Any]:
         "nested": {"path": "topics"},
         "aggs": {"tags": {"terms": {"field": "topics.tag", "size": FACET_SIZE}}},
     }
-    aggs["published"] = {"date_histogram": {"field": "published_at", "calendar_interval": interval}}
-    return aggs
+    return {
+        "sample": {"sampler": {"shard_size": FACET_SAMPLE}, "aggs": aggs},
+        "published": {"date_histogram": {"field": "published_at", "calendar_interval": interval}},
+    }
 
 
 def histogram_interval(filters: Filters, now: datetime) -> str:
@@ -203,16 +220,19 @@ def hits_body(request: SearchRequest, now: datetime) -> dict[str, Any]:
 
 
 def summary_body(request: SearchRequest, now: datetime) -> dict[str, Any]:
-    """The engine request for the exact total and, on a first page, the facets (pure).
+    """The engine request for the total (exact up to TOTAL_EXACT_UP_TO) and, on a first page
+    only, the facets (pure).
 
-    ``size: 0`` and no clock inside make it cacheable in the engine's shard request cache: the
-    same search asked again (another sort, the next page, another analyst) is answered from
-    memory by every index that has not changed since, and a refresh invalidates it.
+    ``size: 0`` and no clock inside (``now`` is rounded to NOW_STEP) make it cacheable in the
+    engine's shard request cache, per query and time bucket: the same search asked again within
+    the minute (another analyst, the back button) is answered from memory by every index that
+    has not changed since; a refresh that added articles to an index invalidates its entry, so
+    the past years' indices keep answering from the cache while today's is being written.
     """
     body: dict[str, Any] = {
         "query": build_query(request.query, request.filters, now),
         "size": 0,
-        "track_total_hits": True,
+        "track_total_hits": TOTAL_EXACT_UP_TO,
     }
     if request.facets and not request.cursor:
         body["aggs"] = _aggregations(histogram_interval(request.filters, now))
@@ -227,7 +247,9 @@ def search_now(now: datetime) -> datetime:
 
 def _facets(aggs: dict[str, Any]) -> dict[str, list[Bucket]]:
     facets: dict[str, list[Bucket]] = {}
-    for name, agg in aggs.items():
+    flat = {k: v for k, v in aggs.items() if k != "sample"}
+    flat.update({k: v for k, v in aggs.get("sample", {}).items() if k != "doc_count"})
+    for name, agg in flat.items():
         if name == "topics":
             agg = agg["tags"]
         facets[name] = [
@@ -290,12 +312,15 @@ async def search(
     cursor = None
     if len(hits) == request.size:
         cursor = encode_cursor(request, raw["hits"]["hits"][-1]["sort"])
+    aggs = summary.get("aggregations", {})
     return SearchResult(
         total=int(summary["hits"]["total"]["value"]),
         hits=hits,
-        facets=_facets(summary.get("aggregations", {})),
+        facets=_facets(aggs),
         next_cursor=cursor,
         took_ms=max(int(raw.get("took", 0)), int(summary.get("took", 0))),
+        total_exact=summary["hits"]["total"].get("relation", "eq") == "eq",
+        facet_sample=int(aggs.get("sample", {}).get("doc_count", 0)),
     )
 
 

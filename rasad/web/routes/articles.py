@@ -98,6 +98,10 @@ async def search(
     result = await search_layer.search(engine, svc.settings, request)
     answer = {
         "total": result.total,
+        # "eq" exact, "gte" at least: totals are exact up to TOTAL_EXACT_UP_TO.
+        "total_relation": "eq" if result.total_exact else "gte",
+        # Articles the facets were counted over: the best hits, up to FACET_SAMPLE per shard.
+        "facet_sample": result.facet_sample,
         "took_ms": result.took_ms,
         "hits": [_card(h.document, h.highlights) for h in result.hits],
         "facets": _facets(result.facets),
