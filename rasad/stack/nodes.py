@@ -7,8 +7,8 @@ Kafka node n listens on stack_kafka_port + 2(n-1) (controller: stack_kafka_contr
 2(n-1)), so 9092/9093, 9094/9095, 9096/9097; OpenSearch node n on stack_engine_port + n-1 and
 stack_engine_transport_port + n-1 (9200/9300, 9201/9301), the engine's own convention.
 
-The profile `up` started is saved in ``<data_dir>/run/profile.json``, so `status`, `down` and
-one server's stop/start see every server without the flags being repeated.
+The profile `up` started (node counts and ports) is saved in ``<data_dir>/run/profile.json``,
+so `status`, `logs`, `down` and one server's stop/start see every server without the flags.
 """
 
 from __future__ import annotations
@@ -47,29 +47,31 @@ def _profile_file(settings: Settings) -> Path:
     return settings.data_dir.resolve() / "run" / "profile.json"
 
 
+# What `up` saves: the node counts and the first node's ports (the others follow from them).
+PROFILE_FIELDS = (
+    "stack_kafka_brokers",
+    "stack_engine_nodes",
+    "stack_kafka_port",
+    "stack_kafka_controller_port",
+    "stack_engine_port",
+    "stack_engine_transport_port",
+)
+
+
 def with_profile(settings: Settings) -> Settings:
-    """The settings with the node counts of the stack `up` last started in this data_dir
-    (the settings' own counts when none was saved)."""
+    """The settings with the nodes and ports of the stack `up` last started in this data_dir
+    (the settings as they are when none was saved)."""
     try:
         saved = json.loads(_profile_file(settings).read_text())
     except (OSError, ValueError):
         return settings
-    return settings.model_copy(
-        update={
-            "stack_kafka_brokers": int(saved["kafka_brokers"]),
-            "stack_engine_nodes": int(saved["engine_nodes"]),
-        }
-    )
+    return settings.model_copy(update={k: int(saved[k]) for k in PROFILE_FIELDS if k in saved})
 
 
 def save_profile(settings: Settings) -> None:
     path = _profile_file(settings)
     path.parent.mkdir(parents=True, exist_ok=True)
-    profile = {
-        "kafka_brokers": settings.stack_kafka_brokers,
-        "engine_nodes": settings.stack_engine_nodes,
-    }
-    path.write_text(json.dumps(profile) + "\n")
+    path.write_text(json.dumps({k: getattr(settings, k) for k in PROFILE_FIELDS}) + "\n")
 
 
 def forget_profile(settings: Settings) -> None:
