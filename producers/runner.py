@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequen
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import ParamSpec, TypeVar
 
@@ -135,10 +136,12 @@ async def run_replay(
     registry: Sequence[FeedSpec],
     rate: float,
     on_batch: Callable[[ReplayTotals], None] | None = None,
+    present: bool = False,
 ) -> ReplayTotals:
     """Publish a recorded corpus/feed through normalization, dedup and the publisher; what was
     spooled before is published first, and nothing is left spooled at the end (or on SIGTERM
-    or Ctrl-C) unless the broker stays away for ``producer_drain_timeout_s``."""
+    or Ctrl-C) unless the broker stays away for ``producer_drain_timeout_s``. ``present`` moves
+    every article's publication time onto the moment it is replayed (:func:`at_present`)."""
     stop_on_signals()
     state = StateStore(state_path(settings))
     spool = Spool(spool_path(settings))
@@ -157,6 +160,8 @@ async def run_replay(
         batches = replay_batches(
             path, {f.id: f for f in registry}, _batch_size(rate), totals.refused
         )
+        if present:
+            batches = (at_present(batch, datetime.now(UTC)) for batch in batches)
         problem = await in_sink(publisher.check)
         if problem:  # a demo replay into a spool helps nobody: say why and stop
             raise ReplayError(f"cannot publish to Kafka: {problem}")
@@ -175,6 +180,19 @@ async def run_replay(
     if left:
         raise SpoolNotDrainedError(left, spool_path(settings), settings.producer_drain_timeout_s)
     return totals
+
+
+def at_present(articles: list[Article], now: datetime) -> list[Article]:
+    """The batch as if published now, a moment apart each in their order (a batch is one
+    second of replay at most, see _batch_size): a replayed archive looks like a live day. The
+    id (from the URL) and the content do not change; the recorded date stays in the corpus."""
+    step = timedelta(seconds=1) / max(1, len(articles))
+    return [
+        a.model_copy(
+            update={"published_at": now - (len(articles) - 1 - i) * step, "date_flag": "ok"}
+        )
+        for i, a in enumerate(articles)
+    ]
 
 
 def _batch_size(rate: float) -> int:

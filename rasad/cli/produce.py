@@ -74,6 +74,10 @@ def produce(
         Path | None, typer.Option(help="Publish a corpus JSONL(.gz), feed file or folder.")
     ] = None,
     rate: Annotated[float | None, typer.Option(help="Replay articles/s (0 = unthrottled).")] = None,
+    present: Annotated[
+        bool,
+        typer.Option(help="Replay: publish each article at the moment it is replayed."),
+    ] = False,
     registry: RegistryOption = DEFAULT_REGISTRY,
 ) -> None:
     """Poll the Arabic news feeds into Kafka (or replay recorded data, offline)."""
@@ -87,7 +91,7 @@ def produce(
     configure_logging(settings)
     feeds = _load(registry)
     if replay is not None:
-        _replay(replay, feeds, settings.producer_replay_rate if rate is None else rate)
+        _replay(replay, feeds, settings.producer_replay_rate if rate is None else rate, present)
         return
     console = out()
     try:
@@ -107,7 +111,7 @@ def produce(
         raise typer.Exit(1)
 
 
-def _replay(path: Path, feeds: list[FeedSpec], rate: float) -> None:
+def _replay(path: Path, feeds: list[FeedSpec], rate: float, present: bool = False) -> None:
     import asyncio
 
     from rich.progress import Progress
@@ -135,7 +139,7 @@ def _replay(path: Path, feeds: list[FeedSpec], rate: float) -> None:
             )
 
         try:
-            totals = asyncio.run(run_replay(settings, path, feeds, rate, on_batch))
+            totals = asyncio.run(run_replay(settings, path, feeds, rate, on_batch, present))
         except ReplayError as exc:
             console.print(f"[red]{exc}[/red]")
             raise typer.Exit(2) from exc

@@ -58,7 +58,8 @@ def producer_argv(settings: Settings) -> list[str]:
         raise typer.BadParameter(
             f"replay corpus {path} not found; set RASAD_RUN_REPLAY_PATH or RASAD_RUN_SOURCE=feeds"
         )
-    return ["produce", "--replay", str(path), "--rate", str(settings.run_replay_rate)]
+    argv = ["produce", "--replay", str(path), "--rate", str(settings.run_replay_rate)]
+    return [*argv, "--present"] if settings.run_replay_present else argv
 
 
 def services(settings: Settings, available: set[str]) -> list[Service]:

@@ -111,6 +111,12 @@ class ServiceSettings(BaseModel):
     run_replay_rate: float = Field(
         25.0, gt=0, description="Articles/s replayed: fills the dashboard within a minute."
     )
+    run_replay_present: bool = Field(
+        True,
+        description="In replay, publish each article at the moment it is replayed, so live "
+        "views, rising lists and the live feed fill as on a live day; false keeps the "
+        "recorded (2018) dates.",
+    )
 
     # --- Logging -------------------------------------------------------------------------------
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
