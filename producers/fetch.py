@@ -11,9 +11,9 @@ from __future__ import annotations
 import asyncio
 import time
 import zlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import ClassVar, Self
 from urllib.parse import urljoin
 
@@ -28,6 +28,26 @@ _ACCEPT = (
     "application/rss+xml, application/atom+xml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
 )
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
+# Enough of an error page to recognise a bot challenge (Cloudflare's start within 8 KB).
+ERROR_PEEK_BYTES = 16 * 1024
+# Markers of an anti-bot interstitial rather than the page or feed asked for.
+CHALLENGE_MARKERS = (
+    b"cf-chl",
+    b"challenge-platform",
+    b"Just a moment...",
+    b"Attention Required! | Cloudflare",
+    b"cf-browser-verification",
+    b"captcha-delivery",
+    b"_Incapsula_Resource",
+)
+
+
+def is_challenge(body: bytes, headers: Mapping[str, str] | None = None) -> bool:
+    """True for an anti-bot challenge (Cloudflare, DataDome, Imperva) instead of content."""
+    if headers is not None and headers.get("cf-mitigated", "").lower() == "challenge":
+        return True
+    head = body[:ERROR_PEEK_BYTES]
+    return any(marker in head for marker in CHALLENGE_MARKERS)
 
 
 class FetchError(Exception):
@@ -73,13 +93,22 @@ class ConnectError(FetchError):
     kind = "connect"
 
 
+class BlockedError(FetchError):
+    """A 200 whose body is a bot challenge (Cloudflare, DataDome...) instead of the content."""
+
+    kind = "blocked"
+
+
 class HTTPStatusError(FetchError):
     kind = "http_status"
 
-    def __init__(self, status: int, retry_after: float | None = None) -> None:
-        super().__init__(f"HTTP {status}")
+    def __init__(
+        self, status: int, retry_after: float | None = None, *, challenge: bool = False
+    ) -> None:
+        super().__init__(f"HTTP {status}" + (" (a bot challenge page)" if challenge else ""))
         self.status = status
         self.retry_after = retry_after
+        self.challenge = challenge
 
     @property
     def permanent(self) -> bool:
@@ -106,7 +135,7 @@ class FetchLimits:
             s.producer_max_response_bytes,
             s.producer_max_decompressed_bytes,
             s.producer_max_redirects,
-            s.producer_user_agent,
+            f"{s.producer_user_agent} +{s.producer_contact_url}",
             s.producer_host_gap_s,
         )
 
@@ -120,6 +149,16 @@ class FetchResult:
     etag: str | None
     last_modified: str | None
     bytes_read: int  # on the wire, before decompression
+    # Every redirect followed on the way: (status, the URL it pointed to).
+    redirects: tuple[tuple[int, str], ...] = ()
+    elapsed_s: float = 0.0  # from the first request to the last byte, redirects included
+
+    @property
+    def moved_to(self) -> str | None:
+        """The final URL when the chain began with a permanent redirect (301/308)."""
+        if self.redirects and self.redirects[0][0] in (301, 308):
+            return self.url
+        return None
 
 
 class HostGate:
@@ -219,34 +258,41 @@ class Fetcher:
         if last_modified:
             headers["If-Modified-Since"] = last_modified
         seen: list[str] = []
+        hops: list[tuple[int, str]] = []
+        started = time.monotonic()
         while True:
             async with self.gate.slot(host_of(url)):
                 result, location = await self._one(url, headers)
             if location is None:
                 assert result is not None
-                return result
+                elapsed = time.monotonic() - started
+                return replace(result, redirects=tuple(hops), elapsed_s=elapsed)
             seen.append(url)
+            hops.append((location[0], urljoin(url, location[1])))
             if len(seen) > self.limits.max_redirects:
                 raise TooManyRedirectsError(f"more than {self.limits.max_redirects} redirects")
-            url = urljoin(url, location)
+            url = urljoin(url, location[1])
             if url in seen:
                 raise TooManyRedirectsError(f"redirect loop back to {url}")
 
     async def _one(
         self, url: str, headers: dict[str, str]
-    ) -> tuple[FetchResult | None, str | None]:
+    ) -> tuple[FetchResult | None, tuple[int, str] | None]:
         if self._session is None:
             raise RuntimeError("Fetcher used outside `async with`")
         try:
             async with asyncio.timeout(self.limits.total_timeout_s):
                 async with self._session.get(url, headers=headers, allow_redirects=False) as resp:
                     if resp.status in _REDIRECTS and "Location" in resp.headers:
-                        return None, resp.headers["Location"]
+                        return None, (resp.status, resp.headers["Location"])
                     if resp.status == 304:
                         return self._result(resp, url, b"", 0), None
                     if resp.status != 200:
+                        peek = await resp.content.read(ERROR_PEEK_BYTES)
                         raise HTTPStatusError(
-                            resp.status, _retry_after(resp.headers.get("Retry-After"))
+                            resp.status,
+                            _retry_after(resp.headers.get("Retry-After")),
+                            challenge=is_challenge(peek, resp.headers),
                         )
                     body, wire = await self._read(resp)
                     return self._result(resp, url, body, wire), None

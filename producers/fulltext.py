@@ -1,9 +1,10 @@
 """Optional full text of an article's page (many feeds carry only a summary).
 
-Off by default (``producer_fulltext``). Pages go through the same polite, bounded
-:class:`~producers.fetch.Fetcher` as feeds; trafilatura extracts the main text on a worker
-thread. The content hash stays the feed's, so a page fetched once is not "updated" at every
-poll; a failure keeps the article as the feed gave it and is counted.
+Off by default (``producer_fulltext``); always on for news-sitemap entries, which carry no
+body. A page is fetched only where the host's robots.txt allows Rasad, through the same
+polite, bounded :class:`~producers.fetch.Fetcher` as feeds; trafilatura extracts the main
+text on a worker thread. The content hash stays the feed's, so a page fetched once is not
+"updated" at every poll; a failure keeps the article as the feed gave it and is counted.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import trafilatura
 from producers import metrics
 from producers.encoding import decode
 from producers.fetch import Fetcher, FetchError
+from producers.robots import Robots
 from producers.text import clean_text
 from rasad.core.article import Article
 from rasad.core.logs import get_logger
@@ -32,12 +34,17 @@ def extract_text(html: str, url: str) -> str:
 
 
 class FullText:
-    def __init__(self, fetcher: Fetcher, concurrency: int) -> None:
+    def __init__(self, fetcher: Fetcher, concurrency: int, robots: Robots | None = None) -> None:
         self._fetcher = fetcher
         self._slots = asyncio.Semaphore(concurrency)
+        self._robots = robots or Robots(fetcher)
 
     async def _one(self, article: Article) -> Article:
         async with self._slots:
+            if not await self._robots.allowed(article.url):
+                metrics.FETCH_ERRORS.labels("fulltext_robots").inc()
+                log.info("fulltext_disallowed_by_robots", url=article.url)
+                return article
             try:
                 page = await self._fetcher.fetch(article.url)
             except FetchError as exc:

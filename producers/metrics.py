@@ -26,7 +26,16 @@ FETCH_ERRORS = Counter(
 )
 BYTES = Counter("rasad_producer_fetched_bytes_total", "Bytes read from feed servers (wire).")
 SPOOL_SIZE = Gauge("rasad_producer_spool_size", "Articles waiting in the local spool.")
-FEED_STATES = Gauge("rasad_producer_feeds", "Feeds per health state.", ["state"])
+FEED_STATES = Gauge(
+    "rasad_producer_feeds",
+    "Sources per health state; `silent` counts sources with no news for several usual gaps.",
+    ["state"],
+)
+FEED_VERDICTS = Gauge(
+    "rasad_producer_feed_verdicts",
+    "Sources per verdict of their last poll (ok, stale, empty, blocked, moved, gone, ...).",
+    ["verdict"],
+)
 REPLAY_READ = Counter(
     "rasad_producer_replay_read",
     "Articles read from a replay input (corpus or feed files), before dedup; what was "

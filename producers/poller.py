@@ -15,15 +15,25 @@ import random
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import ParamSpec, TypeVar
 
 from producers import metrics
-from producers.fetch import Fetcher, FetchError, HTTPStatusError
+from producers.check import VERDICTS, Thresholds, error_verdict, result_verdict
+from producers.fetch import (
+    BlockedError,
+    Fetcher,
+    FetchError,
+    FetchResult,
+    HTTPStatusError,
+    is_challenge,
+)
 from producers.fulltext import FullText
 from producers.parse import NotAFeedError, ParsedFeed, parse_feed
 from producers.publish import Publisher, SubmitReport
 from producers.registry import FeedSpec
+from producers.sitemap_source import read_news_sitemap
+from producers.sitemaps import SitemapError
 from producers.state import FeedHealth, StateStore
 from rasad.core.logs import get_logger
 from rasad.core.settings import Settings
@@ -78,6 +88,10 @@ class Poller:
         self.publisher = publisher
         self.state = state
         self.fulltext = fulltext
+        self._pages = fulltext or FullText(fetcher, settings.producer_fulltext_concurrency)
+        self.thresholds = Thresholds(
+            timedelta(days=settings.producer_stale_days), settings.producer_slow_s
+        )
         self.rng = rng or random.Random()
         self._sink = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rasad-sink")
         self._slots = asyncio.Semaphore(settings.producer_concurrency)
@@ -119,10 +133,16 @@ class Poller:
         for state in ("new", "ok", "not_modified", "failing", "dead", "disabled"):
             n = sum(1 for h in self.health.values() if h.state == state)
             metrics.FEED_STATES.labels(state).set(n)
+        now, factor = datetime.now(UTC), self.settings.producer_silent_factor
+        silent = sum(1 for h in self.health.values() if h.is_silent(now, factor))
+        metrics.FEED_STATES.labels("silent").set(silent)
+        for verdict in VERDICTS:
+            n = sum(1 for h in self.health.values() if h.verdict == verdict)
+            metrics.FEED_VERDICTS.labels(verdict).set(n)
 
     # --- one poll ------------------------------------------------------------------------------
     async def poll(self, feed: FeedSpec) -> PollOutcome:
-        """Fetch, parse, publish one feed; every failure becomes a state, never an exception."""
+        """Fetch, parse, publish one source; every failure becomes a state, never an exception."""
         health = self.health[feed.id]
         now = datetime.now(UTC)
         health.last_poll, health.polls = now, health.polls + 1
@@ -136,24 +156,24 @@ class Poller:
             if result.status == 304:
                 outcome = PollOutcome(feed.id, "not_modified", not_modified=True)
                 metrics.POLLS.labels("not_modified").inc()
+                health.verdict = health.verdict or "ok"
                 self._succeeded(health, outcome, now)
             else:
-                parsed = await asyncio.to_thread(
-                    parse_feed,
-                    result.body,
-                    result.charset,
-                    source=feed.source,
-                    feed_url=feed.url,
-                    fetched_at=now,
-                )
-                report = await self._publish(parsed)
+                if is_challenge(result.body):
+                    raise BlockedError("a bot challenge page instead of the feed")
+                parsed = await self._parse(feed, result, now)
+                report = await self._publish(parsed, pages=feed.type == "sitemap")
                 outcome = self._outcome(feed, parsed, report)
                 health.etag, health.last_modified = result.etag, result.last_modified
                 health.items_last_poll = len(parsed.articles)
                 health.encoding_note = parsed.encoding_note
+                health.verdict, detail = result_verdict(
+                    result, parsed.articles, now, self.thresholds
+                )
+                health.verdict_detail = detail or None
                 metrics.POLLS.labels("ok").inc()
                 self._succeeded(health, outcome, now)
-        except (FetchError, NotAFeedError) as exc:
+        except (FetchError, NotAFeedError, SitemapError) as exc:
             outcome = self._failed(health, exc)
         except Exception as exc:  # a bug must not stop the other feeds: record it loudly
             log.exception("poll_crashed", feed=feed.id)
@@ -162,11 +182,26 @@ class Poller:
         self._count_states()
         return outcome
 
-    async def _publish(self, parsed: ParsedFeed) -> SubmitReport:
+    async def _parse(self, feed: FeedSpec, result: FetchResult, now: datetime) -> ParsedFeed:
+        if feed.type == "feed":
+            return await asyncio.to_thread(
+                parse_feed,
+                result.body,
+                result.charset,
+                source=feed.source,
+                feed_url=feed.url,
+                fetched_at=now,
+            )
+        return await read_news_sitemap(self.fetcher, feed, result, now)
+
+    async def _publish(self, parsed: ParsedFeed, *, pages: bool = False) -> SubmitReport:
+        """Publish what is new; its page text first when full text is on, and always for a
+        news sitemap's entries (they carry no body)."""
         articles = parsed.articles
-        if self.fulltext is not None and articles:
+        fulltext = self.fulltext or (self._pages if pages else None)
+        if fulltext is not None and articles:
             fresh = await self._in_sink(self.publisher.unseen, articles)
-            enriched = await self.fulltext.enrich([a for a in articles if a.id in fresh])
+            enriched = await fulltext.enrich([a for a in articles if a.id in fresh])
             by_id = {a.id: a for a in enriched}
             articles = [by_id.get(a.id, a) for a in articles]
         return await self._in_sink(self.publisher.submit, articles)
@@ -196,6 +231,8 @@ class Poller:
         health.consecutive_failures = health.permanent_failures = 0
         health.last_success = now
         health.new_last_poll = fresh
+        if fresh:
+            health.saw_new(now, EWMA_WEIGHT)
         health.new_per_poll = (1 - EWMA_WEIGHT) * health.new_per_poll + EWMA_WEIGHT * fresh
         health.interval_s = self._clamp(health.interval_s * (FASTER if fresh else SLOWER))
         if outcome.error:  # parsed with salvage, or some articles went to the spool
@@ -207,7 +244,7 @@ class Poller:
         kind = (
             exc.kind
             if isinstance(exc, FetchError)
-            else ("not_a_feed" if isinstance(exc, NotAFeedError) else "internal")
+            else ("not_a_feed" if isinstance(exc, NotAFeedError | SitemapError) else "internal")
         )
         permanent = isinstance(exc, FetchError) and exc.permanent
         if isinstance(exc, HTTPStatusError) and exc.retry_after is not None:
@@ -217,6 +254,7 @@ class Poller:
         dead = health.permanent_failures >= self.settings.producer_dead_after
         health.state = "dead" if dead else "failing"
         health.last_error, health.last_error_kind = f"{kind}: {exc}", kind
+        health.verdict, health.verdict_detail = error_verdict(exc)
         metrics.POLLS.labels("error").inc()
         metrics.FETCH_ERRORS.labels(kind).inc()
         self.totals["errors"] += 1
@@ -242,7 +280,7 @@ class Poller:
 
     # --- running -------------------------------------------------------------------------------
     def enabled(self) -> list[FeedSpec]:
-        return [f for f in self.feeds if f.enabled and f.type == "feed"]
+        return [f for f in self.feeds if f.enabled]
 
     async def run_once(self) -> list[PollOutcome]:
         """Poll every enabled feed once (concurrently, politely) and retry the spool."""

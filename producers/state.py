@@ -55,6 +55,25 @@ class FeedHealth(BaseModel):
     new_last_poll: int = 0
     new_per_poll: float = 0.0  # moving average: drives the adaptive interval
     encoding_note: str | None = None
+    # The verdict of the last poll, in `rasad feeds check`'s words (producers.check).
+    verdict: str | None = None
+    verdict_detail: str | None = None
+    last_new: datetime | None = None  # the last poll that found a new or updated item
+    gap_s: float | None = None  # moving average of the time between two such polls
+
+    def saw_new(self, now: datetime, weight: float) -> None:
+        """A poll found news: learn the outlet's usual gap between two news polls."""
+        if self.last_new is not None:
+            gap = (now - self.last_new).total_seconds()
+            self.gap_s = gap if self.gap_s is None else (1 - weight) * self.gap_s + weight * gap
+        self.last_new = now
+
+    def is_silent(self, now: datetime, factor: float) -> bool:
+        """No news for ``factor`` times the usual gap (never before a gap is known)."""
+        if self.last_new is None or self.gap_s is None or self.state in ("disabled", "dead"):
+            return False
+        usual = max(self.gap_s, self.interval_s)
+        return (now - self.last_new).total_seconds() > factor * usual
 
 
 def open_db(path: Path) -> sqlite3.Connection:

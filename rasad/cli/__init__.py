@@ -9,6 +9,7 @@ import typer
 from rasad.cli import (
     alerts,
     config,
+    feeds,
     produce,
     run,
     search,
@@ -29,6 +30,7 @@ config.register(app)
 stack.register(app)
 run.register(app)
 produce.register(app)
+feeds.register(app)
 serve.register(app)
 stream.register(app)
 search.register(app)

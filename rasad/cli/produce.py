@@ -1,4 +1,4 @@
-"""`rasad produce` (poll feeds into Kafka, or replay recorded data) and `rasad feeds status`.
+"""`rasad produce`: poll the registry's sources into Kafka, or replay recorded data.
 
 The producers, Kafka and rich are imported when a command runs, not when the CLI starts."""
 
@@ -58,7 +58,7 @@ def _summary(outcomes: list[PollOutcome]) -> Table:
     return table
 
 
-def _ago(when: datetime | None) -> str:
+def ago(when: datetime | None) -> str:
     if when is None:
         return "never"
     seconds = int((datetime.now(UTC) - when).total_seconds())
@@ -160,48 +160,5 @@ def _replay(path: Path, feeds: list[FeedSpec], rate: float, present: bool = Fals
         err().print(f"… and {totals.refused.count - len(totals.refused.reasons)} more refused")
 
 
-def feeds_status(registry: RegistryOption = DEFAULT_REGISTRY) -> None:
-    """Per-feed health: state, last success, last error, failures, items per poll."""
-    from rich.table import Table
-
-    from producers.runner import feed_health
-    from rasad.core.settings import get_settings
-
-    feeds = _load(registry)
-    health = feed_health(get_settings())
-    table = Table(title=f"{len(feeds)} feeds")
-    for column in (
-        "feed",
-        "state",
-        "interval",
-        "last success",
-        "failures",
-        "items/poll",
-        "new/poll",
-        "last error",
-    ):
-        table.add_column(column, overflow="fold")
-    for feed in feeds:
-        h = health.get(feed.id)
-        if h is None:
-            state = "new" if feed.enabled else "disabled"
-            table.add_row(feed.id, state, f"{feed.interval:.0f}s", "never", "0", "", "", "")
-            continue
-        table.add_row(
-            feed.id,
-            h.state if feed.enabled else "disabled",
-            f"{h.interval_s:.0f}s",
-            _ago(h.last_success),
-            str(h.consecutive_failures),
-            str(h.items_last_poll),
-            f"{h.new_per_poll:.1f}",
-            h.last_error or "",
-        )
-    out().print(table)
-
-
 def register(app: typer.Typer) -> None:
     app.command("produce")(produce)
-    feeds_app = typer.Typer(help="The feed registry and each feed's health.")
-    app.add_typer(feeds_app, name="feeds")
-    feeds_app.command("status")(feeds_status)

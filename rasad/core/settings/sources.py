@@ -48,8 +48,27 @@ class SourceSettings(BaseModel):
         5, ge=0, description="Redirect hops followed per fetch; more is a loop or a trap."
     )
     producer_user_agent: str = Field(
-        "Rasad/0.1 (Arabic news monitoring; RSS poller; conditional GET)",
-        description="Sent with every request so outlets can see who polls them and how.",
+        "Rasad/0.1 (Arabic news monitoring; feeds, news sitemaps, conditional GET)",
+        description="Names Rasad in every request (never a browser's); the contact URL follows.",
+    )
+    producer_contact_url: str = Field(
+        "https://rasad.invalid/set-RASAD_PRODUCER_CONTACT_URL",
+        description="Where an outlet reaches whoever runs this instance; sent in the User-Agent. "
+        "Set it: the default is a placeholder that names the setting.",
+    )
+    producer_robots_ttl_s: float = Field(
+        86400.0, gt=0, description="How long a host's robots.txt is trusted: a day, as Google."
+    )
+    producer_stale_days: float = Field(
+        7.0, gt=0, description="A source whose newest item is older than this is stale."
+    )
+    producer_slow_s: float = Field(
+        10.0, gt=0, description="A source answering slower than this is slow (healthy: < 2 s)."
+    )
+    producer_silent_factor: float = Field(
+        4.0,
+        gt=1,
+        description="An outlet is silent after this many times its usual gap without a new item.",
     )
     producer_state_path: Path = Field(
         Path("producers/state.sqlite"),
