@@ -37,8 +37,9 @@ from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.bench_alerts import BULK, _bulk, alert_queries
-from bench.measure import loadavg
+from bench_alerts import BULK, _bulk, alert_queries
+from measure import loadavg
+
 from indexers.alerts.store import Alert, AlertSpec, percolator_query
 from producers.replay import corpus_article, source_for
 from rasad.core.engine.client import Engine
