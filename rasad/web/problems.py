@@ -83,6 +83,7 @@ def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
 
 def install(app: FastAPI) -> None:
     """Register the handlers that turn every refusal and failure into problem details."""
+    document(app)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, exc: StarletteHTTPException) -> Response:
@@ -120,7 +121,28 @@ def install(app: FastAPI) -> None:
 
 
 def _problem_response(description: str) -> dict[str, Any]:
+    # FastAPI files the model's schema under the route's media type (application/json);
+    # :func:`document` moves it under application/problem+json, the type actually sent.
     return {"description": description, "model": Problem, "content": {MEDIA_TYPE: {}}}
+
+
+def document(app: FastAPI) -> None:
+    """Make the OpenAPI schema say application/problem+json wherever a Problem is returned."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = generate()
+            for operations in schema.get("paths", {}).values():
+                for operation in operations.values():
+                    for response in operation.get("responses", {}).values():
+                        content = response.get("content", {})
+                        if MEDIA_TYPE in content and "application/json" in content:
+                            content[MEDIA_TYPE] = content.pop("application/json")
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 # The statuses any route can answer besides its success, documented once for all: the guard

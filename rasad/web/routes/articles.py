@@ -62,6 +62,7 @@ def _facets(facets: dict[str, list[search_layer.Bucket]]) -> dict[str, Any]:
     "/search",
     summary="Search articles with filters, facets, highlights and a cursor",
     response_class=Response,
+    responses={200: {"content": {"application/json": {"schema": {"type": "object"}}}}},
 )
 async def search(
     engine: EngineDep,

@@ -59,7 +59,12 @@ async def _engine_ok(svc: Any) -> tuple[bool, str]:
     "/healthz",
     tags=["system"],
     summary="Kafka and the search engine are reachable",
-    responses={503: {"description": "Kafka or the engine is down; the body says which."}},
+    responses={
+        503: {
+            "description": "Kafka or the engine is down; the body says which.",
+            "content": {"application/json": {"schema": {"type": "object"}}},
+        }
+    },
 )
 async def healthz(svc: ServicesDep) -> JSONResponse:
     (kafka_ok, kafka_detail), (engine_ok, engine_detail) = await asyncio.gather(
