@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -16,6 +17,7 @@ from indexers.search.query import Filters
 from indexers.search.searcher import SearchRequest, _fingerprint
 from rasad.core.settings import Settings
 from rasad.web.app import create_app
+from rasad.web.auth import ApiKeyStore, keys_path
 from tests.web_fixtures import client, enriched_corpus, indexed, web_settings
 
 __all__ = ["client", "enriched_corpus", "indexed"]  # fixtures used by name
@@ -217,3 +219,19 @@ def test_an_allow_list_setting_replaces_the_loopback_names() -> None:
     )
     assert allowed_hosts(Settings(web_auth="apikey", web_host="0.0.0.0")) is None
     assert "localhost" in (allowed_hosts(Settings()) or set())
+
+
+async def test_apikey_mode_opens_only_the_listed_public_paths(tmp_path: Path) -> None:
+    settings = web_settings(web_auth="apikey", data_dir=tmp_path, web_public_paths="/healthz")
+    _, key = ApiKeyStore(keys_path(settings)).add("scraper", "reader")
+    app = create_app(settings)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1"
+    ) as http:
+        closed = await http.get("/metrics")
+        opened = await http.get("/metrics", headers={"X-API-Key": key})
+        schema = await http.get("/openapi.json")
+
+    assert_problem(closed, 401, "RASAD_WEB_PUBLIC_PATHS")
+    assert opened.status_code == 200 and opened.headers["content-type"].startswith("text/plain")
+    assert_problem(schema, 401, "X-API-Key")

@@ -8,6 +8,8 @@
   body) without a CORS preflight. A change (POST, PUT, PATCH, DELETE) must carry a JSON body or
   a custom header (``X-Requested-With``, ``X-API-Key``), which a foreign page cannot send
   without the preflight we refuse, and a foreign ``Origin`` is refused outright.
+* **Public paths.** In apikey mode, the paths outside the API (health, metrics, the schema and
+  its docs) answer without a key only if ``RASAD_WEB_PUBLIC_PATHS`` lists them.
 * **Body size.** A body larger than ``RASAD_WEB_MAX_BODY_BYTES`` is refused with 413, whether
   it declares its length or streams it.
 
@@ -23,10 +25,15 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from rasad.core.settings import Settings
+from rasad.web.auth import ApiKeyStore, keys_path
 from rasad.web.problems import problem
 
 LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
 CHANGES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+# Paths outside /api that routes do not guard with a key; RASAD_WEB_PUBLIC_PATHS opens them.
+OUTSIDE_API = frozenset(
+    {"/healthz", "/metrics", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
+)
 # Headers a cross-site page cannot add without a CORS preflight.
 CUSTOM_HEADERS = ("x-requested-with", "x-api-key")
 
@@ -64,13 +71,16 @@ class RequestGuard:
         self.hosts = allowed_hosts(settings)
         self.origins = {o.strip() for o in settings.web_cors_origins.split(",") if o.strip()}
         self.max_body = settings.web_max_body_bytes
+        self.keys = ApiKeyStore(keys_path(settings)) if settings.web_auth == "apikey" else None
+        public = {p.strip() for p in settings.web_public_paths.split(",") if p.strip()}
+        self.closed = OUTSIDE_API - public
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         headers = Headers(scope=scope)
-        refusal = self._refusal(scope["method"], headers)
+        refusal = self._refusal(scope["method"], headers) or self._keyless(scope["path"], headers)
         if refusal is not None:
             status, detail = refusal
             await problem(status, detail)(scope, receive, send)
@@ -99,6 +109,15 @@ class RequestGuard:
                 "X-Requested-With header"
             )
         return None
+
+    def _keyless(self, path: str, headers: Headers) -> tuple[int, str] | None:
+        """apikey mode: a non-public path outside the API without a valid key."""
+        if self.keys is None or path not in self.closed:
+            return None
+        key = headers.get("x-api-key")
+        if key and self.keys.verify(key) is not None:
+            return None
+        return 401, f"{path} needs an X-API-Key here (it is not in RASAD_WEB_PUBLIC_PATHS)"
 
     async def _limited(self, scope: Scope, receive: Receive, send: Send) -> None:
         seen = 0

@@ -86,6 +86,11 @@ class ServiceSettings(BaseModel):
         ge=1024,
         description="Largest request body the API reads; an alert is ~1 KB, so 1 MB is ample.",
     )
+    web_public_paths: str = Field(
+        "/healthz,/metrics,/openapi.json,/docs,/docs/oauth2-redirect,/redoc",
+        description="apikey mode: paths served without a key (health checks, scrapers, the API "
+        "schema); remove one to require a key for it.",
+    )
     web_sse_queue: int = Field(
         200, ge=1, description="Events buffered per live client; a slower client loses the oldest."
     )
