@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from rasad.cli.console import out
+from rasad.cli.feeds_discover import feeds_discover
 from rasad.cli.produce import DEFAULT_REGISTRY, RegistryOption, ago
 
 if TYPE_CHECKING:
@@ -186,3 +187,4 @@ def register(app: typer.Typer) -> None:
     app.add_typer(feeds_app, name="feeds")
     feeds_app.command("status")(feeds_status)
     feeds_app.command("check")(feeds_check)
+    feeds_app.command("discover")(feeds_discover)
