@@ -106,6 +106,11 @@ class Poller:
     async def start(self) -> None:
         """Load persisted health (validators, intervals) so a restart resumes politely."""
         saved = await self._in_sink(self.state.load_feeds)
+        if ".invalid/" in self.settings.producer_contact_url:
+            log.warning(
+                "no contact URL in the User-Agent",
+                hint="set RASAD_PRODUCER_CONTACT_URL so outlets can reach whoever polls them",
+            )
         for feed in self.feeds:
             health = saved.get(feed.id)
             if health is None or health.url != feed.url:

@@ -8,7 +8,7 @@ import asyncio
 import json
 import os
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -17,6 +17,9 @@ import pytest
 from producers.check import CheckResult, Thresholds, check_all
 from producers.fetch import Fetcher, FetchLimits
 from producers.registry import FeedSpec
+from producers.runner import open_poller
+from producers.state import FeedHealth
+from rasad.core.settings import Settings
 from tests.producers_fixtures import FeedServer, closed_port, producer_settings, registry_file
 from tests.site_fixtures import CAP, NewsSite, serve_site
 
@@ -144,3 +147,30 @@ async def test_the_cli_checks_outlets_and_fails_when_an_enabled_source_is_gone(
     assert code == 0 and "error" in output  # refused: not gone, maybe back tomorrow
     code, output = await rasad(tmp_path, "feeds", "status", "--registry", str(registry))
     assert code == 0 and "homepage-only" in output and "no source" in output
+
+
+async def test_the_poller_records_the_same_verdicts_as_the_check(
+    live_stack: Settings, new_topic: Callable[..., str], site: NewsSite, tmp_path: Path
+) -> None:
+    settings = producer_settings(tmp_path, topic_raw=new_topic("producers"))
+    paths = {"/feed.xml": "ok", "/challenge-200.xml": "blocked", "/old-feed": "moved"}
+    paths |= {"/retired.xml": "gone", "/stale.xml": "stale", "/": "not-a-feed"}
+    sources = [spec(site.url(p), f"s{n}") for n, p in enumerate(paths)]
+    async with open_poller(settings, sources) as poller:
+        await poller.run_once()
+    verdicts = [poller.health[s.id].verdict for s in sources]
+    assert verdicts == list(paths.values())
+    assert poller.health["s0"].state == "ok" and poller.health["s1"].state == "failing"
+
+
+def test_a_source_is_silent_after_several_of_its_usual_gaps_without_news() -> None:
+    start = datetime(2026, 12, 1, tzinfo=UTC)
+    health = FeedHealth(id="nabd", url="http://x", interval_s=600, state="ok")
+    for hour in range(4):  # news every hour
+        health.saw_new(start + timedelta(hours=hour), weight=0.3)
+    assert health.gap_s == 3600
+    last = start + timedelta(hours=3)
+    assert not health.is_silent(last + timedelta(hours=3), factor=4)
+    assert health.is_silent(last + timedelta(hours=5), factor=4)
+    health.state = "disabled"
+    assert not health.is_silent(last + timedelta(hours=5), factor=4)
