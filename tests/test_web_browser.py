@@ -198,3 +198,74 @@ def test_each_sort_order_of_the_search_page_is_one_the_api_accepts(
     dates = [hit["published_at"] for hit in answer.json()["hits"]]
     if sort != "relevance":
         assert dates == sorted(dates, reverse=sort == "newest")
+
+
+# An analyst's year: Arabic names for topics and entity types, Arabic digits, counts drawn as
+# bars over the last 7 days of the data, English as a toggle, and entity pages.
+# Arabic-Indic digits (U+0660-U+0669), as Intl writes numbers for "ar-u-nu-arab".
+ARABIC_DIGITS = re.compile(r"[\u0660-\u0669]")
+TAG_KEYS = re.compile(r"\b(culture|economy|politics|sport|diplomacy|military|iran)\b")
+
+
+def test_the_dashboard_speaks_arabic_and_draws_bars_for_the_last_week_of_the_data(
+    page: Page, live_server: LiveServer
+) -> None:
+    page.goto(f"{live_server.url}/#/dashboard")
+
+    chart = page.locator("#volume-chart")
+    expect(chart).to_have_attribute("data-kind", "bar", timeout=WAIT_MS)
+    expect(chart).to_have_attribute("data-series", re.compile(r"^[1-9]\d*$"), timeout=WAIT_MS)
+    assert page.locator("select[name=period]").input_value() == "7d"
+    expect(page.locator("#top-entities tbody tr").first).to_be_visible(timeout=WAIT_MS)
+    entities = page.locator("#top-entities").inner_text()
+    assert not re.search(r"\b(PER|ORG|LOC)\b", entities)
+    assert ARABIC_DIGITS.search(entities)
+    shot(page, "dashboard-arabic")
+
+
+def test_search_facets_name_topics_in_arabic_and_english_is_a_toggle(
+    page: Page, live_server: LiveServer
+) -> None:
+    page.goto(f"{live_server.url}/#/search")
+    facets = page.locator(".facets")
+    expect(facets.locator(".facet").first).to_be_visible(timeout=WAIT_MS)
+    expect(page.locator("#result-summary")).to_have_text(ARABIC_DIGITS, timeout=WAIT_MS)
+    assert not TAG_KEYS.search(facets.inner_text())
+    shot(page, "search-facets-arabic")
+
+    page.click("#lang-button")
+    expect(page.locator("html")).to_have_attribute("data-lang", "en", timeout=WAIT_MS)
+    expect(facets.locator(".facet").first).to_be_visible(timeout=WAIT_MS)
+    assert re.search(r"\b(People|Places|Organisations)\b", facets.inner_text())
+    shot(page, "search-facets-english")
+    page.click("#lang-button")
+    expect(page.locator("html")).to_have_attribute("data-lang", "ar", timeout=WAIT_MS)
+
+
+def test_an_entity_on_the_dashboard_opens_its_page(page: Page, live_server: LiveServer) -> None:
+    page.goto(f"{live_server.url}/#/dashboard")
+    link = page.locator("#top-entities a.entity-link").first
+    expect(link).to_be_visible(timeout=WAIT_MS)
+    name = link.inner_text()
+
+    link.click()
+
+    expect(page.locator("#entity-header h1")).to_have_text(name, timeout=WAIT_MS)
+    expect(page.locator("#entity-chart")).to_have_attribute("data-kind", "bar", timeout=WAIT_MS)
+    expect(page.locator("#entity-recent li").first).to_be_visible(timeout=WAIT_MS)
+    expect(page.locator("#entity-companions a.entity-link").first).to_be_visible(timeout=WAIT_MS)
+    shot(page, "entity")
+
+    page.locator("#entity-companions a.entity-link").first.click()
+    expect(page.locator("#entity-header h1")).not_to_have_text(name, timeout=WAIT_MS)
+
+
+def test_every_entity_of_an_article_links_to_its_page(page: Page, live_server: LiveServer) -> None:
+    page.goto(f"{live_server.url}/#/search")
+    page.locator("#results .result h2 a").first.click()
+    expect(page.locator("#detail .entities a.entity-link").first).to_be_visible(timeout=WAIT_MS)
+    assert (
+        page.locator("#detail .entities li").count()
+        == page.locator("#detail .entities a.entity-link").count()
+    )
+    expect(page.locator(".facets a.entity-link").first).to_be_visible(timeout=WAIT_MS)

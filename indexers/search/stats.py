@@ -87,7 +87,7 @@ def volume_body(
     }
 
 
-async def _span(engine: Engine, index: str) -> tuple[datetime | None, datetime | None]:
+async def span(engine: Engine, index: str) -> tuple[datetime | None, datetime | None]:
     answer = await engine.search(
         index,
         {
@@ -115,7 +115,7 @@ async def volume(
     until: datetime | None = None,
 ) -> dict[str, Any]:
     """Articles per interval for the top MAX_SERIES topics, sources or countries."""
-    first, last = await _span(engine, index)
+    first, last = await span(engine, index)
     start = since or first
     end = until or last or datetime.now(UTC)
     interval = pick_interval(end - start) if start else "1d"
@@ -230,7 +230,7 @@ async def rising(
     archive has no articles "today", and would otherwise show nothing rising.
     """
     if until is None:
-        until = (await _span(engine, index))[1] if anchor == "latest" else None
+        until = (await span(engine, index))[1] if anchor == "latest" else None
         until = until + timedelta(seconds=1) if until else datetime.now(UTC)
     answer = await engine.search(index, rising_body(until, period))
     aggs = answer.get("aggregations", {})

@@ -1,13 +1,15 @@
 // The dashboard: volume per topic (ECharts), top and rising entities/topics, source activity
 // with feed health, recent alert hits, and a live feed that updates without reload.
-import { LineChart } from "echarts/charts";
+import { BarChart } from "echarts/charts";
 import { GridComponent, LegendComponent, TooltipComponent } from "echarts/components";
 import * as echarts from "echarts/core";
 import { CanvasRenderer } from "echarts/renderers";
 import { api, followLive, query } from "./api.js";
 import { el, fill, formatDate, formatNumber } from "./dom.js";
+import { drawBars, entityLink } from "./entity.js";
+import { entityType, risingName, topicName } from "./i18n.js";
 
-echarts.use([LineChart, GridComponent, LegendComponent, TooltipComponent, CanvasRenderer]);
+echarts.use([BarChart, GridComponent, LegendComponent, TooltipComponent, CanvasRenderer]);
 
 // Items kept in the live list: enough to glance at, small enough to stay fast for hours.
 const LIVE_MAX = 50;
@@ -25,7 +27,9 @@ function table(headers, rows) {
 
 export function renderDashboard(root, { showError }) {
   const period = el("select", { name: "period" }, PERIODS.map(([v, t]) => el("option", { value: v }, t)));
-  period.value = "all";
+  // The last 7 days of the data: periods end at the newest article (anchor=latest), so a
+  // replayed archive shows its last week, not an empty one.
+  period.value = "7d";
   const by = el("select", { name: "by" },
     el("option", { value: "topic" }, "حسب الموضوع"),
     el("option", { value: "source" }, "حسب المصدر"),
@@ -55,19 +59,20 @@ export function renderDashboard(root, { showError }) {
     const since = period.value === "all" ? "" : period.value;
     try {
       const [volume, top, up, activity, health, recent] = await Promise.all([
-        api(`/api/stats/volume${query({ by: by.value, since })}`),
-        api(`/api/stats/top-entities${query({ since })}`),
+        api(`/api/stats/volume${query({ by: by.value, since, anchor: "latest" })}`),
+        api(`/api/stats/top-entities${query({ since, anchor: "latest" })}`),
         api(`/api/stats/rising${query({ since: since || "7d" })}`),
-        api(`/api/stats/sources${query({ since })}`),
+        api(`/api/stats/sources${query({ since, anchor: "latest" })}`),
         api("/api/feeds/health").catch(() => ({ feeds: [] })),
         api("/api/alerts/hits?size=20").catch(() => ({ hits: [] })),
       ]);
       drawVolume(volume);
       fill(topEntities, table(["الكيان", "النوع", "المقالات"],
-        top.entities.map((e) => [e.name, e.type, formatNumber(e.count)])));
+        top.entities.map((e) => [entityLink(e.name), entityType(e.type), formatNumber(e.count)])));
       fill(rising, table(["", "الفترة الحالية", "السابقة", "التغير"],
-        [...up.topics, ...up.entities].map((r) => [r.key, formatNumber(r.current), formatNumber(r.previous),
-          r.previous ? `×${(r.current / r.previous).toFixed(1)}` : "جديد"])));
+        [...up.topics, ...up.entities].map((r) => [r.kind === "topic" ? risingName(r) : entityLink(r.key),
+          formatNumber(r.current), formatNumber(r.previous),
+          r.previous ? `×${formatNumber(Number((r.current / r.previous).toFixed(1)))}` : "جديد"])));
       const healthById = new Map(health.feeds.map((f) => [f.source_id, f]));
       fill(sources, table(["المصدر", "المقالات", "آخر مقال", "الخلاصة"],
         activity.sources.map((s) => {
@@ -81,19 +86,14 @@ export function renderDashboard(root, { showError }) {
     }
   }
 
+  // Counts as stacked bars, one per interval: nothing drawn between two counts that is not
+  // a count (no smoothing, no interpolation).
   function drawVolume(volume) {
     chartBox.dataset.series = String(volume.series.length);
     chartBox.dataset.points = String(volume.series.reduce((n, s) => n + s.points.length, 0));
-    chart.setOption({
-      tooltip: { trigger: "axis" },
-      legend: { type: "scroll", top: 0 },
-      grid: { top: 40, left: 50, right: 20, bottom: 30 },
-      xAxis: { type: "time" },
-      yAxis: { type: "value", position: "right" },
-      series: volume.series.map((s) => ({
-        name: s.key, type: "line", showSymbol: false, smooth: true, data: s.points,
-      })),
-    }, true);
+    chartBox.dataset.kind = "bar";
+    const label = (key) => (by.value === "topic" ? topicName(key) : key);
+    drawBars(chart, volume.series.map((s) => ({ name: label(s.key), points: s.points })), volume.interval);
   }
 
   // One alert hit (indexers/alerts/model.py AlertHit): live from the stream, or from the history.
@@ -108,7 +108,7 @@ export function renderDashboard(root, { showError }) {
     return el("li", {},
       el("a", { href: `#/search/${encodeURIComponent(a.id)}` }, a.title),
       el("span", { class: "muted" }, ` — ${a.source?.name || ""} · ${formatDate(a.published_at)}`),
-      (a.topics || []).map((t) => el("span", { class: "tag" }, t)));
+      (a.topics || []).map((t) => el("span", { class: "tag" }, topicName(t.tag ?? t))));
   }
 
   function prepend(list, item) {

@@ -55,14 +55,5 @@ export function safeLink(url, text) {
     : el("span", {}, text);
 }
 
-const dateFormat = new Intl.DateTimeFormat("ar", { dateStyle: "medium", timeStyle: "short" });
-const numberFormat = new Intl.NumberFormat("ar");
-
-export function formatDate(iso) {
-  const date = new Date(iso);
-  return Number.isNaN(date.getTime()) ? String(iso ?? "") : dateFormat.format(date);
-}
-
-export function formatNumber(n) {
-  return numberFormat.format(n);
-}
+// Dates and numbers follow the language toggle (i18n.js).
+export { formatDate, formatNumber } from "./i18n.js";

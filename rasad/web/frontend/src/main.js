@@ -4,9 +4,13 @@ import { api, apiKey, setApiKey } from "./api.js";
 import { renderAlerts } from "./alerts.js";
 import { renderDashboard } from "./dashboard.js";
 import { fill } from "./dom.js";
+import { renderEntity } from "./entity.js";
+import { lang, setLang } from "./i18n.js";
 import { renderSearch } from "./search.js";
 
-const pages = { search: renderSearch, dashboard: renderDashboard, alerts: renderAlerts };
+const pages = {
+  search: renderSearch, dashboard: renderDashboard, alerts: renderAlerts, entity: renderEntity,
+};
 const root = document.getElementById("page");
 const notice = document.getElementById("notice");
 let cleanup = () => {};
@@ -44,6 +48,15 @@ async function setUpKey() {
   };
   if (info.auth === "apikey" && !info.role) showError("هذا الخادم يطلب مفتاح وصول.");
 }
+
+// Arabic first; the toggle switches topic names, entity types, dates and numbers to English.
+const langButton = document.getElementById("lang-button");
+langButton.textContent = lang() === "en" ? "العربية" : "English";
+langButton.onclick = () => {
+  setLang(lang() === "en" ? "ar" : "en");
+  location.reload();
+};
+document.documentElement.dataset.lang = lang();
 
 window.addEventListener("hashchange", route);
 setUpKey().finally(route);

@@ -1,8 +1,8 @@
 // The search page: query box, filters, facets, highlighted results, article detail.
 import { api, query } from "./api.js";
 import { el, fill, formatDate, formatNumber, highlighted, safeLink } from "./dom.js";
-
-const ENTITY_TYPES = { PER: "أشخاص", ORG: "منظمات", LOC: "أماكن" };
+import { entityLink } from "./entity.js";
+import { entityType, entityTypePlural, topicName } from "./i18n.js";
 const SINCE = [
   ["", "كل الأوقات"],
   ["24h", "آخر ٢٤ ساعة"],
@@ -46,7 +46,9 @@ export function renderSearch(root, { showError, params }) {
       })}`);
       cursor = data.next_cursor;
       more.hidden = !cursor;
-      fill(summary, `${formatNumber(data.total)} نتيجة`);
+      // Totals are exact up to a bound (the API says "gte" past it): "at least" then.
+      const atLeast = data.total_relation === "gte" ? "أكثر من " : "";
+      fill(summary, `${atLeast}${formatNumber(data.total)} نتيجة`);
       if (!append) results.replaceChildren();
       for (const hit of data.hits) results.append(resultItem(hit));
       if (!append) renderFacets(data.facets || {});
@@ -67,16 +69,20 @@ export function renderSearch(root, { showError, params }) {
   function renderChips() {
     fill(chips, ...["topic", "entity", "source", "country"].flatMap((field) =>
       state[field].map((value) =>
-        el("button", { type: "button", class: "chip", onclick: () => toggle(field, value) }, `${value} ✕`))));
+        el("button", { type: "button", class: "chip", onclick: () => toggle(field, value) },
+          `${field === "topic" ? topicName(value) : value} ✕`))));
   }
 
+  // Topics by their name in the chosen language; an entity also links to its page.
   function facetList(title, field, buckets) {
     if (!buckets || !buckets.length) return null;
+    const label = (b) => (field === "topic" ? topicName(b.key) : b.key);
     return el("div", { class: "facet" }, el("h3", {}, title), el("ul", {}, buckets.map((b) =>
       el("li", {}, el("button", {
         type: "button", class: state[field].includes(b.key) ? "facet-on" : "",
         onclick: () => toggle(field, b.key),
-      }, el("span", {}, b.label || b.key), el("span", { class: "count" }, formatNumber(b.count)))))));
+      }, el("span", {}, label(b)), el("span", { class: "count" }, formatNumber(b.count))),
+      field === "entity" ? entityLink(b.key, "↗") : null))));
   }
 
   function renderFacets(f) {
@@ -85,7 +91,7 @@ export function renderSearch(root, { showError, params }) {
       facetList("المصادر", "source", f.sources),
       facetList("الدول", "country", f.countries),
       Object.entries(f.entities || {}).map(([type, buckets]) =>
-        facetList(ENTITY_TYPES[type] || type, "entity", buckets)));
+        facetList(entityTypePlural(type), "entity", buckets)));
   }
 
   function resultItem(hit) {
@@ -98,7 +104,7 @@ export function renderSearch(root, { showError, params }) {
         openArticle(hit.id);
       } }, title)),
       el("p", { class: "meta" }, hit.source?.name || "", " · ", formatDate(hit.published_at),
-        (hit.topics || []).map((t) => el("span", { class: "tag" }, t.tag))),
+        (hit.topics || []).map((t) => el("span", { class: "tag" }, topicName(t.tag)))),
       snippets.length
         ? el("p", { class: "snippet" }, snippets.map((s) => [highlighted(s), " … "]))
         : el("p", { class: "snippet" }, hit.summary || ""));
@@ -117,11 +123,11 @@ export function renderSearch(root, { showError, params }) {
         a.body && a.body !== a.summary ? el("div", { class: "body" }, a.body) : null,
         el("h3", {}, "الكيانات"),
         el("ul", { class: "entities" }, (a.entities || []).map((e) =>
-          el("li", {}, el("button", { type: "button", class: "chip", onclick: () => toggle("entity", e.name) },
-            `${e.name} (${ENTITY_TYPES[e.type] || e.type})`)))),
+          el("li", {}, entityLink(e.id, e.name), ` (${entityType(e.type)}) `,
+            el("button", { type: "button", class: "chip", onclick: () => toggle("entity", e.name) }, "تصفية")))),
         el("h3", {}, "المواضيع"),
         el("ul", { class: "tags" }, (a.topics || []).map((t) =>
-          el("li", { class: "tag" }, `${t.tag} ${Math.round(t.score * 100)}٪`))),
+          el("li", { class: "tag" }, `${topicName(t.tag)} ${formatNumber(Math.round(t.score * 100))}٪`))),
         el("h3", {}, "التغطية نفسها في مصادر أخرى"),
         (a.siblings || []).length
           ? el("ul", { class: "siblings" }, a.siblings.map((s) => el("li", {},

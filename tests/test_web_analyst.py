@@ -1,5 +1,6 @@
-"""Entity pages over the HTTP API: one page per entity id, reachable from the names the app
-shows, with mentions over time, companions, sources, topics and recent articles."""
+"""An analyst's API: entity pages (one per entity id, reachable from the names the app shows,
+with mentions over time, companions, sources, topics and recent articles), periods that end at
+the newest article, and search totals and facets that say what they counted."""
 
 from __future__ import annotations
 
@@ -53,3 +54,28 @@ async def test_an_entity_no_article_mentions_is_not_found(client: httpx.AsyncCli
     answer = await client.get("/api/entities/no-such-entity")
 
     assert answer.status_code == 404
+
+
+async def test_the_last_week_of_the_data_ends_at_its_newest_article(
+    client: httpx.AsyncClient, enriched_corpus: list[EnrichedArticle]
+) -> None:
+    newest = max(a.published_at for a in enriched_corpus)
+    week = [a for a in enriched_corpus if (newest - a.published_at).days < 7]
+
+    by_source = (
+        await client.get(
+            "/api/stats/volume", params={"by": "source", "since": "7d", "anchor": "latest"}
+        )
+    ).json()
+
+    assert by_source["total"] >= len(week) > 0
+    assert (await client.get("/api/stats/volume", params={"since": "7d"})).json()["total"] == 0
+
+
+async def test_search_says_how_exact_its_total_is_and_what_its_facets_counted(
+    client: httpx.AsyncClient,
+) -> None:
+    answer = (await client.get("/api/search", params={"q": "ترامب"})).json()
+
+    assert answer["total_relation"] == "eq"
+    assert 0 < answer["facet_sample"] <= answer["total"]
