@@ -235,3 +235,12 @@ async def test_apikey_mode_opens_only_the_listed_public_paths(tmp_path: Path) ->
     assert_problem(closed, 401, "RASAD_WEB_PUBLIC_PATHS")
     assert opened.status_code == 200 and opened.headers["content-type"].startswith("text/plain")
     assert_problem(schema, 401, "X-API-Key")
+
+
+@pytest.mark.parametrize("name", ["   ", "a\nb"])
+async def test_an_api_key_name_of_only_spaces_or_controls_is_a_422(
+    client: httpx.AsyncClient, name: str
+) -> None:
+    answer = await client.post("/api/keys", json={"name": name, "role": "reader"})
+
+    assert_problem(answer, 422, "body.name")

@@ -22,6 +22,9 @@ if TYPE_CHECKING:
 LOCAL_SOURCE = {"id": "local", "name": "local file", "country": "INT", "kind": "private"}
 # Article ids are this many hex digits of a SHA-256, like the producers' ids.
 ID_HEX_DIGITS = 16
+# Input read by `rasad enrich`: far past any article (the text is cut at
+# RASAD_STREAM_ENRICH_MAX_CHARS anyway), and it keeps a mistaken multi-GB file out of memory.
+MAX_INPUT_BYTES = 100_000_000
 # Allocations between young-generation collections: enrichment allocates many short-lived
 # objects per article; 700 (the default) made the collector run several times per article.
 GC_GEN0_THRESHOLD = 50_000
@@ -98,9 +101,15 @@ def enrich_command(
     """Enrich one article without Kafka and print it as JSON (exactly what the agent does)."""
     now = datetime.now(UTC)
     try:
-        data = sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes()
+        if path == "-":
+            data = sys.stdin.buffer.read(MAX_INPUT_BYTES + 1)
+        else:
+            with Path(path).open("rb") as handle:
+                data = handle.read(MAX_INPUT_BYTES + 1)
     except OSError as exc:
         raise fail(f"{path}: cannot read: {exc.strerror}") from None
+    if len(data) > MAX_INPUT_BYTES:
+        raise fail(f"{path}: over {MAX_INPUT_BYTES:,} bytes; an article is at most a few MB")
     origin = "stdin" if path == "-" else str(Path(path).resolve())
     try:
         article = read_article(data, origin, now)

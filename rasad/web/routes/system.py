@@ -13,13 +13,13 @@ from aiokafka.errors import KafkaError
 from fastapi import APIRouter, HTTPException, Request, Response, status
 from fastapi.responses import JSONResponse, StreamingResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from rasad.core.engine.client import Engine, EngineError
 from rasad.core.kafka import client_config
 from rasad.core.settings import Settings
 from rasad.web import feeds
-from rasad.web.auth import ApiKeyError, Role
+from rasad.web.auth import MAX_NAME_CHARS, ApiKeyError, Role
 from rasad.web.deps import Admin, Reader, ServicesDep
 from rasad.web.live import LiveEvent, TooManyClients
 from rasad.web.problems import CONFLICT, NOT_FOUND
@@ -147,8 +147,16 @@ async def feed_health(svc: ServicesDep, _: Reader) -> dict[str, Any]:
 
 
 class NewKey(BaseModel):
-    name: str = Field(min_length=1, max_length=100)
+    name: str = Field(min_length=1, max_length=MAX_NAME_CHARS)
     role: Role
+
+    @field_validator("name")
+    @classmethod
+    def _label(cls, value: str) -> str:
+        # The key store's own rule, checked here so a bad name is a 422 like any bad field.
+        if not value.strip() or not value.isprintable():
+            raise ValueError("a key name is printable characters, not only spaces")
+        return value
 
 
 @router.get("/api/keys", tags=["keys"], summary="API keys (never the keys themselves)")
