@@ -54,6 +54,7 @@ from stream.enrich.cluster import ClusterConfig, StoryClusters
 from stream.enrich.pipeline import EnrichmentError, enrich
 from stream.faust_config import create_app
 from stream.lag import register as register_consumer_lag
+from stream.reprocess import LiveActivity
 
 log = get_logger(__name__)
 A = TypeVar("A", bound=Article)
@@ -89,6 +90,7 @@ app = create_app(settings)
 raw_topic = app.topic(settings.topic_raw, partitions=settings.topic_partitions)
 enriched_topic = app.topic(settings.topic_enriched, partitions=settings.topic_partitions)
 raw_dead_letter_topic = app.topic(settings.dead_letter_topic(settings.topic_raw), partitions=1)
+live = LiveActivity()
 
 
 # Same-story state must be seen by every worker: two reports of one story arrive keyed by their
@@ -164,6 +166,7 @@ def _batches(stream: StreamT[bytes], size: int, within_s: float) -> Any:
 async def enrich_articles(stream: StreamT[bytes]) -> None:
     """raw -> enriched; a message that cannot be decoded or enriched goes to the dead letters."""
     async for batch in _batches(stream, ENRICH_BATCH, ENRICH_BATCH_S):
+        live.mark()  # the reprocess agent gives way to live articles
         for event in cast(Sequence[EventT[bytes]], batch):
             await _enrich_one(event)
             await stream.ack(event)
@@ -248,6 +251,11 @@ class Indexer:
             )
             self._sink = IndexSink(self._engine, settings, _index_dead_letter)
         return self._sink
+
+    async def engine(self) -> Engine:
+        await self.sink()
+        assert self._engine is not None  # set with the sink
+        return self._engine
 
     async def flush(self) -> None:
         """``sink.flush()``, waiting out a missing index setup (an operator's fix) too."""
@@ -370,3 +378,7 @@ async def deliver_alerts(stream: StreamT[bytes]) -> None:
 @app.timer(interval=settings.alert_digest_check_s)  # type: ignore[untyped-decorator]
 async def send_alert_digests() -> None:
     await notifier.send_due_digests()
+
+
+# The reprocess agent and the taxonomy watch are wired in their own module (this one's size).
+from stream import reprocess_agent  # noqa: E402, F401

@@ -110,6 +110,7 @@ class PipelineEnv:
                 "topic_raw": f"{kind}.raw.{tag}",
                 "topic_enriched": f"{kind}.enriched.{tag}",
                 "topic_alert_hits": f"{kind}.hits.{tag}",
+                "topic_reprocess": f"{kind}.reprocess.{tag}",
                 "stream_app_id": f"rasad-{kind}-{tag}",
                 "index_prefix": f"{kind}-{tag}",
             }
@@ -150,6 +151,7 @@ class PipelineEnv:
             "RASAD_TOPIC_RAW": s.topic_raw,
             "RASAD_TOPIC_ENRICHED": s.topic_enriched,
             "RASAD_TOPIC_ALERT_HITS": s.topic_alert_hits,
+            "RASAD_TOPIC_REPROCESS": s.topic_reprocess,
             "RASAD_STREAM_APP_ID": s.stream_app_id,
             "RASAD_INDEX_PREFIX": s.index_prefix,
             "RASAD_DATA_DIR": str(data_dir),

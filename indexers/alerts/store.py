@@ -128,6 +128,8 @@ async def ensure_alert_indices(engine: Engine, settings: Settings) -> list[str]:
     ):
         if await engine.create_index(name, body):
             created.append(name)
+        else:  # fields added to the article mapping since the index was made (additive only)
+            await engine.put_mapping(name, body["mappings"])
     return created
 
 

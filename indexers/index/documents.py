@@ -7,7 +7,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from rasad.core.article import EnrichedArticle
+from rasad.core.article import Article, Cluster, EnrichedArticle, Source, TopicTag
+from rasad.core.reprocess import EntityRef, Previous, ReprocessRequest
 
 ENTITY_FIELDS = {"PER": "entity_per", "ORG": "entity_org", "LOC": "entity_loc"}
 
@@ -66,6 +67,9 @@ def to_document(article: EnrichedArticle, indexed_at: datetime) -> dict[str, Any
             for e in article.entities
         ],
         "topics": [{"tag": t.tag, "score": t.score} for t in article.topics],
+        "topic_evidence": [t.model_dump(mode="json") for t in article.topics],
+        "enrichment": article.enrichment.model_dump() if article.enrichment else None,
+        "cluster_first_seen": _iso(article.cluster.first_seen) if article.cluster else None,
         "cluster_id": article.cluster.id if article.cluster else None,
         "exact_duplicate": article.cluster.exact_duplicate if article.cluster else False,
     }
@@ -86,3 +90,50 @@ def article_index(generation: str, published_at: datetime) -> str:
     version = int(generation.rsplit("-v", 1)[1])
     stamp = "%Y.%m" if version == 1 else "%Y"
     return f"{generation}-{published_at.astimezone(UTC).strftime(stamp)}"
+
+
+def request_of(run: str, doc: dict[str, Any]) -> ReprocessRequest:
+    """The reprocess request of a stored document: the inverse of :func:`to_document` for the
+    raw article (title, summary and body are stored whole, so the text to re-enrich is the
+    engine document's), with the cluster and the enrichment it had."""
+    article = Article(
+        id=doc["id"],
+        url=doc["url"],
+        canonical_url=doc["canonical_url"],
+        title=doc["title"],
+        summary=doc.get("summary") or "",
+        body=doc.get("body") or "",
+        body_kind=doc.get("body_kind") or "summary",
+        published_at=doc["published_at"],
+        date_flag=doc.get("date_flag") or "ok",
+        fetched_at=doc["fetched_at"],
+        source=Source.model_validate(doc["source"]),
+        feed_url=doc["feed_url"],
+        language=doc.get("feed_language"),
+        authors=doc.get("authors") or [],
+        categories=doc.get("categories") or [],
+        image_url=doc.get("image_url"),
+        content_hash=doc["content_hash"],
+        version=doc["version"],
+    )
+    cluster = None
+    if doc.get("cluster_id"):
+        cluster = Cluster(
+            id=doc["cluster_id"],
+            first_id=doc["cluster_id"],
+            # Documents indexed before cluster_first_seen was stored: their enrichment time.
+            first_seen=doc.get("cluster_first_seen") or doc["enriched_at"],
+            exact_duplicate=bool(doc.get("exact_duplicate")),
+        )
+    # Documents indexed before topic_evidence was stored have the tags without evidence.
+    topics = doc.get("topic_evidence") or [
+        {"tag": t["tag"], "score": t["score"], "evidence": []} for t in doc.get("topics") or []
+    ]
+    previous = Previous(
+        enrichment_id=(doc.get("enrichment") or {}).get("id"),
+        topics=[TopicTag.model_validate(t) for t in topics],
+        entities=[
+            EntityRef(type=e["type"], id=e["id"], name=e["name"]) for e in doc.get("entities") or []
+        ],
+    )
+    return ReprocessRequest(run=run, article=article, cluster=cluster, previous=previous)

@@ -4,8 +4,10 @@ The wiring module (``stream/app.py``) feeds it enriched articles and commits Kaf
 after ``flush()`` returns: by then every article of the batch is durable in the engine, was
 already there in the same or a newer version, or went to the dead-letter callback.
 
-* ``_id`` = article id and ``version_type=external`` with ``version`` = article version: a
-  replay is a 409 (counted ``stale``), an older version never overwrites a newer one.
+* ``_id`` = article id and ``version_type=external`` with the version of
+  :func:`external_version` (the article version, then the reprocess time): a replay is a 409
+  (counted ``stale``), an older version never overwrites a newer one, a reprocess overwrites
+  the same version enriched before it and never a newer one.
 * 429/5xx, timeouts and a refused connection are retried with exponential backoff; while the
   engine is unreachable ``flush()`` simply does not return, so the agent stops consuming
   (backpressure) and nothing is lost. Per-document 429/5xx give up after a few attempts so one
@@ -74,6 +76,25 @@ ACTION_BYTES = 160
 # How often the sink re-reads the write alias, so a mapping migration reaches running indexers
 # within a minute without a restart.
 GENERATION_TTL_S = 60.0
+
+
+# External versions: the article version in the high bits, the reprocess time (UTC seconds, fits
+# 32 bits until 2106) in the low ones, 0 for live enrichment. A newer content version (live)
+# always beats any reprocess of an older one; a reprocess of version v beats the live v and every
+# earlier reprocess of v; a reprocess of v never beats a live v+1 (it gets a 409, counted stale).
+REPROCESS_BITS = 32
+# The mapping's version field is an integer: beyond it an article is corrupt, and shifted it
+# would not fit the engine's 63-bit versions.
+MAX_ARTICLE_VERSION = 2**31
+
+
+def external_version(article: EnrichedArticle) -> int:
+    """The engine version of an article's document (see REPROCESS_BITS)."""
+    if article.version >= MAX_ARTICLE_VERSION:
+        return article.version  # corrupt: the mapping (an integer field) refuses the document
+    reprocessed = article.enrichment is not None and article.enrichment.run is not None
+    low = int(article.enriched_at.timestamp()) if reprocessed else 0
+    return (article.version << REPROCESS_BITS) | low
 
 
 class IndexSetupMissing(RuntimeError):
@@ -238,7 +259,7 @@ class IndexSink:
                 "index": {
                     "_index": article_index(gen, a.published_at),
                     "_id": a.id,
-                    "version": a.version,
+                    "version": external_version(a),
                     "version_type": "external",
                 }
             }
@@ -272,6 +293,7 @@ class IndexSink:
                 DOCUMENTS.labels("indexed").inc()
             elif status == 409:
                 result.add("stale")
+                result.stale_ids.append(item.article.id)
                 DOCUMENTS.labels("stale").inc()
             else:
                 error = answer.get("error") or {}

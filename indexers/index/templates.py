@@ -126,6 +126,17 @@ def article_mappings() -> dict[str, Any]:
             "entity_names": name,
             # Display copy for the API; the indexed forms are the entity_* fields above.
             "entities": {"type": "object", "enabled": False},
+            # Display copy of the tags with their evidence: what a reprocess diff shows as "old".
+            "topic_evidence": {"type": "object", "enabled": False},
+            "enrichment": {
+                "properties": {
+                    "id": _keyword(),
+                    "code": _keyword(),
+                    "run": _keyword(),
+                    "files": {"type": "object", "enabled": False},
+                }
+            },
+            "cluster_first_seen": date,
             "topics": {
                 "type": "nested",
                 "properties": {"tag": _keyword(), "score": {"type": "float"}},
@@ -231,6 +242,9 @@ async def ensure_index_setup(engine: Engine, settings: Settings) -> list[str]:
                     }
                 },
             )
+    if await engine.cat_indices(f"{generation(settings)}-*"):
+        # Fields added to this generation's mapping reach its existing indices (additive only).
+        await engine.put_mapping(f"{generation(settings)}-*", article_mappings())
     current = await write_generation(engine, settings)
     if current is None:
         first = article_index(generation(settings), datetime.now(UTC))

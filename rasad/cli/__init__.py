@@ -11,6 +11,7 @@ from rasad.cli import (
     config,
     feeds,
     produce,
+    reprocess,
     run,
     search,
     serve,
@@ -37,6 +38,7 @@ search.register(app)
 alerts.register(app)
 status.register(app)
 snapshot.register(app)
+reprocess.register(app)
 
 
 def main() -> None:

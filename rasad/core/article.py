@@ -161,12 +161,24 @@ class Cluster(JsonModel):
     exact_duplicate: bool = Field(description="Same body hash as an earlier article.")
 
 
+class Enrichment(JsonModel):
+    """Which enrichment made an article: what ``rasad reprocess`` compares and records."""
+
+    id: str = Field(description="Hash of code and every data file: equal ids, equal enrichment.")
+    code: str = Field(description="Hash of the enrichment's Python sources (stream/enrich).")
+    files: dict[str, str] = Field(
+        default_factory=dict, description="Data file (models, gazetteers, taxonomy) -> its hash."
+    )
+    run: str | None = Field(None, description="The reprocess run that made it; None when live.")
+
+
 class EnrichedArticle(Article):
     lang: Language
     entities: list[Entity] = Field(default_factory=list)
     topics: list[TopicTag] = Field(default_factory=list)
     cluster: Cluster | None = None
     enriched_at: AwareDatetime
+    enrichment: Enrichment | None = Field(None, description="None only before versioning.")
 
 
 def limit_text(article: Article, max_chars: int) -> Article:

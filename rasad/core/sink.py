@@ -22,6 +22,8 @@ class FlushResult:
 
     outcomes: Counter[str] = field(default_factory=Counter)
     reasons: list[str] = field(default_factory=list)
+    # Ids of items a newer version already held (a reprocess reports them per article).
+    stale_ids: list[str] = field(default_factory=list)
 
     def add(self, outcome: str, n: int = 1) -> None:
         self.outcomes[outcome] += n

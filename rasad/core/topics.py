@@ -36,6 +36,7 @@ def pipeline_topics(settings: Settings) -> list[TopicSpec]:
         TopicSpec(settings.topic_raw, n, "articles as fetched, keyed by article id"),
         TopicSpec(settings.topic_enriched, n, "articles with entities, tags and cluster"),
         TopicSpec(settings.topic_alert_hits, n, "alert matches waiting for delivery"),
+        TopicSpec(settings.topic_reprocess, n, "stored articles to re-enrich (rasad reprocess)"),
     ]
     dead = [
         TopicSpec(

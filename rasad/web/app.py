@@ -26,7 +26,7 @@ from rasad.web.auth import ApiKeyStore, keys_path
 from rasad.web.deps import EngineHolder, Services
 from rasad.web.guard import RequestGuard
 from rasad.web.live import LiveHub
-from rasad.web.routes import alerts, articles, entities, stats, system
+from rasad.web.routes import alerts, articles, entities, reprocess, stats, system
 
 log = get_logger(__name__)
 
@@ -152,7 +152,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_middleware(Measured)
     problems.install(app)
 
-    for router in (system.router, articles.router, stats.router, alerts.router, entities.router):
+    routers = (system, articles, stats, alerts, entities, reprocess)
+    for router in (module.router for module in routers):
         app.include_router(router, responses=problems.ROUTE_RESPONSES)
     _mount_web_app(app)
     return app

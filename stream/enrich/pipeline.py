@@ -25,6 +25,7 @@ from stream.enrich.entities.extract import precompute_vocabulary
 from stream.enrich.language import identify_language
 from stream.enrich.long_text import extract_long
 from stream.enrich.topics.combined import tag_topics
+from stream.enrich.version import current as enrichment_version
 
 __all__ = ["EnrichmentError", "assemble", "enrich", "is_arabic", "warm_up"]
 
@@ -43,13 +44,20 @@ DEFAULT_MAX_CHARS = 200_000
 
 
 def enrich(
-    article: Article, clusters: StoryClusters, now: datetime, max_chars: int = DEFAULT_MAX_CHARS
+    article: Article,
+    clusters: StoryClusters | None,
+    now: datetime,
+    max_chars: int = DEFAULT_MAX_CHARS,
+    *,
+    keep_cluster: Cluster | None = None,
 ) -> EnrichedArticle:
     """The article with its language, entities, topic tags and same-story cluster.
 
     ``now`` (timezone-aware) is when the article is processed: it stamps ``enriched_at`` and
     places the article in the clustering window. Text beyond ``max_chars`` per field is cut
-    first (``body_kind: truncated``), so the work per article is bounded.
+    first (``body_kind: truncated``), so the work per article is bounded. A reprocess passes
+    ``clusters=None`` and the article's ``keep_cluster``: a story's clustering is a fact of its
+    arrival, not of the models.
     """
     article = limit_text(article, max_chars)
     fields = {"title": article.title, "summary": article.summary, "body": article.body}
@@ -68,11 +76,14 @@ def enrich(
             topics = tag_topics(fields, entities)
         except Exception as exc:
             raise EnrichmentError("topics", exc) from exc
-    try:
-        # A summary-only feed item has its text in body or summary depending on the producer.
-        cluster = clusters.assign(article.id, article.title, article.body or article.summary, now)
-    except Exception as exc:
-        raise EnrichmentError("cluster", exc) from exc
+    cluster = keep_cluster
+    if clusters is not None:
+        try:
+            # A summary-only feed item has its text in body or summary depending on the producer.
+            text = article.body or article.summary
+            cluster = clusters.assign(article.id, article.title, text, now)
+        except Exception as exc:
+            raise EnrichmentError("cluster", exc) from exc
     return assemble(article, lang, entities, topics, cluster, now)
 
 
@@ -81,7 +92,7 @@ def assemble(
     lang: Language,
     entities: list[Entity],
     topics: list[TopicTag],
-    cluster: Cluster,
+    cluster: Cluster | None,
     now: datetime,
 ) -> EnrichedArticle:
     """The enriched article from the article and what each step found."""
@@ -95,6 +106,7 @@ def assemble(
             "topics": topics,
             "cluster": cluster,
             "enriched_at": now,
+            "enrichment": enrichment_version(),
         }
     )
 

@@ -209,6 +209,10 @@ class Engine:
     async def put_settings(self, index: str, settings: dict[str, Any]) -> None:
         await self.request("PUT", f"/{index}/_settings", body=settings)
 
+    async def put_mapping(self, index: str, mappings: dict[str, Any]) -> None:
+        """Add fields to the mapping of existing indices (an engine refuses any other change)."""
+        await self.request("PUT", f"/{index}/_mapping", body=mappings)
+
     async def refresh(self, index: str) -> None:
         await self.request("POST", f"/{index}/_refresh")
 

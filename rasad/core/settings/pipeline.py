@@ -53,6 +53,10 @@ class PipelineSettings(BaseModel):
     topic_enriched: str = Field(
         "rasad.articles.enriched", description="Articles with language, entities, tags, cluster."
     )
+    topic_reprocess: str = Field(
+        "rasad.articles.reprocess",
+        description="Stored articles to re-enrich (rasad reprocess); read after live articles.",
+    )
     topic_alert_hits: str = Field(
         "rasad.alerts.hits", description="One message per (alert, article) match to deliver."
     )
@@ -125,4 +129,14 @@ class PipelineSettings(BaseModel):
         ge=1000,
         description="Characters of title, summary and body enriched; longer text is cut and "
         "body_kind says truncated. 200k (~400 KB of Arabic) is beyond any news article.",
+    )
+    stream_taxonomy_path: str | None = Field(
+        None,
+        description="Taxonomy file the workers use instead of the shipped one; watched, so an "
+        "edit applies without a restart once it validates (a bad edit is refused, logged).",
+    )
+    stream_taxonomy_check_s: float = Field(
+        5.0,
+        gt=0,
+        description="How often workers look for a changed taxonomy file: a stat, nearly free.",
     )

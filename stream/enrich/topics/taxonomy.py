@@ -134,8 +134,11 @@ def load_taxonomy(path: Path = DEFAULT_PATH) -> Taxonomy:
 
 @lru_cache(maxsize=1)
 def default_taxonomy() -> Taxonomy:
-    """The shipped taxonomy, loaded once per process."""
-    return load_taxonomy(DEFAULT_PATH)
+    """The taxonomy in use (the shipped one unless a reload chose another file), loaded once per
+    process and again after :func:`stream.enrich.topics.reload.reload_taxonomy`."""
+    from stream.enrich.version import taxonomy_path  # the one record of which file is in use
+
+    return load_taxonomy(taxonomy_path())
 
 
 def parse_taxonomy(text: str, name: str) -> Taxonomy:
