@@ -63,7 +63,10 @@ def stop_on_signals() -> None:
     assert task is not None, "called from a task"
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, task.cancel)
+        try:
+            loop.add_signal_handler(sig, task.cancel)
+        except (RuntimeError, ValueError):  # not the main thread: the caller handles signals
+            return
 
 
 @dataclass
