@@ -8,6 +8,7 @@ from fastapi import APIRouter, HTTPException, Path, status
 
 from indexers.search.entities import entity_page
 from rasad.web.deps import EngineDep, Reader, ServicesDep
+from rasad.web.problems import NOT_FOUND
 
 router = APIRouter(prefix="/api/entities", tags=["entities"])
 
@@ -15,6 +16,7 @@ router = APIRouter(prefix="/api/entities", tags=["entities"])
 @router.get(
     "/{entity_id}",
     summary="One entity: mentions over time, co-mentioned entities, sources, topics, articles",
+    responses=NOT_FOUND,
 )
 async def entity(
     entity_id: Annotated[str, Path(max_length=200)],
