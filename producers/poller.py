@@ -32,7 +32,7 @@ from producers.fulltext import FullText
 from producers.parse import NotAFeedError, ParsedFeed, parse_feed
 from producers.publish import Publisher, SubmitReport
 from producers.registry import FeedSpec
-from producers.sitemap_source import read_news_sitemap
+from producers.sitemap_source import Validators, read_news_sitemap
 from producers.sitemaps import SitemapError
 from producers.state import FeedHealth, StateStore
 from rasad.core.logs import get_logger
@@ -88,6 +88,7 @@ class Poller:
         self.publisher = publisher
         self.state = state
         self.fulltext = fulltext
+        self._children: Validators = {}  # child sitemaps' ETags, for conditional GETs
         self._pages = fulltext or FullText(fetcher, settings.producer_fulltext_concurrency)
         self.thresholds = Thresholds(
             timedelta(days=settings.producer_stale_days), settings.producer_slow_s
@@ -197,7 +198,7 @@ class Poller:
                 feed_url=feed.url,
                 fetched_at=now,
             )
-        return await read_news_sitemap(self.fetcher, feed, result, now)
+        return await read_news_sitemap(self.fetcher, feed, result, now, self._children)
 
     async def _publish(self, parsed: ParsedFeed, *, pages: bool = False) -> SubmitReport:
         """Publish what is new; its page text first when full text is on, and always for a

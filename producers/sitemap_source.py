@@ -12,7 +12,7 @@ from datetime import datetime
 from producers.fetch import Fetcher, FetchError, FetchResult
 from producers.parse import ParsedFeed
 from producers.registry import FeedSpec
-from producers.sitemaps import Sitemap, SitemapError, entry_article, parse_sitemap
+from producers.sitemaps import NewsEntry, Sitemap, SitemapError, entry_article, parse_sitemap
 
 # Children of an index fetched per poll. News indexes list one to a few sitemaps; a whole-site
 # index lists thousands, and reading them all at every poll would be anything but polite.
@@ -25,22 +25,38 @@ def news_children(index: Sitemap) -> list[str]:
     return (named or index.children)[:MAX_CHILDREN]
 
 
+# Per child sitemap URL, its last answer's validators (ETag, Last-Modified) and entries: a 304
+# reuses the entries, so the verdict (ok, stale) still sees them. News sitemaps are small
+# (Google caps them at 1,000 entries of the last two days).
+Validators = dict[str, tuple[str | None, str | None, list[NewsEntry]]]
+
+
 async def read_news_sitemap(
-    fetcher: Fetcher, feed: FeedSpec, result: FetchResult, now: datetime
+    fetcher: Fetcher,
+    feed: FeedSpec,
+    result: FetchResult,
+    now: datetime,
+    validators: Validators | None = None,
 ) -> ParsedFeed:
-    """The articles of a news sitemap (or of the news sitemaps its index lists)."""
+    """The articles of a news sitemap (or of the news sitemaps its index lists). Children are
+    fetched conditionally with ``validators``, so an unchanged one costs a 304 like a feed."""
+    validators = {} if validators is None else validators
     sitemap = await asyncio.to_thread(parse_sitemap, result.body, result.charset)
     problems = ["cut at the protocol's 50,000 entries"] if sitemap.truncated else []
     entries = list(sitemap.entries)
     if sitemap.kind == "index":
         for url in news_children(sitemap):
+            etag, modified, known = validators.get(url, (None, None, []))
             try:
-                child = await fetcher.fetch(url)
-                parsed = await asyncio.to_thread(parse_sitemap, child.body, child.charset)
+                child = await fetcher.fetch(url, etag=etag, last_modified=modified)
+                if child.status != 304:
+                    parsed = await asyncio.to_thread(parse_sitemap, child.body, child.charset)
+                    known = parsed.entries
+                    validators[url] = (child.etag, child.last_modified, known)
             except (FetchError, SitemapError) as exc:
                 problems.append(f"{url}: {exc}")
                 continue
-            entries += parsed.entries
+            entries += known
     articles = [entry_article(e, source=feed.source, url=feed.url, fetched_at=now) for e in entries]
     unique = list({a.id: a for a in articles}.values())
     if sitemap.kind == "index" and not entries and problems:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import gzip
 import html
+import zlib
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cache
@@ -132,8 +133,8 @@ async def serve_site(server: FeedServer, now: datetime | None = None) -> NewsSit
         b'<?xml version="1.0"?><rss version="2.0"><channel><title>x</title></channel></rss>'
     )
     r["/sitemap_index.xml"] = static(INDEX.format(base=base).encode(), "application/xml")
-    r["/news-sitemap.xml"] = static(urlset(base, range(0, 4), "utf-8", now), "application/xml")
-    r["/news-sitemap-1256.xml"] = static(
+    r["/news-sitemap.xml"] = tagged(urlset(base, range(0, 4), "utf-8", now), "application/xml")
+    r["/news-sitemap-1256.xml"] = tagged(
         urlset(base, range(4, 7), "windows-1256", now), "application/xml; charset=windows-1256"
     )
     for n in range(len(ITEMS)):
@@ -151,6 +152,18 @@ async def serve_site(server: FeedServer, now: datetime | None = None) -> NewsSit
     r["/bomb-sitemap.xml.gz"] = static(gzip_bomb(), "application/x-gzip")
     r["/entities-sitemap.xml"] = static(ENTITY_BOMB, "application/xml")
     return NewsSite(server)
+
+
+def tagged(body: bytes, content_type: str) -> Handler:
+    """A body with an ETag, answered 304 when the client already has it."""
+    etag = f'"{zlib.crc32(body):x}"'
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        if request.headers.get("If-None-Match") == etag:
+            return web.Response(status=304, headers={"ETag": etag})
+        return web.Response(body=body, headers={"Content-Type": content_type, "ETag": etag})
+
+    return handler
 
 
 def redirect(code: int, to: str) -> Handler:

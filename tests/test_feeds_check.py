@@ -20,6 +20,7 @@ from producers.registry import FeedSpec
 from producers.runner import open_poller
 from producers.state import FeedHealth
 from rasad.core.settings import Settings
+from rasad.web.feeds import feed_health as web_feed_health
 from tests.producers_fixtures import FeedServer, closed_port, producer_settings, registry_file
 from tests.site_fixtures import CAP, NewsSite, serve_site
 
@@ -174,3 +175,10 @@ def test_a_source_is_silent_after_several_of_its_usual_gaps_without_news() -> No
     assert health.is_silent(last + timedelta(hours=5), factor=4)
     health.state = "disabled"
     assert not health.is_silent(last + timedelta(hours=5), factor=4)
+
+
+def test_the_web_apps_feed_health_lists_outlets_without_a_source(tmp_path: Path) -> None:
+    rows = {row["source_id"]: row for row in web_feed_health(producer_settings(tmp_path))}
+    assert rows["spa"]["state"] == "no-source" and "sitemap" in rows["spa"]["detail"]
+    assert rows["alkhaleej-feed2"]["outlet"] == "alkhaleej"
+    assert rows["aljazeera"]["state"] == "unknown"  # never polled here

@@ -102,6 +102,8 @@ async def test_a_news_sitemap_index_is_polled_into_articles_with_their_page_text
         [again] = await poller.run_once()
     assert (first.state, first.new) == ("ok", 7)  # 4 in the UTF-8 sitemap, 3 in windows-1256
     assert again.new == 0  # polled again: nothing new, nothing sent twice
+    child = [r for r in site.requests if r.path == "/news-sitemap.xml"]
+    assert len(child) == 2 and "If-None-Match" in child[1].headers  # 304 the second time
     articles = {a.url: a for _, a in read_topic(settings, settings.topic_raw)}
     assert len(articles) == 7
     one = articles[site.url("/news/1.html")]

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from producers.registry import load_registry
+from producers.registry import FeedSpec, Outlet, load_outlets
 from producers.state import read_feed_health
 from rasad.core.settings import Settings
 
@@ -25,11 +25,15 @@ _SHOWN = {
 
 
 def feed_health(settings: Settings) -> list[dict[str, Any]]:
-    """One row per registry feed: its state, last success and last error (never secrets)."""
+    """One row per source (and per outlet without one), by outlet: state (silent when its news
+    stopped), verdict, last success and last error (never secrets)."""
     health = read_feed_health(settings.data_dir / settings.producer_state_path)
     now = datetime.now(UTC)
     rows = []
-    for spec in load_registry():
+    for spec in _sources_or_outlets():
+        if not isinstance(spec, FeedSpec):
+            rows.append(_no_source(spec))
+            continue
         h = health.get(spec.id)
         silent = (
             spec.enabled and h is not None and h.is_silent(now, settings.producer_silent_factor)
@@ -58,3 +62,32 @@ def feed_health(settings: Settings) -> list[dict[str, Any]]:
             }
         )
     return rows
+
+
+def _sources_or_outlets() -> list[FeedSpec | Outlet]:
+    """Every source in file order, and in its place an outlet that has none."""
+    listed: list[FeedSpec | Outlet] = []
+    for outlet in load_outlets():
+        listed += outlet.specs() or [outlet]
+    return listed
+
+
+def _no_source(outlet: Outlet) -> dict[str, Any]:
+    """An outlet without a feed or sitemap is listed too, so nobody forgets it."""
+    return {
+        "source_id": outlet.id,
+        "outlet": outlet.id,
+        "type": None,
+        "name": outlet.name.ar,
+        "country": outlet.country,
+        "enabled": False,
+        "state": "no-source",
+        "verdict": None,
+        "last_new": None,
+        "detail": outlet.note,
+        "last_success": None,
+        "last_poll": None,
+        "last_error": None,
+        "consecutive_failures": 0,
+        "interval_s": outlet.interval,
+    }

@@ -14,7 +14,7 @@ echarts.use([BarChart, GridComponent, LegendComponent, TooltipComponent, CanvasR
 // Items kept in the live list: enough to glance at, small enough to stay fast for hours.
 const LIVE_MAX = 50;
 const PERIODS = [["24h", "٢٤ ساعة"], ["7d", "٧ أيام"], ["30d", "٣٠ يومًا"], ["365d", "سنة"], ["all", "الكل"]];
-const HEALTH = { ok: "سليم", failing: "يتعثر", dead: "متوقف", silent: "صامت", disabled: "معطّل", unknown: "غير معروف" };
+const HEALTH = { ok: "سليم", failing: "يتعثر", dead: "متوقف", silent: "صامت", disabled: "معطّل", "no-source": "بلا مصدر", unknown: "غير معروف" };
 
 function card(title, ...body) {
   return el("section", { class: "card" }, el("h2", {}, title), ...body);
