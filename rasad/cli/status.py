@@ -128,6 +128,8 @@ async def _engine_part(settings: Settings) -> Part:
 
 
 def _feeds_part(settings: Settings) -> Part:
+    from datetime import UTC, datetime
+
     from producers.registry import RegistryError, load_registry
     from producers.runner import feed_health, spool_path
     from producers.spool import Spool
@@ -139,10 +141,14 @@ def _feeds_part(settings: Settings) -> Part:
     health = feed_health(settings)
     enabled = [f for f in registry if f.enabled]
     counts: dict[str, int] = {}
+    now = datetime.now(UTC)
     for feed in enabled:
-        state = health[feed.id].state if feed.id in health else "never polled"
+        h = health.get(feed.id)
+        state: str = h.state if h else "never polled"
+        if h is not None and h.is_silent(now, settings.producer_silent_factor):
+            state = "silent"
         counts[state] = counts.get(state, 0) + 1
-    summary = f"{len(enabled)} enabled feed(s): " + ", ".join(
+    summary = f"{len(enabled)} enabled source(s): " + ", ".join(
         f"{n} {state}" for state, n in sorted(counts.items())
     )
     details = []
