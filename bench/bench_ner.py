@@ -1,9 +1,13 @@
-"""Entity extraction: quality on ANERcorp's test split and cost per article on the corpus.
+"""Entity extraction: quality on the project's labelled news and on ANERcorp, cost per article.
 
     .venv/bin/python bench/bench_ner.py [--articles 2000] [--profile]
     .venv/bin/python bench/bench_ner.py --split dev --model M --skip-cost   # tuning, see main()
 
-Prints entity-level precision/recall/F1 per type (exact span and type, on ANERcorp's own tokens)
+Prints, first, per-type precision/recall/F1 of the whole extractor (exact character span and
+type) on the labelled news of stream/data/labels/entities.jsonl: the cross-outlet test split
+(BBC, CNN: outlets nothing is trained or tuned on; only with ``--split test``) and the
+in-outlet dev split, each beside the figures from before issue 17 (bench/ner_news.py). Then
+entity-level precision/recall/F1 per type (exact span and type, on ANERcorp's own tokens)
 for the whole extractor and for its parts (gazetteer alone, CRF alone), recall on test entities
 whose name never occurs as an entity in the train split (a proxy for names of current news no
 training data has seen), and the cost of ``extract_entities`` per corpus article (mean, p50,
@@ -27,11 +31,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from ner_news import BEFORE, report_beside, score_items
+
 import stream.enrich.entities.extract as entities_module
 from stream.enrich.entities.crf import MODEL_PATH, CrfTagger, default_clusters
 from stream.enrich.entities.extract import extract_entities, find_spans
 from stream.enrich.entities.gazetteer import default_gazetteer
 from stream.enrich.normalize import normalize, token_breaks, tokenize
+from stream.training.labels import load_entity_items
 from stream.training.train_ner import (
     ANERCORP,
     Sentence,
@@ -79,6 +86,17 @@ def quality(split: str) -> None:
             f"\n## ANERcorp {split}, {title} (PERS->PER, MISC dropped)\n{report(score(gold, pred))}"
         )
     unseen_recall(test, gold, full)
+
+
+def news_quality(split: str) -> None:
+    items = load_entity_items()
+    splits = ["test", "dev"] if split == "test" else ["dev"]
+    names = {"test": "cross-outlet test (BBC, CNN)", "dev": "in-outlet dev"}
+    for name in splits:
+        chosen = [i for i in items if i.split == name]
+        counts = score_items(chosen, extract_entities)
+        print(f"\n## labelled news, {names[name]}, {len(chosen)} items, extractor")
+        print(report_beside(counts, BEFORE[name]))
 
 
 def _names(sents: list[Sentence], seqs: list[list[str]]) -> list[tuple[int, str, str]]:
@@ -166,6 +184,7 @@ def main() -> None:
         tagger = CrfTagger(args.model, gaz, default_clusters())
         entities_module._resources = lambda: (gaz, tagger)  # type: ignore[assignment]
     if not args.skip_quality:
+        news_quality(args.split)
         quality(args.split)
     if args.skip_cost:
         return

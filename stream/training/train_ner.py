@@ -187,6 +187,13 @@ def train(args: argparse.Namespace) -> None:
     train_sents = read_conll(ANERCORP / "train_data.txt")
     if args.with_dev:
         train_sents += read_conll(ANERCORP / "dev_data.txt")
+    if args.news:
+        # imported here: news_ner builds on this module's Sentence
+        from stream.training.news_ner import news_sentences
+
+        # Repeated: ~40k news tokens beside ANERcorp's ~150k would otherwise weigh little
+        # against the 2002 newswire in what the model learns of current news.
+        train_sents += news_sentences(["train"]) * args.news
     freq = Counter(t.norm for sent in train_sents for t in tokenize(sent.text))
     rare = {w for w, c in freq.items() if c <= args.rare}
     clusters = load_clusters(args.clusters)
@@ -238,6 +245,9 @@ def main() -> None:
     parser.add_argument("--rare", type=int, default=2, help="withhold identity of words this rare")
     # The shipped model is trained on train+dev after tuning c1/c2 on dev.
     parser.add_argument("--with-dev", action="store_true", help="also train on dev")
+    parser.add_argument(
+        "--news", type=int, default=0, help="add the labelled news train split, N times"
+    )
     parser.add_argument("--test", action="store_true", help="also report the test split")
     parser.add_argument("--out", type=Path, default=MODEL_PATH)
     parser.add_argument("--gazetteer", type=Path, default=DEFAULT_DIR, help="gazetteer folder")

@@ -22,17 +22,16 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from rasad.core.article import Entity, EntityType, Mention, TextField
+from stream.enrich.entities.coref import LEAD_CHARS, canonical_words, orig_offset, resolve
 from stream.enrich.entities.crf import MODEL_PATH, CrfTagger, default_clusters
 from stream.enrich.entities.gazetteer import Gazetteer, GazetteerEntry, Match, default_gazetteer
+from stream.enrich.entities.patterns import org_patterns
 from stream.enrich.entities.triggers import trigger_classes
 from stream.enrich.normalize import clitic_variants, gaps_break, normalize, scan
 
 __all__ = ["EntityInputError", "Span", "extract_entities", "find_spans"]
 
 FIELDS: tuple[TextField, ...] = ("title", "summary", "body")
-# The lead of a wire story (its first paragraph) is ~2 sentences, 300-400 characters; feed
-# bodies often have no paragraph breaks, so a character bound serves both.
-LEAD_CHARS = 400
 _PREFIX: dict[EntityType, str] = {"PER": "per", "ORG": "org", "LOC": "loc"}
 # Marks removed from a model entity's display name (diacritics, tatweel, bidi/zero-width).
 _MARKS = {
@@ -62,7 +61,7 @@ class Span:
     type: EntityType
     start: int
     end: int
-    origin: str  # "gazetteer" | "model"
+    origin: str  # "gazetteer" | "model" | "pattern"
     entry: GazetteerEntry | None
     tokens: tuple[str, ...]
 
@@ -94,15 +93,23 @@ def find_spans(text: str) -> list[Span]:
     labels = tagger.tag(norms, breaks, matches)
     spans: list[Span] = []
     model = [(i, _cut(norms, i, j), etype) for i, j, etype in _label_spans(labels, breaks)]
-    for i, j, etype, entry in _combine(matches, model, norms, tagger.known):
-        strip = next((m.strip for m in matches if m.start == i), None)
-        if strip is None:
-            strip = _model_strip(norms[i], gaz)
-        start = starts[i] + _orig_offset(surfaces[i], strip)
+    combined = _combine(matches, model, norms, tagger.known)
+    pattern_strip = {}
+    names = [(m.start, m.end, m.entry.type) for m in matches] + [c[:3] for c in combined]
+    for i, j, strip in org_patterns(norms, breaks, names):
+        inside = [c for c in combined if c[0] < j and c[1] > i]
+        if all(i <= c[0] and c[1] <= j and (c[0], c[1]) != (i, j) for c in inside):
+            # longest outermost span wins (docs/annotation.md 1.1): "منتخب مصر" over "مصر"
+            combined = [c for c in combined if c not in inside] + [(i, j, "ORG", None)]
+            pattern_strip[i] = strip
+    for i, j, etype, entry in sorted(combined, key=lambda c: c[0]):
+        known = pattern_strip.get(i, next((m.strip for m in matches if m.start == i), None))
+        strip = known if known is not None else _model_strip(norms[i], gaz)
+        start = starts[i] + orig_offset(surfaces[i], strip)
         name = (norms[i][strip:], *norms[i + 1 : j])
         if entry is None:
             entry = _known_name(gaz, name, etype)
-        origin = "gazetteer" if entry is not None else "model"
+        origin = "gazetteer" if entry is not None else "pattern" if i in pattern_strip else "model"
         spans.append(Span(etype, start, ends[j - 1], origin, entry, name))
     return spans
 
@@ -204,10 +211,20 @@ def extract_entities(fields: Mapping[str, str]) -> list[Entity]:
                 order.append(key)
             in_lead = fname == "summary" or (fname == "body" and span.start < LEAD_CHARS)
             group.add(fname, span, text, in_lead)
-    rank = {key: i for i, key in enumerate(order)}
     entities = [groups[k].entity(k) for k in order]
-    entities.sort(key=lambda e: (-e.salience, rank[e.id]))
-    return entities
+    return resolve(fields, entities, _first_names())
+
+
+@lru_cache(maxsize=1)
+def _first_names() -> frozenset[str]:
+    """Normalized first words of the gazetteer's people of several words ("محمد", "عمرو",
+    "شيرين"), less those that name a person alone ("ترمب"): a one-word person the tagger
+    found that is one of these and joins nobody names nobody in particular."""
+    gaz, _tagger = _resources()
+    people = [e for e in gaz.entries.values() if e.type == "PER"]
+    words = [normalize(n).split() for e in people for n in (e.name, *e.aliases)]
+    alone = {w[0] for w in words if len(w) == 1}
+    return frozenset(w[0] for w in words if len(w) > 1 and w[0] not in alone)
 
 
 class _Group:
@@ -239,7 +256,7 @@ class _Group:
             count=count,
             salience=round(salience, 3),
             in_title=self.in_title,
-            origin="gazetteer" if entry else "model",
+            origin="gazetteer" if entry else "pattern" if span.origin == "pattern" else "model",
             mentions=self.mentions,
         )
 
@@ -247,7 +264,8 @@ class _Group:
 def _group_key(span: Span, groups: Mapping[str, _Group]) -> str:
     if span.entry is not None:
         return span.entry.id
-    key = f"{_PREFIX[span.type]}.x{_digest(' '.join(span.tokens))}"
+    # one id for both spellings of "عبد الوهاب" / "عبدالوهاب", in every article
+    key = f"{_PREFIX[span.type]}.x{_digest(' '.join(canonical_words(span.tokens)))}"
     if key in groups or span.type != "PER" or len(span.tokens) != 1:
         return key
     # A lone surname after the full name ("صفوي" after "علي صفوي") is the same person.
@@ -271,7 +289,7 @@ def _unclitic(span: Span, text: str, names: set[tuple[str, ...]]) -> Span:
     for v in clitic_variants(head)[1:]:
         if (v, *rest) in names:
             strip = len(head) - len(v) + (0 if head.endswith(v) else 1)
-            start = span.start + _orig_offset(text[span.start : span.end], strip)
+            start = span.start + orig_offset(text[span.start : span.end], strip)
             return Span(span.type, start, span.end, span.origin, None, (v, *rest))
     return span
 
@@ -339,16 +357,3 @@ def _model_strip(norm: str, gaz: Gazetteer) -> int:
         if v in gaz.word_types and not v.startswith("ال"):
             return len(norm) - len(v)
     return 0
-
-
-def _orig_offset(surface: str, nchars: int) -> int:
-    """Index into ``surface`` after its first ``nchars`` normalized characters (diacritics and
-    tatweel take no normalized room, so "وَطهران" with one stripped char starts at "طهران")."""
-    if nchars <= 0:
-        return 0
-    count = 0
-    for idx, ch in enumerate(surface):
-        if count >= nchars and normalize(ch):
-            return idx
-        count += len(normalize(ch))
-    return len(surface)

@@ -217,9 +217,11 @@ def _spellings(key: tuple[str, ...]) -> Iterable[tuple[str, ...]]:
             yield other
 
 
-def load_gazetteer(directory: Path = DEFAULT_DIR) -> Gazetteer:
-    """Load and validate every ``*.yaml`` file of ``directory`` (sorted by name)."""
-    files = sorted(directory.glob("*.yaml"))
+def load_gazetteer(directory: Path = DEFAULT_DIR, exclude: Iterable[str] = ()) -> Gazetteer:
+    """Load and validate every ``*.yaml`` file of ``directory`` (sorted by name) but those
+    named in ``exclude`` (a build script reads the curated files without its own output)."""
+    skip = set(exclude)
+    files = sorted(p for p in directory.glob("*.yaml") if p.name not in skip)
     if not files:
         raise GazetteerError(f"{directory}: no gazetteer files (*.yaml)")
     gaz = Gazetteer()

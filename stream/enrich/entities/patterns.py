@@ -1,0 +1,130 @@
+"""Organisation names built from common words, found by their shape (docs/annotation.md 1.5).
+
+News names most bodies without a proper name: "وزارة الخارجية", "مجلس الوزراء المصري",
+"القيادة العامة", "المقاومة الشعبية", "الجيش الوطني", "المنتخب المصري", "منتخب الأرجنتين".
+Neither the gazetteer (which cannot list every ministry of every state) nor a tagger trained
+on 2002 newswire finds them reliably, yet their shape is fixed:
+
+- a *construct head* (وزارة، مجلس، هيئة، مفوضية، وكالة، مديرية) + a definite noun
+  + any definite nisba adjectives: "وزارة الخارجية الأميركية";
+- a *definite head* (الجيش، المنتخب، المقاومة، القيادة، الحرس، النيابة) + one or more
+  definite nisba adjectives: "الجيش الإسرائيلي", "القيادة العامة" (the guidelines: الجيش and
+  المنتخب alone are common nouns, with a nisba they are names);
+- "منتخب" + a place: "منتخب مصر"; "وكالة" + an organisation: "وكالة فرانس برس" (the
+  guidelines keep وكالة inside an agency's name, and صحيفة، قناة outside);
+- "البرلمان" alone, which news uses for one specific parliament.
+
+A nisba here is a definite word ending in ي or ية. Function words never extend a pattern.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from stream.enrich.normalize import clitic_variants, normalize
+
+__all__ = ["org_patterns"]
+
+_CONSTRUCT_HEADS = frozenset(normalize(w) for w in ["وزارة", "مجلس", "هيئة", "مفوضية", "وكالة"])
+_DEFINITE_HEADS = frozenset(
+    normalize(w) for w in ["الجيش", "المنتخب", "المقاومة", "القيادة", "الحرس", "النيابة"]
+)
+_TEAM = frozenset((normalize("منتخب"),))
+_AGENCY = frozenset((normalize("وكالة"),))
+_BARE = frozenset((normalize("البرلمان"),))
+# Definite words ending in ي/ية that are not adjectives of a body ("الماضي" = last, "الحالي").
+_NOT_NISBA = frozenset(
+    normalize(w)
+    for w in [
+        "الماضي",
+        "الماضية",
+        "الحالي",
+        "الحالية",
+        "التالي",
+        "التالية",
+        "الثاني",
+        "الثانية",
+        "الذي",
+        "التي",
+        "الرسمي",
+        "الرسمية",
+    ]
+)
+
+
+def _head(norm: str, heads: frozenset[str], definite: bool = False) -> int | None:
+    """Proclitic characters before a head word ("بوزارة" -> 1), or None if not a head; a
+    construct head (``definite`` false) must not carry the article ("الهيئة العامة")."""
+    for v in clitic_variants(norm):
+        if v in heads:
+            strip = len(norm) - len(v) + (0 if norm.endswith(v) else 1)
+            if definite or not norm[:strip].endswith(("ال", "لل")):
+                return strip
+    return None
+
+
+# Adjectives that name bodies as a nisba does ("القيادة العامة", "المقاومة المشتركة").
+_ADJECTIVES = frozenset(normalize(w) for w in ["العامة", "العليا", "المشتركة", "الموحدة"])
+
+
+def _nisba(norm: str) -> bool:
+    return norm in _ADJECTIVES or (
+        norm.startswith("ال")
+        and len(norm) > 4
+        and (norm.endswith("ي") or norm.endswith("يه"))
+        and norm not in _NOT_NISBA
+    )
+
+
+def _nisbas(norms: Sequence[str], breaks: Sequence[bool], k: int) -> int:
+    """End of the run of nisba adjectives from ``k``."""
+    while k < len(norms) and not breaks[k] and _nisba(norms[k]):
+        k += 1
+    return k
+
+
+def org_patterns(
+    norms: Sequence[str], breaks: Sequence[bool], names: Sequence[tuple[int, int, str]]
+) -> list[tuple[int, int, int]]:
+    """(start, end, proclitic chars of the first token) token spans of organisation names
+    by shape (module docstring), left to right, non-overlapping; ``names`` are the (start,
+    end, type) names found already (gazetteer and tagger)."""
+    places = {i: j for i, j, t in names if t == "LOC"}
+    orgs = {i: j for i, j, t in names if t == "ORG"}
+    out: list[tuple[int, int, int]] = []
+    i = 0
+    while i < len(norms):
+        end, strip = _shape_at(norms, breaks, i, places, orgs)
+        if end > i:
+            out.append((i, end, strip))
+            i = end
+        else:
+            i += 1
+    return out
+
+
+def _shape_at(
+    norms: Sequence[str],
+    breaks: Sequence[bool],
+    i: int,
+    places: dict[int, int],
+    orgs: dict[int, int],
+) -> tuple[int, int]:
+    """(end, strip) of the shape starting at token ``i``; end == i when none does."""
+    nxt = i + 1 < len(norms) and not breaks[i + 1]
+    construct = _head(norms[i], _CONSTRUCT_HEADS)
+    if construct is not None and nxt and norms[i + 1].startswith("ال"):
+        return _nisbas(norms, breaks, i + 2), construct
+    definite = _head(norms[i], _DEFINITE_HEADS, definite=True)
+    if definite is not None and nxt and _nisba(norms[i + 1]):
+        return _nisbas(norms, breaks, i + 1), definite
+    team = _head(norms[i], _TEAM)
+    if team is not None and nxt and i + 1 in places:
+        return places[i + 1], team
+    agency = _head(norms[i], _AGENCY)
+    if agency is not None and nxt and i + 1 in orgs:
+        return orgs[i + 1], agency
+    bare = _head(norms[i], _BARE, definite=True)
+    if bare is not None:
+        return i + 1, bare
+    return i, 0
