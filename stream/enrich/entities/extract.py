@@ -25,7 +25,7 @@ from rasad.core.article import Entity, EntityType, Mention, TextField
 from stream.enrich.entities.coref import LEAD_CHARS, canonical_words, orig_offset, resolve
 from stream.enrich.entities.crf import MODEL_PATH, CrfTagger, default_clusters
 from stream.enrich.entities.gazetteer import Gazetteer, GazetteerEntry, Match, default_gazetteer
-from stream.enrich.entities.patterns import org_patterns
+from stream.enrich.entities.patterns import shape_names
 from stream.enrich.entities.triggers import trigger_classes
 from stream.enrich.normalize import clitic_variants, gaps_break, normalize, scan
 
@@ -47,6 +47,11 @@ _PARTICLE_WORDS = (
     "في من إن أن عن مع قد لم لن ما التي الذي الذين هذا هذه كان كانت ثم أو حيث لقد إنه أنه"
 )
 _PARTICLES = frozenset(normalize(w) for w in _PARTICLE_WORDS.split())
+# Currency words are never a name alone (docs/annotation.md 1.5): "3 آلاف ريال" is money,
+# "ريال مدريد" a club the gazetteer and the tagger find as two words.
+_CURRENCIES = frozenset(
+    normalize(w) for w in ["ريال", "دولار", "جنيه", "يورو", "درهم", "دينار", "ليرة"]
+)
 
 
 class EntityInputError(ValueError):
@@ -92,15 +97,19 @@ def find_spans(text: str) -> list[Span]:
     matches = gaz.match(norms, breaks)
     labels = tagger.tag(norms, breaks, matches)
     spans: list[Span] = []
-    model = [(i, _cut(norms, i, j), etype) for i, j, etype in _label_spans(labels, breaks)]
+    model = [
+        (i, _cut(norms, i, j), etype)
+        for i, j, etype in _label_spans(labels, breaks)
+        if not (j == i + 1 and _CURRENCIES.intersection(clitic_variants(norms[i])))
+    ]
     combined = _combine(matches, model, norms, tagger.known)
     pattern_strip = {}
     names = [(m.start, m.end, m.entry.type) for m in matches] + [c[:3] for c in combined]
-    for i, j, strip in org_patterns(norms, breaks, names):
+    for i, j, strip, etype in shape_names(norms, breaks, names):
         inside = [c for c in combined if c[0] < j and c[1] > i]
         if all(i <= c[0] and c[1] <= j and (c[0], c[1]) != (i, j) for c in inside):
             # longest outermost span wins (docs/annotation.md 1.1): "منتخب مصر" over "مصر"
-            combined = [c for c in combined if c not in inside] + [(i, j, "ORG", None)]
+            combined = [c for c in combined if c not in inside] + [(i, j, etype, None)]
             pattern_strip[i] = strip
     for i, j, etype, entry in sorted(combined, key=lambda c: c[0]):
         known = pattern_strip.get(i, next((m.strip for m in matches if m.start == i), None))
@@ -244,6 +253,11 @@ class _Group:
         self.in_title |= fname == "title"
         self.in_lead |= in_lead
 
+    def _fullest(self) -> str:
+        """The name in the most words ("هاني شاكر", not the "شاكر" written more often), then
+        the most often written."""
+        return max(self.surfaces.items(), key=lambda kv: (len(kv[0].split()), kv[1]))[0]
+
     def entity(self, key: str) -> Entity:
         span, count = self.first, len(self.mentions)
         salience = 0.5 * self.in_title + 0.25 * self.in_lead + 0.25 * min(count, 5) / 5
@@ -251,7 +265,7 @@ class _Group:
         return Entity(
             type=span.type,
             id=key,
-            name=entry.name if entry else self.surfaces.most_common(1)[0][0],
+            name=entry.name if entry else self._fullest(),
             name_en=entry.name_en if entry else None,
             count=count,
             salience=round(salience, 3),

@@ -12,7 +12,9 @@ on 2002 newswire finds them reliably, yet their shape is fixed:
   المنتخب alone are common nouns, with a nisba they are names);
 - "منتخب" + a place: "منتخب مصر"; "وكالة" + an organisation: "وكالة فرانس برس" (the
   guidelines keep وكالة inside an agency's name, and صحيفة، قناة outside);
-- "البرلمان" alone, which news uses for one specific parliament.
+- "البرلمان" alone, which news uses for one specific parliament;
+- and one place shape: a facility head (استاد، ملعب، مطار، سجن، ميناء، قاعدة) + a name
+  found already: "استاد سان سيرو", "مطار دمشق" are one LOC (guidelines 1.6), never a person.
 
 A nisba here is a definite word ending in ي or ية. Function words never extend a pattern.
 """
@@ -21,9 +23,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from rasad.core.article import EntityType
 from stream.enrich.normalize import clitic_variants, normalize
 
-__all__ = ["org_patterns"]
+__all__ = ["shape_names"]
 
 _CONSTRUCT_HEADS = frozenset(normalize(w) for w in ["وزارة", "مجلس", "هيئة", "مفوضية", "وكالة"])
 _DEFINITE_HEADS = frozenset(
@@ -32,6 +35,7 @@ _DEFINITE_HEADS = frozenset(
 _TEAM = frozenset((normalize("منتخب"),))
 _AGENCY = frozenset((normalize("وكالة"),))
 _BARE = frozenset((normalize("البرلمان"),))
+_FACILITIES = frozenset(normalize(w) for w in ["استاد", "ملعب", "مطار", "سجن", "ميناء", "قاعدة"])
 # Definite words ending in ي/ية that are not adjectives of a body ("الماضي" = last, "الحالي").
 _NOT_NISBA = frozenset(
     normalize(w)
@@ -83,20 +87,26 @@ def _nisbas(norms: Sequence[str], breaks: Sequence[bool], k: int) -> int:
     return k
 
 
-def org_patterns(
+def shape_names(
     norms: Sequence[str], breaks: Sequence[bool], names: Sequence[tuple[int, int, str]]
-) -> list[tuple[int, int, int]]:
-    """(start, end, proclitic chars of the first token) token spans of organisation names
-    by shape (module docstring), left to right, non-overlapping; ``names`` are the (start,
-    end, type) names found already (gazetteer and tagger)."""
+) -> list[tuple[int, int, int, EntityType]]:
+    """(start, end, proclitic chars of the first token, type) token spans of names by
+    shape (module docstring), left to right, non-overlapping; ``names`` are the (start, end,
+    type) names found already (gazetteer and tagger)."""
     places = {i: j for i, j, t in names if t == "LOC"}
     orgs = {i: j for i, j, t in names if t == "ORG"}
-    out: list[tuple[int, int, int]] = []
+    anything = {i: j for i, j, _ in names}
+    out: list[tuple[int, int, int, EntityType]] = []
     i = 0
     while i < len(norms):
+        facility = _head(norms[i], _FACILITIES)
+        if facility is not None and i + 1 in anything and not breaks[i + 1]:
+            out.append((i, anything[i + 1], facility, "LOC"))
+            i = anything[i + 1]
+            continue
         end, strip = _shape_at(norms, breaks, i, places, orgs)
         if end > i:
-            out.append((i, end, strip))
+            out.append((i, end, strip, "ORG"))
             i = end
         else:
             i += 1

@@ -1,0 +1,134 @@
+"""The hard cases of docs/annotation.md (section 1) as specifications, on real sentences of the
+2018 corpus, and within-article coreference and canonical ids (stream/enrich/entities/coref.py).
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import re
+from functools import lru_cache
+
+from rasad.core.article import Entity, Mention
+from stream.enrich.entities.coref import resolve
+from stream.enrich.entities.extract import extract_entities
+from tests.shared_data import CORPUS
+
+
+@lru_cache(maxsize=1)
+def _articles() -> dict[str, tuple[str, str]]:
+    wanted = {
+        "AL-economy-100-20180225",
+        "AL-economy-239-20180314",
+        "AL-internationalNews-1087-20180509",
+        "AL-economy-126-20180228",
+        "AL-sport-1000-20180331",
+        "AL-culture-205-20180330",
+        "AL-culture-449-20180603",
+        "AL-culture-113-20180302",
+        "AL-culture-172-20180316",
+    }
+    found: dict[str, tuple[str, str]] = {}
+    with gzip.open(CORPUS, "rt", encoding="utf-8") as f:
+        for line in f:
+            doc = json.loads(line)
+            if doc["id"] in wanted:
+                found[doc["id"]] = (doc.get("title") or "", doc["text"])
+                if len(found) == len(wanted):
+                    break
+    return found
+
+
+def sentence(article: str, needle: str) -> str:
+    """The sentence of a corpus article that contains ``needle``."""
+    sentences = re.split(r"(?<=[.!؟])\s+", _articles()[article][1])
+    return next(s for s in sentences if needle in s)
+
+
+def mentions(text: str) -> set[tuple[str, str]]:
+    """(type, mention text) of every mention extracted from a one-field article."""
+    return {(e.type, m.text) for e in extract_entities({"body": text}) for m in e.mentions}
+
+
+def test_al_mamlaka_is_the_kingdom_the_article_names() -> None:
+    text = sentence("AL-economy-100-20180225", "في المملكة")
+    saudi = next(e for e in extract_entities({"body": text}) if e.id == "loc.saudi_arabia")
+    assert [m.text for m in saudi.mentions] == ["السعودية", "المملكة"]
+
+
+def test_a_ministry_named_without_its_country_is_an_organisation() -> None:
+    text = sentence("AL-economy-239-20180314", "وزارة الخارجية")
+    assert ("ORG", "وزارة الخارجية") in mentions(text)
+
+
+def test_militias_and_fronts_named_with_common_words_are_organisations_past_clitics() -> None:
+    text = sentence("AL-internationalNews-1087-20180509", "المقاومة الشعبية")
+    assert {("ORG", "الجيش الوطني"), ("ORG", "المقاومة الشعبية")} <= mentions(text)
+
+
+def test_a_news_agency_is_one_organisation_with_its_head_noun() -> None:
+    text = sentence("AL-economy-126-20180228", "وكالة الأنباء السعودية")
+    assert ("ORG", "وكالة الأنباء السعودية") in mentions(text)
+
+
+def test_a_stadium_is_a_place_never_a_person() -> None:
+    text = sentence("AL-sport-1000-20180331", "استاد سان سيرو")
+    found = mentions(text)
+    assert ("LOC", "استاد سان سيرو") in found
+    assert not any(etype == "PER" and "سيرو" in m for etype, m in found)
+
+
+def test_riyal_as_money_is_no_entity_and_real_madrid_is_a_club() -> None:
+    money = sentence("AL-culture-205-20180330", "600 ريال")
+    assert not any("ريال" in m for _, m in mentions(money))
+    club = sentence("AL-culture-449-20180603", "ريال مدريد")
+    assert {("ORG", "ريال مدريد"), ("PER", "راموس")} <= mentions(club)
+
+
+def test_titles_stay_outside_the_person() -> None:
+    text = sentence("AL-economy-126-20180228", "ولي العهد الأمير")
+    people = [m for etype, m in mentions(text) if etype == "PER" and "سلمان" in m]
+    assert people == ["محمد بن سلمان"]
+
+
+def test_bare_first_and_last_names_join_the_full_name_named_in_the_article() -> None:
+    title, body = _articles()["AL-culture-113-20180302"]
+    people = {
+        e.name: e for e in extract_entities({"title": title, "body": body}) if e.type == "PER"
+    }
+    shirin = people["شيرين عبد الوهاب"]
+    assert sum(m.text == "شيرين" for m in shirin.mentions) >= 5
+    assert {m.text for m in people["هاني شاكر"].mentions} >= {"هاني شاكر", "شاكر"}
+    assert "شيرين" not in people and "شاكر" not in people
+
+
+def test_one_id_for_a_person_across_articles_and_spellings() -> None:
+    one = sentence("AL-culture-449-20180603", "عمرو عبدالجليل")
+    other = sentence("AL-culture-172-20180316", "عمرو عبد الجليل")
+    ids = [
+        next(e.id for e in extract_entities({"body": text}) if "عمرو" in e.name)
+        for text in (one, other)
+    ]
+    assert ids[0] == ids[1]
+
+
+def _person(name: str, text: str) -> Entity:
+    start = text.index(name)
+    mention = Mention(field="body", start=start, end=start + len(name), text=name)
+    return Entity(
+        type="PER",
+        id="per.x0",
+        name=name,
+        count=1,
+        salience=0.1,
+        origin="model",
+        mentions=[mention],
+    )
+
+
+def test_a_bare_first_name_that_joins_nobody_is_not_an_entity() -> None:
+    text = sentence("AL-culture-449-20180603", "عمرو عبدالجليل")
+    alone = _person("عمرو", text)
+    assert resolve({"body": text}, [alone], frozenset({"عمرو"})) == []
+    # while a name that is not a common first name stays
+    assert resolve({"body": text}, [alone], frozenset()) == [alone]
