@@ -13,7 +13,8 @@ per place: the curated one), the name is a gazetteer key, two places share it (a
 too short, or, for a one-word name, the word clusters of 2018 news (stream/data/word-clusters.tsv)
 put it among ordinary words rather than in a coarse cluster of place names ("سحر" = magic,
 "مسحة" = a trace, while "زبيد", "حيس" and "الدريهمي" sit with "تعز" and "صنعاء"), or ANERcorp's
-train text uses it more often as an ordinary word than as a name. The output is committed;
+train text uses it more often as an ordinary word than as a name, or a proclitic + the name
+is an ordinary word ("فرانس" of فرانس برس holds "رانس", Reims). The output is committed;
 nothing is fetched at run time. Deterministic: the same package version gives the same file.
 """
 
@@ -69,6 +70,8 @@ MIN_CHARS = 3
 # A coarse cluster is one of place names when it holds this share of the curated one-word
 # places (in the shipped clusters one cluster holds most of them; the rest scatter thinly).
 PLACE_CLUSTER_SHARE = 0.1
+# Proclitics the matcher strips (stream.enrich.normalize.clitic_variants), normalized.
+_PROCLITICS = ("و", "ف", "ب", "ل", "ك", "وب", "ول", "فب", "فل", "وك")
 _ARABIC = re.compile(r"^[\u0621-\u064a ]+$")
 
 
@@ -93,6 +96,16 @@ def _place_clusters(gaz: Gazetteer, clusters: dict[str, tuple[str, str, str]]) -
     )
     total = sum(places.values())
     return {c for c, n in places.items() if n >= PLACE_CLUSTER_SHARE * total}
+
+
+def _clitic_reading(
+    word: str, clusters: dict[str, tuple[str, str, str]], place_clusters: set[str]
+) -> bool:
+    """Whether a proclitic + ``word`` is an everyday word of the news: the matcher reads
+    names behind proclitics, so "رانس" (Reims) would be found in "فرانس" (برس)."""
+    return any(
+        c + word in clusters and clusters[c + word][0] not in place_clusters for c in _PROCLITICS
+    )
 
 
 def _slug(name: str) -> str:
@@ -126,6 +139,7 @@ def build() -> list[dict[str, Any]]:
                 len(key[0]) < MIN_CHARS
                 or key[0] in ordinary
                 or (key[0] in clusters and clusters[key[0]][0] not in place_clusters)
+                or _clitic_reading(key[0], clusters, place_clusters)
             ):
                 continue
             claims[key].add(city["geonameid"])

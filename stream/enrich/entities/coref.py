@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from rasad.core.article import Entity, Mention, TextField
 from stream.enrich.normalize import clitic_variants, normalize, scan
@@ -73,6 +74,7 @@ def resolve(
     return out
 
 
+@lru_cache(maxsize=100_000)  # names recur across articles; bounded like the other caches
 def _raw(text: str) -> tuple[str, ...]:
     return tuple(normalize(text).replace("_", " ").split())
 
@@ -156,31 +158,35 @@ def _propagate(
     if not keys or not text:
         return
     surfaces, norms, starts, ends = scan(text)
-    longest = max(len(k) for k in keys)
-    i = 0
-    while i < len(norms):
-        hit = _match_at(norms, i, keys, longest)
+    by_first: dict[str, list[tuple[str, ...]]] = {}
+    for key in sorted(keys, key=len, reverse=True):
+        by_first.setdefault(key[0], []).append(key)
+    # Every reading of a word past its proclitics ends as the word does: a word whose last two
+    # letters end no key's first word starts no key (most words; one set look-up each).
+    endings = {k[-2:] for k in by_first}
+    after = -1  # a name found ends here: the next cannot start inside it
+    for i in [i for i, w in enumerate(norms) if w[-2:] in endings]:
+        hit = None if i < after else _match_at(norms, i, by_first)
         if hit is None:
-            i += 1
             continue
-        n, strip, f = hit
-        start, end = starts[i] + orig_offset(surfaces[i], strip), ends[i + n - 1]
+        key, strip = hit
+        start, end = starts[i] + orig_offset(surfaces[i], strip), ends[i + len(key) - 1]
+        after = i + len(key)
         if not any((fname, k) in taken for k in range(start, end)):
+            f = keys[key]
             f.mentions.append(Mention(field=fname, start=start, end=end, text=text[start:end]))
             taken.update((fname, k) for k in range(start, end))
-        i += n
 
 
 def _match_at(
-    norms: Sequence[str], i: int, keys: Mapping[tuple[str, ...], _Found], longest: int
-) -> tuple[int, int, _Found] | None:
-    for n in range(min(longest, len(norms) - i), 0, -1):
-        rest = tuple(norms[i + 1 : i + n])
-        for v in clitic_variants(norms[i]):
-            f = keys.get((v, *rest))
-            if f is not None:
-                strip = len(norms[i]) - len(v) + (0 if norms[i].endswith(v) else 1)
-                return n, strip, f
+    norms: Sequence[str], i: int, by_first: Mapping[str, list[tuple[str, ...]]]
+) -> tuple[tuple[str, ...], int] | None:
+    """The longest key starting at word ``i`` under its least-stripped reading, and how many
+    proclitic characters precede it."""
+    for v in clitic_variants(norms[i]):
+        for key in by_first.get(v, ()):
+            if tuple(norms[i + 1 : i + len(key)]) == key[1:]:
+                return key, len(norms[i]) - len(v) + (0 if norms[i].endswith(v) else 1)
     return None
 
 

@@ -22,6 +22,7 @@ A nisba here is a definite word ending in ي or ية. Function words never exten
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
 
 from rasad.core.article import EntityType
 from stream.enrich.normalize import clitic_variants, normalize
@@ -35,7 +36,11 @@ _DEFINITE_HEADS = frozenset(
 _TEAM = frozenset((normalize("منتخب"),))
 _AGENCY = frozenset((normalize("وكالة"),))
 _BARE = frozenset((normalize("البرلمان"),))
-_FACILITIES = frozenset(normalize(w) for w in ["استاد", "ملعب", "مطار", "سجن", "ميناء", "قاعدة"])
+_FACILITIES: frozenset[str] = frozenset(
+    normalize(w) for w in ["استاد", "ملعب", "مطار", "سجن", "ميناء", "قاعدة"]
+)
+_ALL_HEADS = _CONSTRUCT_HEADS | _DEFINITE_HEADS | _TEAM | _AGENCY | _BARE | _FACILITIES
+_HEAD_ENDS = frozenset(h[-2:] for h in _ALL_HEADS)
 # Definite words ending in ي/ية that are not adjectives of a body ("الماضي" = last, "الحالي").
 _NOT_NISBA = frozenset(
     normalize(w)
@@ -54,6 +59,12 @@ _NOT_NISBA = frozenset(
         "الرسمية",
     ]
 )
+
+
+@lru_cache(maxsize=200_000)  # one entry per distinct word, like the normalizer's caches
+def _any_head(norm: str) -> bool:
+    """Whether any reading of the word is a head word of some shape."""
+    return not _ALL_HEADS.isdisjoint(clitic_variants(norm))
 
 
 def _head(norm: str, heads: frozenset[str], definite: bool = False) -> int | None:
@@ -97,19 +108,20 @@ def shape_names(
     orgs = {i: j for i, j, t in names if t == "ORG"}
     anything = {i: j for i, j, _ in names}
     out: list[tuple[int, int, int, EntityType]] = []
-    i = 0
-    while i < len(norms):
+    after = 0  # a shape found ends here: the next cannot start inside it
+    # few words are heads; every reading of a word ends as the word does (clitic_variants)
+    for i in [i for i, w in enumerate(norms) if w[-2:] in _HEAD_ENDS and _any_head(w)]:
+        if i < after:
+            continue
         facility = _head(norms[i], _FACILITIES)
         if facility is not None and i + 1 in anything and not breaks[i + 1]:
             out.append((i, anything[i + 1], facility, "LOC"))
-            i = anything[i + 1]
+            after = anything[i + 1]
             continue
         end, strip = _shape_at(norms, breaks, i, places, orgs)
         if end > i:
             out.append((i, end, strip, "ORG"))
-            i = end
-        else:
-            i += 1
+            after = end
     return out
 
 
