@@ -63,7 +63,7 @@ from stream.enrich.cluster import StoryClusters
 from stream.enrich.entities.extract import extract_entities
 from stream.enrich.language import identify_language
 from stream.enrich.pipeline import assemble, enrich, is_arabic, warm_up
-from stream.enrich.topics.tagger import tag_topics
+from stream.enrich.topics.combined import tag_topics
 from tests.index_fixtures import drop_prefix
 from tests.pipeline_env import BenchPipeline
 from tests.shared_data import CORPUS

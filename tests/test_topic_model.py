@@ -19,11 +19,10 @@ from tests.shared_data import CORPUS, SEED_DIR
 SEED = SEED_DIR / "000_40caac64b2919ceb.txt"
 # The guidelines' examples, quoted there with these ids.
 SINGER_FINED = "AL-culture-302-20180424"  # «…حبس المطربة شيرين 6 أشهر وغرامة 5 آلاف جنيه»
-BOX_OFFICE = "AL-culture-242-20180409"  # Black Panther «جمع… مليارا و273 مليون دولار»
 AUCTION = "AL-culture-240-20180408"  # Russell Crowe memorabilia auction, $2.8m
 HOUTHI_EPITHET = "AL-internationalNews-1050-20180507"  # «ميليشيات الحوثي الإيرانية» in Yemen
 PANAHI = "AL-culture-335-20180508"  # Cannes calls for solidarity with an Iranian director
-IDS = (SINGER_FINED, BOX_OFFICE, AUCTION, HOUTHI_EPITHET, PANAHI)
+IDS = (SINGER_FINED, AUCTION, HOUTHI_EPITHET, PANAHI)
 
 
 @pytest.fixture(scope="module")

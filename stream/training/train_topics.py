@@ -40,7 +40,9 @@ from stream.enrich.topics.taxonomy import default_taxonomy  # noqa: E402
 from stream.training.labels import TopicItem, load_topic_items  # noqa: E402
 
 CS = (0.03, 0.1, 0.3)  # L2 regularisation grid; 1,146 articles favour strong regularisation
-RULE_WEIGHTS = (0.0, 1.0, 2.0, 4.0, 8.0)  # logit units per unit of emitted rule score
+# Logit units per unit of emitted rule score. Never 0: the rules stay part of every decision
+# (their evidence is what an analyst reads; a tag they find is not dropped on a weak model).
+RULE_WEIGHTS = (1.0, 2.0, 4.0, 8.0)
 THRESHOLDS = tuple(np.round(np.arange(-3.0, 3.01, 0.25), 2))
 MIN_DF = 3  # a feature seen in fewer training articles is noise, not vocabulary
 KEEP = 400  # weights kept per tag: ~17 x 400 lines, ~300 KB; the rest are near zero

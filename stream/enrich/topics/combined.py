@@ -23,7 +23,7 @@ from collections.abc import Mapping, Sequence
 from functools import lru_cache
 
 from rasad.core.article import Entity, Evidence, TopicTag
-from stream.enrich.topics.features import Where, article_features
+from stream.enrich.topics.features import article_features, locate
 from stream.enrich.topics.model import TopicModel, default_model, sigmoid
 from stream.enrich.topics.tagger import Tagger
 from stream.enrich.topics.taxonomy import Taxonomy, default_taxonomy
@@ -49,7 +49,7 @@ _MODEL_EVIDENCE = 3
 class Signals:
     """What the model reads of one article."""
 
-    features: dict[str, Where]  # words, bigrams, entities (see .features), with locations
+    features: set[str]  # words, bigrams, entities (see .features)
     raw: dict[str, TopicTag]  # the rules' raw score and evidence per tag with any evidence
 
     def model_features(self) -> list[str]:
@@ -93,39 +93,46 @@ class TopicCombiner:
         found = self.signaller.signals(fields, entities)
         rules = self.signaller.rule_scores(found)
         raw_scores = {tag: t.score for tag, t in found.raw.items()}
-        features = found.model_features()
-        logits = self.model.logits(features, raw_scores)
+        present = self.model.present(found.model_features())
+        logits = self.model.logits(present, raw_scores)
         out: list[TopicTag] = []
         for i, (spec, z) in enumerate(zip(self.model.tags, logits, strict=True)):
             margin = z + spec.rule_weight * rules.get(spec.name, 0.0) - spec.threshold
             if margin < 0:
                 continue
             evidence = list(found.raw[spec.name].evidence) if spec.name in found.raw else []
-            evidence += self._model_evidence(i, found.features)
+            evidence += _model_evidence(i, present, fields, entities)
             if evidence:
                 out.append(
                     TopicTag(tag=spec.name, score=round(sigmoid(margin), 4), evidence=evidence)
                 )
         return out
 
-    def _model_evidence(self, tag: int, features: dict[str, Where]) -> list[Evidence]:
-        """The located features (words, bigrams, entities) that raised this tag the most."""
-        weights = self.model.weights
-        strongest: list[tuple[float, str]] = []
-        for feature in features:
-            for i, w in weights.get(feature, ()):
-                if i == tag and w > 0:
-                    strongest.append((w, feature))
-        strongest.sort(reverse=True)
-        out = []
-        for w, feature in strongest[:_MODEL_EVIDENCE]:
-            f, start, end = features[feature]
+
+def _model_evidence(
+    tag: int,
+    present: list[tuple[str, tuple[tuple[int, float], ...]]],
+    fields: Mapping[str, str],
+    entities: Sequence[Entity],
+) -> list[Evidence]:
+    """The located features (words, bigrams, entities) that raised this tag the most."""
+    strongest = sorted(
+        ((w, feature) for feature, ws in present for i, w in ws if i == tag and w > 0),
+        reverse=True,
+    )
+    out = []
+    for w, feature in strongest:
+        where = locate(feature, fields, entities)
+        if where is not None:
+            f, start, end = where
             out.append(
                 Evidence(
                     kind="model", value=feature, field=f, start=start, end=end, weight=round(w, 3)
                 )
             )
-        return out
+            if len(out) == _MODEL_EVIDENCE:
+                break
+    return out
 
 
 @lru_cache(maxsize=1)

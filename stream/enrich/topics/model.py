@@ -18,7 +18,7 @@ A file that breaks the format is refused with ``file:line`` in the message.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -57,14 +57,25 @@ class TopicModel:
     # the model, so inference looks each one up once for all tags.
     weights: Mapping[str, tuple[tuple[int, float], ...]]
 
-    def logits(self, features: Iterable[str], raw: Mapping[str, float]) -> list[float]:
-        """The regressions' logits, in tag order, for an article's feature set and the rules'
-        raw scores by tag (``r:<tag>`` features carry the score as their value)."""
-        z = [t.bias for t in self.tags]
+    def present(self, features: Sequence[str]) -> list[tuple[str, tuple[tuple[int, float], ...]]]:
+        """The article's features the model weighs, with their weights (most features of an
+        article are not in the model: one dictionary lookup each, in C)."""
         weights = self.weights
-        for feature in features:
-            for i, w in weights.get(feature, ()):
+        return [(f, ws) for f, ws in zip(features, map(weights.get, features), strict=True) if ws]
+
+    def logits(
+        self,
+        present: Iterable[tuple[str, tuple[tuple[int, float], ...]]],
+        raw: Mapping[str, float],
+    ) -> list[float]:
+        """The regressions' logits, in tag order, from an article's weighed features
+        (:meth:`present`) and the rules' raw scores by tag (``r:<tag>`` features carry the
+        score as their value)."""
+        z = [t.bias for t in self.tags]
+        for _, ws in present:
+            for i, w in ws:
                 z[i] += w
+        weights = self.weights
         for tag, score in raw.items():
             for i, w in weights.get("r:" + tag, ()):
                 z[i] += w * score
