@@ -35,6 +35,7 @@ sys.path.insert(0, str(ROOT))
 
 from stream.enrich.entities.extract import extract_entities  # noqa: E402
 from stream.enrich.topics.combined import default_signaller  # noqa: E402
+from stream.enrich.topics.features import MIN_LETTERS  # noqa: E402
 from stream.enrich.topics.model import DEFAULT_MODEL  # noqa: E402
 from stream.enrich.topics.taxonomy import default_taxonomy  # noqa: E402
 from stream.training.labels import TopicItem, load_topic_items  # noqa: E402
@@ -78,12 +79,18 @@ def examples(items: Sequence[TopicItem]) -> list[Example]:
     return out
 
 
+def usable(feature: str) -> bool:
+    """Word features of one-letter stems are noise (a split-off digit or letter)."""
+    kind, _, value = feature.partition(":")
+    return kind not in "wtmb" or all(len(s) >= MIN_LETTERS for s in value.split(" "))
+
+
 class Matrix:
     """Features to columns (vocabulary of the fitting articles), raw rule scores appended."""
 
     def __init__(self, fit: Sequence[Example], tags: Sequence[str]) -> None:
         counts = Counter(f for ex in fit for f in ex.features)
-        self.names = sorted(f for f, n in counts.items() if n >= MIN_DF)
+        self.names = sorted(f for f, n in counts.items() if n >= MIN_DF and usable(f))
         self.columns = {f: i for i, f in enumerate(self.names)}
         self.tags = tags
 

@@ -93,46 +93,43 @@ class TopicCombiner:
         found = self.signaller.signals(fields, entities)
         rules = self.signaller.rule_scores(found)
         raw_scores = {tag: t.score for tag, t in found.raw.items()}
-        present = self.model.present(found.model_features())
-        logits = self.model.logits(present, raw_scores)
+        rows = self.model.rows_of(found.model_features())
+        logits = self.model.logits(rows, raw_scores)
         out: list[TopicTag] = []
         for i, (spec, z) in enumerate(zip(self.model.tags, logits, strict=True)):
             margin = z + spec.rule_weight * rules.get(spec.name, 0.0) - spec.threshold
             if margin < 0:
                 continue
             evidence = list(found.raw[spec.name].evidence) if spec.name in found.raw else []
-            evidence += _model_evidence(i, present, fields, entities)
+            evidence += self._model_evidence(i, rows, fields, entities)
             if evidence:
                 out.append(
                     TopicTag(tag=spec.name, score=round(sigmoid(margin), 4), evidence=evidence)
                 )
         return out
 
-
-def _model_evidence(
-    tag: int,
-    present: list[tuple[str, tuple[tuple[int, float], ...]]],
-    fields: Mapping[str, str],
-    entities: Sequence[Entity],
-) -> list[Evidence]:
-    """The located features (words, bigrams, entities) that raised this tag the most."""
-    strongest = sorted(
-        ((w, feature) for feature, ws in present for i, w in ws if i == tag and w > 0),
-        reverse=True,
-    )
-    out = []
-    for w, feature in strongest:
-        where = locate(feature, fields, entities)
-        if where is not None:
-            f, start, end = where
-            out.append(
-                Evidence(
-                    kind="model", value=feature, field=f, start=start, end=end, weight=round(w, 3)
+    def _model_evidence(
+        self, tag: int, rows: list[int], fields: Mapping[str, str], entities: Sequence[Entity]
+    ) -> list[Evidence]:
+        """The located features (words, bigrams, entities) that raised this tag the most."""
+        out = []
+        for w, feature in self.model.strongest(rows, tag):
+            where = locate(feature, fields, entities)
+            if where is not None:
+                f, start, end = where
+                out.append(
+                    Evidence(
+                        kind="model",
+                        value=feature,
+                        field=f,
+                        start=start,
+                        end=end,
+                        weight=round(w, 3),
+                    )
                 )
-            )
-            if len(out) == _MODEL_EVIDENCE:
-                break
-    return out
+                if len(out) == _MODEL_EVIDENCE:
+                    break
+        return out
 
 
 @lru_cache(maxsize=1)

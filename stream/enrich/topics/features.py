@@ -20,26 +20,27 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from itertools import pairwise
 
 from rasad.core.article import Entity, TextField
 from stream.enrich.normalize import article_stem, scan
 
-__all__ = ["MANY", "Where", "article_features", "locate"]
+__all__ = ["MANY", "MIN_LETTERS", "Where", "article_features", "locate"]
 
 FIELDS: tuple[TextField, ...] = ("title", "summary", "body")
 # A stem seen this often is more than a passing mention: a background clause names a topic once
 # or twice, an article about it names it again and again.
 MANY = 3
-# Tokens shorter than this carry no topic (prepositions, "في", digits split from numbers).
-_MIN_LETTERS = 2
+# Stems shorter than this carry no topic (a split-off digit or letter); training drops them.
+MIN_LETTERS = 2
 
 Where = tuple[TextField, int, int]  # field and character offsets of a feature's first occurrence
 
 
 def article_features(fields: Mapping[str, str], entities: Sequence[Entity]) -> set[str]:
-    """Every feature of an article (built with set and list comprehensions: this runs on every
-    article, and a Python loop doing several things per token cost more than all the rules)."""
+    """Every feature of an article. Built with ``map`` over C-level string methods: this runs
+    on every article, and a Python loop per token cost more than all the rules. Features of
+    one-letter stems (a split-off digit or letter) are made too, and never weigh anything: the
+    model has none (training ignores them, see ``stream/training/train_topics.py``)."""
     found: set[str] = set()
     every: list[str] = []
     for name in FIELDS:
@@ -47,12 +48,13 @@ def article_features(fields: Mapping[str, str], entities: Sequence[Entity]) -> s
         if not text:
             continue
         stems = _stems(scan(text)[1])
-        every += (s for s in stems if len(s) >= _MIN_LETTERS)
+        every += stems
         if name == "title":
-            found.update(["t:" + s for s in stems if len(s) >= _MIN_LETTERS])
-        found.update([f"b:{a} {b}" for a, b in pairwise(stems) if len(a) >= _MIN_LETTERS <= len(b)])
-    found.update(["w:" + s for s in every])
-    found.update(["m:" + s for s, n in Counter(every).items() if n >= MANY])
+            found.update(map("t:".__add__, stems))
+        found.update(map("b:{} {}".format, stems, stems[1:]))
+    counts = Counter(every)
+    found.update(map("w:".__add__, counts))
+    found.update(["m:" + s for s, n in counts.items() if n >= MANY])
     found.update(["e:" + e.id for e in entities if e.mentions])
     return found
 
@@ -70,18 +72,32 @@ def locate(feature: str, fields: Mapping[str, str], entities: Sequence[Entity]) 
     if kind not in ("w", "t", "m", "b"):
         return None
     wanted = value.split(" ")
+    n = len(wanted)
     for name in ("title",) if kind == "t" else FIELDS:
         text = fields.get(name) or ""
         if not text:
             continue
         _, norms, starts, ends = scan(text)
-        stems = _stems(norms)
-        for i in range(len(stems) - len(wanted) + 1):
-            if stems[i : i + len(wanted)] == wanted:
-                return name, starts[i], ends[i + len(wanted) - 1]
+        stems = _RECENT.get(text)
+        if stems is None:  # evidence locates up to 3 features per tag in the same fields
+            if len(_RECENT) >= _RECENT_MAX:
+                del _RECENT[next(iter(_RECENT))]
+            stems = _RECENT[text] = _stems(norms)
+        i = 0
+        while True:  # list.index: a C loop to each occurrence of the first word
+            try:
+                i = stems.index(wanted[0], i)
+            except ValueError:
+                break
+            if stems[i : i + n] == wanted:
+                return name, starts[i], ends[i + n - 1]
+            i += 1
     return None
 
 
+# text -> stems of the last fields located in (one article's title, summary and body)
+_RECENT: dict[str, list[str]] = {}
+_RECENT_MAX = 4
 _STEMS: dict[str, str] = {}
 # Distinct token forms remembered with their stems: about a day of news (as the taggers' caches).
 _STEMS_MAX = 200_000
