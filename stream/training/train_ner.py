@@ -11,7 +11,8 @@ Deterministic: same data and parameters, same model. The shipped model (issue 17
 ``--with-dev --news 2``: ANERcorp train+dev plus the project's labelled news train split
 (stream.training.news_ner) twice over, so ~40k tokens of current news weigh against ANERcorp's
 ~150k; the news dev split and the cross-outlet test split are not trained on (figures in
-docs/benchmarks.md). Before it, ``--with-dev`` with the default c1/c2, chosen on dev with the model trained on train alone (CRF-alone dev F1: c1 0.02 /
+docs/benchmarks.md). Before it, ``--with-dev`` with the default c1/c2, chosen on dev with
+the model trained on train alone (CRF-alone dev F1: c1 0.02 /
 c2 0.05 0.838; c1 0.05 / c2 0.05 0.835; c1 0.1 / c2 0.05 0.829; c1 0.05 / c2 0.01 0.817;
 c1 0.02 / c2 0.1 0.834; 400 iterations 0.832 against 200; a +-3 word window 0.830;
 CRFsuite's averaged perceptron 0.819 and passive-aggressive 0.824, both with models over
