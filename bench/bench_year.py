@@ -52,7 +52,7 @@ from search_mix import query_mix
 from indexers.index.documents import article_index, to_document
 from indexers.index.templates import ensure_index_setup, write_generation
 from rasad.core.article import EnrichedArticle
-from rasad.core.engine.client import Engine
+from rasad.core.engine.client import Engine, EngineUnavailable
 from rasad.core.settings import Settings
 
 PREFIX = "bench_year"
@@ -60,6 +60,7 @@ YEAR = timedelta(days=365)
 # ~1,000 documents (~3-5 MB) per bulk request, two in flight: one per core of the engine.
 BULK_DOCS = 1000
 BULK_IN_FLIGHT = 2
+BULK_ATTEMPTS = 4
 # While loading, refresh every 30 s and sync the translog in the background (as a reindex
 # would); measured with the template's settings again: refresh every 1 s, durable writes.
 LOADING = {"index": {"refresh_interval": "30s", "translog.durability": "async"}}
@@ -135,7 +136,9 @@ async def build(
                     ]
                 sent += len(lines) // 2
                 if len(pending) >= BULK_IN_FLIGHT:
-                    _, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+                    done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+                    for task in done:
+                        task.result()  # a bulk that failed for good stops the build, loudly
                 pending.add(asyncio.create_task(_bulk(engine, b"\n".join(lines) + b"\n")))
                 if sent >= docs or time.monotonic() - started > budget_s:
                     break
@@ -154,7 +157,16 @@ async def build(
 
 
 async def _bulk(engine: Engine, payload: bytes) -> None:
-    answer = await engine.bulk(payload)
+    # A loaded engine can outlast the 30 s HTTP timeout on one bulk; the writes are idempotent
+    # (ids), so retry a few times before giving up.
+    for attempt in range(BULK_ATTEMPTS):
+        try:
+            answer = await engine.bulk(payload)
+            break
+        except EngineUnavailable:
+            if attempt == BULK_ATTEMPTS - 1:
+                raise
+            await asyncio.sleep(2**attempt)
     if answer.get("errors"):
         failed = [i for i in answer["items"] if "error" in next(iter(i.values()))]
         raise RuntimeError(f"{len(failed)} documents refused, e.g. {failed[:1]}")
