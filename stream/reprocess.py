@@ -9,14 +9,16 @@ external version puts it after the live enrichment of the same article version a
 newer version (``indexers.index.sink.external_version``). One change record per article says
 what it gained and lost (or that a newer version won: stale).
 
-Reprocessed articles are not percolated: alerts do not notify again for them.
+Reprocessed articles are percolated only against alerts that opted in (``reprocess_digest``);
+their hits go to the digest, and one an alert already had is a duplicate in the notifier's
+ledger: by default a reprocess never notifies again.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 
 from indexers.index.reprocess_store import write_changes
@@ -42,10 +44,17 @@ def reenrich(request: ReprocessRequest, now: datetime, max_chars: int) -> Enrich
 class Reprocessor:
     """Re-enriches, indexes and records batches of requests."""
 
-    def __init__(self, engine: Engine, settings: Settings, sink: IndexSink) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        settings: Settings,
+        sink: IndexSink,
+        match: Callable[[Sequence[EnrichedArticle]], Awaitable[None]],
+    ) -> None:
         self._engine = engine
         self._settings = settings
         self._sink = sink
+        self._match = match  # percolate against opted-in alerts and send the hits
 
     def enrich_one(
         self, request: ReprocessRequest, pending: list[tuple[ReprocessRequest, EnrichedArticle]]
@@ -74,11 +83,14 @@ class Reprocessor:
         stale = set(result.stale_ids)
         now = datetime.now(UTC)
         changes = list(failed)
+        written: list[EnrichedArticle] = []
         for request, enriched in pending:
             if enriched.id in stale:
                 changes.append(unwritten(request, "stale", now))
             else:
                 changes.append(change_of(request, enriched, now))
+                written.append(enriched)
+        await self._match(written)
         await write_changes(self._engine, self._settings, changes)
 
 

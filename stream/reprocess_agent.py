@@ -22,6 +22,8 @@ from stream.app import (
     _batches,
     _publish_dead_letter,
     _send_dead_letter,
+    alert_hits_topic,
+    alert_matcher,
     app,
     indexer,
     live,
@@ -58,8 +60,16 @@ class _Lazy:
         if self.reprocessor is None:
             engine = await indexer.engine()
             sink = IndexSink(engine, settings, _reprocess_dead_letter)
-            self.reprocessor = Reprocessor(engine, settings, sink)
+            self.reprocessor = Reprocessor(engine, settings, sink, _match_reprocessed)
         return self.reprocessor
+
+
+async def _match_reprocessed(articles: Sequence[EnrichedArticle]) -> None:
+    """Hits of alerts that opted in to reprocess digests, keyed by alert id as live hits."""
+    for start in range(0, len(articles), settings.alert_percolate_batch):
+        batch = articles[start : start + settings.alert_percolate_batch]
+        for hit in await alert_matcher.match_articles(batch, reprocess=True):
+            await alert_hits_topic.send(key=hit.alert_id.encode(), value=hit.to_json())
 
 
 _reprocessor = _Lazy()

@@ -88,6 +88,13 @@ def test_an_edited_tag_is_reprocessed_into_search_and_the_diff(
     pipeline: tuple[StreamEnv, Path], taxonomy: Path
 ) -> None:
     env, data = pipeline
+    for name, opt_in in (("culture", []), ("culture-reprocess-digest", ["--reprocess-digest"])):
+        added = subprocess.run(
+            [sys.executable, "-m", "rasad.cli", "alerts", "add", "--name", name,
+             "--topic", "culture", *opt_in],
+            cwd=REPO, env=env.env(data), capture_output=True, check=False,
+        )  # fmt: skip
+        assert added.returncode == 0, added.stderr.decode()
     articles = first_corpus_articles(ARTICLES)
     ids = {a.id for a in articles}
     publish(env, articles)
@@ -115,6 +122,19 @@ def test_an_edited_tag_is_reprocessed_into_search_and_the_diff(
     examples = [e for e in report["examples"] if e["tag"] == "culture"]
     assert {e["direction"] for e in examples} == {"gained", "lost"}
     assert all(e["title"] and e["evidence"] for e in examples if e["direction"] == "gained")
+    # Alerts: only the alert that opted in gets the reprocess's new hits, queued for its digest.
+    hits_index = f"{env.settings.engine_url}/{env.settings.alert_hits_index}"
+
+    def reprocess_hits() -> list[dict[str, Any]]:
+        httpx.post(f"{hits_index}/_refresh", timeout=60)
+        body = {"size": 1000, "query": {"term": {"reprocess": True}}}
+        found = httpx.post(f"{hits_index}/_search", json=body, timeout=60).json()
+        return [h["_source"] for h in found["hits"]["hits"]]
+
+    wait_for("the reprocess's alert hits", lambda: len(reprocess_hits()) >= len(after - before))
+    assert {h["alert_name"] for h in reprocess_hits()} == {"culture-reprocess-digest"}
+    assert {h["article_id"] for h in reprocess_hits()} == after - before
+    assert {h["status"] for h in reprocess_hits()} <= {"queued", "digested"}
     reprocessed = search(env, {"match_all": {}})
     assert {d["enrichment"]["run"] for d in reprocessed.values()} == {report["run"]}
     assert len({d["enrichment"]["id"] for d in reprocessed.values()}) == 1

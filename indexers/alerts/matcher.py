@@ -31,8 +31,10 @@ async def percolate(
     settings: Settings,
     articles: Sequence[EnrichedArticle],
     now: datetime | None = None,
+    reprocess: bool = False,
 ) -> list[AlertHit]:
-    """Every (enabled alert, article) match of a batch, in one percolate request per page."""
+    """Every (enabled alert, article) match of a batch, in one percolate request per page;
+    ``reprocess``: reprocessed articles, matched only by alerts that opted in to a digest."""
     matched_at = now or datetime.now(UTC)
     documents = [to_document(a, matched_at) for a in articles]
     matches = await percolate_batch(
@@ -41,7 +43,8 @@ async def percolate(
         documents,
         field="query",
         sort_field="alert.id",
-        filters=[{"term": {"alert.enabled": True}}],
+        filters=[{"term": {"alert.enabled": True}}]
+        + ([{"term": {"alert.reprocess_digest": True}}] if reprocess else []),
         source=MATCH_SOURCE,
     )
     hits: list[AlertHit] = []
@@ -64,6 +67,7 @@ async def percolate(
                     source_name=article.source.name,
                     published_at=article.published_at,
                     matched_at=matched_at,
+                    reprocess=reprocess,
                 )
             )
     return hits
@@ -85,7 +89,9 @@ class AlertMatcher:
         self._owns_engine = engine is None
         self._backoff_s = (settings.alert_backoff_initial_s, settings.alert_backoff_max_s)
 
-    async def match_articles(self, articles: Sequence[EnrichedArticle]) -> list[AlertHit]:
+    async def match_articles(
+        self, articles: Sequence[EnrichedArticle], reprocess: bool = False
+    ) -> list[AlertHit]:
         """The hits of a batch of articles; waits out an unreachable engine (retrying with
         backoff, nothing skipped), so an outage delays alerts and never crashes the caller."""
         if not articles:
@@ -99,7 +105,7 @@ class AlertMatcher:
                     )
                 if not await self._any_enabled():
                     return []
-                return await percolate(self._engine, self._settings, articles)
+                return await percolate(self._engine, self._settings, articles, reprocess=reprocess)
             except EngineUnavailable as exc:
                 delay = next(waits)
                 log.warning("alert matching waits for the engine", error=str(exc), retry_in_s=delay)

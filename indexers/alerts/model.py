@@ -56,6 +56,11 @@ class AlertSpec(BaseModel):
         default_factory=list, max_length=MAX_FILTER_VALUES, description="Any of these countries."
     )
     mode: AlertMode = Field("every", description="every article, or once per story cluster")
+    reprocess_digest: bool = Field(
+        False,
+        description="Also the new hits a reprocess creates (rasad reprocess), always in the "
+        "digest, never one by one; off: a reprocess never notifies.",
+    )
     # Bounds: a million notifications per window is no throttle at all, and a year is the
     # longest window that means anything; beyond them numbers overflow the engine's long.
     throttle_max: int | None = Field(
@@ -131,6 +136,7 @@ class AlertHit(JsonModel):
     source_name: str
     published_at: AwareDatetime
     matched_at: AwareDatetime
+    reprocess: bool = Field(False, description="Created by a reprocess: digest only.")
 
 
 def hit_key(alert_id: str, mode: AlertMode, article: EnrichedArticle) -> str:

@@ -153,7 +153,7 @@ class Notifier:
         assert self._throttle is not None
         now = datetime.now(UTC)
         admitted, window_end = await self._throttle.admit(alert, self._settings, now)
-        if not admitted:
+        if not admitted or hit.reprocess:  # a reprocess's hits only ever go in the digest
             await ledger.finish(hit.key, status="queued", window_end=iso(window_end))
             return "queued"
         payload = {

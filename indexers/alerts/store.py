@@ -71,6 +71,7 @@ def alerts_index_body(settings: Settings) -> dict[str, Any]:
             "owner": {"type": "keyword"},
             "mode": {"type": "keyword"},
             "enabled": {"type": "boolean"},
+            "reprocess_digest": {"type": "boolean"},
             "created_at": {"type": "date"},
         },
     }
@@ -99,6 +100,7 @@ def hits_index_body(settings: Settings) -> dict[str, Any]:
         title={"type": "text", "analyzer": "rasad_arabic"},
         error={"type": "keyword", "ignore_above": 1024},
         attempts={"type": "integer"},
+        reprocess={"type": "boolean"},
         items={"type": "integer"},
         published_at=date,
         matched_at=date,

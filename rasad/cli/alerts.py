@@ -80,6 +80,9 @@ def add(
     ] = None,
     email: Annotated[list[str] | None, typer.Option(help="Recipient (repeatable).")] = None,
     owner: Annotated[str, typer.Option(help="Who the alert belongs to.")] = "local",
+    reprocess_digest: Annotated[
+        bool, typer.Option(help="Also new hits a reprocess creates, in the digest.")
+    ] = False,
 ) -> None:
     """Create an alert; a query that does not parse or a refused URL is rejected now."""
     from pydantic import SecretStr, ValidationError
@@ -106,6 +109,7 @@ def add(
             sources=source or [],
             countries=country or [],
             mode=mode,
+            reprocess_digest=reprocess_digest,
             throttle_max=throttle,
             throttle_window_s=_seconds(throttle_window),
             webhook_url=webhook,
