@@ -207,8 +207,10 @@ async def expire_clusters() -> None:
     log.info("cluster window swept", forgotten=dropped)
 
 
-# rasad_consumer_lag{topic,partition,group}, refreshed by a timer (stream/lag.py).
-register_consumer_lag(app)
+# rasad_consumer_lag{topic,partition,group}, refreshed by a timer (stream/lag.py); the
+# reprocess agent waits while this worker is behind on live articles.
+lag_gauge = register_consumer_lag(app)
+live.use_backlog(lambda: lag_gauge.topic_lag(settings.topic_raw))
 
 
 @app.page("/metrics")

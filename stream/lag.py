@@ -74,6 +74,12 @@ class LagGauge:
     def __init__(self, group: str) -> None:
         self.group = group
         self._shown: set[TP] = set()
+        self._lags: dict[TP, int] = {}
+
+    def topic_lag(self, topic: str) -> int:
+        """This worker's lag on ``topic`` at the last measurement (the reprocess agent waits
+        while live articles are behind)."""
+        return sum(lag for tp, lag in self._lags.items() if tp.topic == topic)
 
     def show(self, lags: Mapping[TP, int]) -> None:
         for tp, lag in lags.items():
@@ -83,6 +89,7 @@ class LagGauge:
         for tp in self._shown - set(lags):
             CONSUMER_LAG.remove(tp.topic, str(tp.partition), self.group)
         self._shown = set(lags)
+        self._lags = dict(lags)
 
 
 async def measure(app: faust.App) -> dict[TP, int]:

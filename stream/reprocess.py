@@ -102,16 +102,31 @@ LIVE_RECENT_S = 1.0
 GIVE_WAY_S = 0.001
 
 
+# Live messages this worker may be behind (its raw-topic lag, measured every 5 s by
+# stream/lag.py) before the reprocess agent stops until it has caught up: an enrichment batch,
+# ~0.5 s of work; a live rate of 20/s with 1 s commits keeps the lag far below it.
+LIVE_BACKLOG = 100
+BACKLOG_WAIT_S = 0.2
+
+
 class LiveActivity:
-    """When the live enrichment agent last took a batch: the reprocess agent gives way to it,
-    so live articles are enriched first (a live article waits at most one reprocessed one)."""
+    """The live enrichment agent's state, to which the reprocess agent gives way: it waits
+    while live articles are backed up, and yields after every reprocessed article, so a live
+    article waits at most for one reprocessed one."""
 
     def __init__(self) -> None:
         self.last = float("-inf")
+        self._backlog: Callable[[], int] = lambda: 0
+
+    def use_backlog(self, live_backlog: Callable[[], int]) -> None:
+        self._backlog = live_backlog
 
     def mark(self) -> None:
         self.last = time.monotonic()
 
     async def give_way(self) -> None:
+        # A polled number, not an event: the lag is measured by a timer of its own.
+        while self._backlog() > LIVE_BACKLOG:  # noqa: ASYNC110
+            await asyncio.sleep(BACKLOG_WAIT_S)
         recent = time.monotonic() - self.last < LIVE_RECENT_S
         await asyncio.sleep(GIVE_WAY_S if recent else 0)

@@ -165,12 +165,18 @@ async def _wait(
 ) -> DiffReport:
     """Wait for a change record per article sent, then store and return the report."""
     from indexers.index.reprocess_store import count_changes, read_changes, save_run
+    from rasad.core.engine.client import EngineUnavailable
     from rasad.core.reprocess import summarize
 
     task = progress.add_task("re-enriched by the workers", total=run.sent)
-    while (done := await count_changes(engine, settings, run.id)) < run.sent:
-        progress.update(task, completed=done)
+    done = 0
+    while done < run.sent:
         await asyncio.sleep(POLL_S)
+        try:  # a busy engine times out a count now and then: the workers carry on regardless
+            done = await count_changes(engine, settings, run.id)
+        except EngineUnavailable:
+            continue
+        progress.update(task, completed=done)
     progress.update(task, completed=run.sent)
     report = summarize(run.id, await read_changes(engine, settings, run.id))
     finished = datetime.now(UTC)
