@@ -334,3 +334,9 @@ async def _wait_connected(url: str) -> None:
                 return
             await asyncio.sleep(0.1)
     raise AssertionError("the live consumer never connected")
+
+
+async def test_the_last_reprocess_is_null_before_any_run(client: httpx.AsyncClient) -> None:
+    answer = await client.get("/api/reprocess/last")
+    assert answer.status_code == 200
+    assert answer.json() == {"run": None}
