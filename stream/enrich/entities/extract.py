@@ -103,7 +103,8 @@ def find_spans(text: str) -> list[Span]:
         if not (j == i + 1 and _CURRENCIES.intersection(clitic_variants(norms[i])))
     ]
     combined = _combine(matches, model, norms, tagger.known)
-    pattern_strip = {}
+    pattern_strip: dict[int, int] = {}
+    shape_strip: dict[int, int] = {}
     names = [(m.start, m.end, m.entry.type) for m in matches] + [c[:3] for c in combined]
     for i, j, strip, etype in shape_names(norms, breaks, names):
         inside = [c for c in combined if c[0] < j and c[1] > i]
@@ -111,8 +112,13 @@ def find_spans(text: str) -> list[Span]:
             # longest outermost span wins (docs/annotation.md 1.1): "منتخب مصر" over "مصر"
             combined = [c for c in combined if c not in inside] + [(i, j, etype, None)]
             pattern_strip[i] = strip
+        elif any((c[0], c[1]) == (i, j) for c in inside):
+            # the same name found by the tagger: the shape knows its proclitic ("ومنتخب")
+            shape_strip[i] = strip
     for i, j, etype, entry in sorted(combined, key=lambda c: c[0]):
-        known = pattern_strip.get(i, next((m.strip for m in matches if m.start == i), None))
+        known = pattern_strip.get(i, shape_strip.get(i))
+        if known is None:
+            known = next((m.strip for m in matches if m.start == i), None)
         strip = known if known is not None else _model_strip(norms[i], gaz)
         start = starts[i] + orig_offset(surfaces[i], strip)
         name = (norms[i][strip:], *norms[i + 1 : j])
@@ -368,6 +374,9 @@ def _model_strip(norm: str, gaz: Gazetteer) -> int:
     if norm in gaz.word_types:
         return 0
     for v in variants[1:]:
-        if v in gaz.word_types and not v.startswith("ال"):
-            return len(norm) - len(v)
+        cut = len(norm) - len(v)
+        # the article is part of the name ("الصندوق", never "صندوق"), and two letters left
+        # are rarely a name ("كود" is not ك + "ود")
+        if v in gaz.word_types and len(v) > 2 and not norm[:cut].endswith("ال"):
+            return cut
     return 0
