@@ -10,7 +10,7 @@ from typing import Any
 import orjson
 
 from rasad.core.article import EnrichedArticle
-from tests.stream_fixtures import REPO, SEED, corpus_row
+from tests.stream_fixtures import REPO, SEED, WIRE_PAIR, corpus_row
 
 
 def rasad_enrich(*args: str, stdin: bytes = b"") -> subprocess.CompletedProcess[bytes]:
@@ -69,3 +69,33 @@ def test_a_missing_file_is_refused_clearly(tmp_path: Path) -> None:
     result = rasad_enrich(str(tmp_path / "nope.txt"))
     assert result.returncode == 1
     assert b"cannot read" in result.stderr
+
+
+def test_a_json_lines_file_is_enriched_line_by_line_in_one_process(tmp_path: Path) -> None:
+    rows = [corpus_row(i) for i in WIRE_PAIR]
+    lines = [
+        orjson.dumps({"id": f"wire-{n}", "title": r["title"], "body": r["text"]})
+        for n, r in enumerate(rows)
+    ]
+    path = tmp_path / "articles.jsonl"
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    result = rasad_enrich(str(path))
+    assert result.returncode == 0, result.stderr.decode()
+    out = [EnrichedArticle.from_json(line) for line in result.stdout.splitlines()]
+    assert [a.id for a in out] == ["wire-0", "wire-1"]
+    # One process, one cluster state: the two reports of one story share a cluster.
+    assert out[0].cluster is not None and out[1].cluster is not None
+    assert out[1].cluster.id == out[0].cluster.id
+
+
+def test_a_bad_line_is_named_and_counted_and_the_others_still_come_out(tmp_path: Path) -> None:
+    row = corpus_row(WIRE_PAIR[0])
+    good = orjson.dumps({"id": "good", "title": row["title"], "body": row["text"]})
+    path = tmp_path / "mixed.jsonl"
+    path.write_bytes(b'{"title": "no body"}\n' + good + b"\nnot json\n")
+    result = rasad_enrich("--jsonl", str(path))
+    assert result.returncode == 1
+    assert [EnrichedArticle.from_json(line).id for line in result.stdout.splitlines()] == ["good"]
+    stderr = result.stderr.decode()
+    assert f"{path}:1:" in stderr and f"{path}:3:" in stderr
+    assert "2 of 3 lines refused" in stderr

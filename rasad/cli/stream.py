@@ -1,4 +1,4 @@
-"""`rasad worker` (the Faust enrichment worker) and `rasad enrich` (one article, no Kafka).
+"""`rasad worker` (the Faust enrichment worker) and `rasad enrich` (articles, no Kafka).
 
 Enrichment, Kafka and pydantic are imported when a command runs, not when the CLI starts."""
 
@@ -97,8 +97,21 @@ def enrich_command(
     path: Annotated[
         str, typer.Argument(help="A JSON article or a UTF-8 text file; '-' reads stdin.")
     ] = "-",
+    jsonl: Annotated[
+        bool,
+        typer.Option(
+            "--jsonl",
+            help="JSON Lines: one article per line in, one enriched article per line out "
+            "(the default for a *.jsonl file).",
+        ),
+    ] = False,
 ) -> None:
-    """Enrich one article without Kafka and print it as JSON (exactly what the agent does)."""
+    """Enrich articles without Kafka and print them as JSON (exactly what the agent does)."""
+    if jsonl or path.endswith(".jsonl"):
+        from rasad.cli.enrich_lines import enrich_lines
+
+        enrich_lines(path, MAX_INPUT_BYTES)
+        return
     now = datetime.now(UTC)
     try:
         if path == "-":
