@@ -23,8 +23,9 @@ from datetime import UTC, datetime
 
 from indexers.index.reprocess_store import write_changes
 from indexers.index.sink import IndexSink
+from rasad.core import backoff
 from rasad.core.article import EnrichedArticle
-from rasad.core.engine.client import Engine
+from rasad.core.engine.client import Engine, EngineUnavailable
 from rasad.core.logs import get_logger
 from rasad.core.reprocess import ArticleChange, ReprocessRequest, change_of, unwritten
 from rasad.core.settings import Settings
@@ -91,7 +92,19 @@ class Reprocessor:
                 changes.append(change_of(request, enriched, now))
                 written.append(enriched)
         await self._match(written)
-        await write_changes(self._engine, self._settings, changes)
+        # The change records are what `rasad reprocess` waits for: a busy or unreachable engine
+        # is waited out (the batch stays unacked meanwhile), never a crash of the agent.
+        waits = backoff.delays(
+            self._settings.indexer_backoff_initial_s, self._settings.indexer_backoff_max_s
+        )
+        while True:
+            try:
+                await write_changes(self._engine, self._settings, changes)
+                return
+            except EngineUnavailable as exc:
+                delay = next(waits)
+                log.warning("reprocess changes wait for the engine", error=str(exc)[:300])
+                await asyncio.sleep(delay)
 
 
 # While the live agent had work this recently, the reprocess agent pauses briefly after each

@@ -15,7 +15,7 @@ from typing import Any
 import orjson
 
 from indexers.search.query import Filters, build_query
-from rasad.core.engine.client import Engine
+from rasad.core.engine.client import Engine, EngineUnavailable
 from rasad.core.reprocess import ArticleChange, RunParams, RunRecord
 from rasad.core.settings import Settings
 
@@ -122,7 +122,12 @@ async def write_changes(
     if lines:
         result = await engine.bulk(lines)
         if result.get("errors"):
-            raise RuntimeError(f"reprocess changes refused: {str(result['items'][:2])[:500]}")
+            statuses = [item["index"].get("status", 500) for item in result["items"]]
+            failed = [s for s in statuses if s >= 300]
+            message = f"reprocess changes refused: {str(result['items'][:2])[:500]}"
+            if all(s == 429 or s >= 500 for s in failed):  # the engine is busy: not now
+                raise EngineUnavailable(message)
+            raise RuntimeError(message)
 
 
 async def count_changes(engine: Engine, settings: Settings, run: str) -> int:
