@@ -82,25 +82,30 @@ def alert_queries(n: int, seed: int = 7) -> list[str]:
     return queries
 
 
+async def store_alerts(engine: Engine, settings: Settings, n: int, name: str) -> int:
+    """``n`` generated alerts, bulk-stored as the alert store stores them; returns the count."""
+    now = datetime.now(UTC)
+    lines: list[dict[str, object]] = []
+    for i, query in enumerate(alert_queries(n)):
+        spec = AlertSpec(name=f"{name} {i}", query=query)
+        alert = Alert(**spec.model_dump(), id=f"{name[0]}{i:06d}", created_at=now, updated_at=now)
+        lines.append({"index": {"_index": settings.alerts_index, "_id": alert.id}})
+        lines.append({"query": percolator_query(spec), "alert": alert.stored()})
+        if len(lines) >= 2 * BULK:
+            await _bulk(engine, lines)
+            lines = []
+    if lines:
+        await _bulk(engine, lines)
+    await engine.refresh(settings.alerts_index)
+    return await engine.count(settings.alerts_index)
+
+
 async def throughput(settings: Settings, n_alerts: int, n_articles: int) -> None:
     async with await Engine.connect(settings) as engine:
         await ensure_alert_indices(engine, settings)
         try:
-            now = datetime.now(UTC)
             started = time.perf_counter()
-            lines: list[dict[str, object]] = []
-            for i, query in enumerate(alert_queries(n_alerts)):
-                spec = AlertSpec(name=f"bench {i}", query=query)
-                alert = Alert(**spec.model_dump(), id=f"b{i:06d}", created_at=now, updated_at=now)
-                lines.append({"index": {"_index": settings.alerts_index, "_id": alert.id}})
-                lines.append({"query": percolator_query(spec), "alert": alert.stored()})
-                if len(lines) >= 2 * BULK:
-                    await _bulk(engine, lines)
-                    lines = []
-            if lines:
-                await _bulk(engine, lines)
-            await engine.refresh(settings.alerts_index)
-            stored = await engine.count(settings.alerts_index)
+            stored = await store_alerts(engine, settings, n_alerts, "bench")
             print(f"stored {stored} alerts in {time.perf_counter() - started:.1f} s")
 
             articles = [to_enriched(r) for r in raw_corpus(n_articles, 7)]

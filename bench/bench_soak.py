@@ -37,10 +37,9 @@ from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench_alerts import BULK, _bulk, alert_queries
+from bench_alerts import store_alerts
 from measure import loadavg
 
-from indexers.alerts.store import Alert, AlertSpec, percolator_query
 from producers.replay import corpus_article, source_for
 from rasad.core.engine.client import Engine
 from rasad.core.kafka import client_config
@@ -81,22 +80,9 @@ def soak_corpus(path: Path, count: int) -> set[str]:
     return ids
 
 
-async def store_alerts(settings: Settings, n: int) -> int:
+async def store_soak_alerts(settings: Settings, n: int) -> int:
     async with await Engine.connect(settings) as engine:
-        now = datetime.now(UTC)
-        lines: list[dict[str, object]] = []
-        for i, query in enumerate(alert_queries(n)):
-            spec = AlertSpec(name=f"soak {i}", query=query)
-            alert = Alert(**spec.model_dump(), id=f"s{i:06d}", created_at=now, updated_at=now)
-            lines.append({"index": {"_index": settings.alerts_index, "_id": alert.id}})
-            lines.append({"query": percolator_query(spec), "alert": alert.stored()})
-            if len(lines) >= 2 * BULK:
-                await _bulk(engine, lines)
-                lines = []
-        if lines:
-            await _bulk(engine, lines)
-        await engine.refresh(settings.alerts_index)
-        return await engine.count(settings.alerts_index)
+        return await store_alerts(engine, settings, n, "soak")
 
 
 def lag(settings: Settings) -> int:
@@ -151,7 +137,7 @@ async def soak(args: argparse.Namespace, root: Path) -> bool:
     expected = soak_corpus(root / "soak.jsonl", int(args.rate * seconds))
     line.setup()
     try:
-        print(f"stored {await store_alerts(s, args.alerts)} alerts", flush=True)
+        print(f"stored {await store_soak_alerts(s, args.alerts)} alerts", flush=True)
         processes = {st.name: psutil.Process(st.pid) for st in stack.status(s) if st.pid}
         processes["worker"] = psutil.Process(line.worker().pid)
         while not ((m := line.group_members()) and all(m.values())):

@@ -45,19 +45,6 @@ class Proposal:
         return asdict(self)
 
 
-def _candidate(url: str, kind: SourceType) -> FeedSpec:
-    return FeedSpec(
-        id="candidate",
-        name=url,
-        url=url,
-        country="INT",
-        kind="private",
-        interval=600,
-        enabled=True,
-        type=kind,
-    )
-
-
 async def alternate_links(fetcher: Fetcher, homepage: str) -> list[str]:
     """The feeds a homepage links with <link rel="alternate"> (or, failing that, <a>)."""
     try:
@@ -76,7 +63,7 @@ async def find_feeds(
     common = [urljoin(homepage, p) for p in COMMON_FEED_PATHS]
     found: dict[str, Proposal] = {}
     for url in dict.fromkeys([*linked, *common]):
-        check = await check_source(fetcher, _candidate(url, "feed"), now, limits)
+        check = await check_source(fetcher, FeedSpec.for_url(url, "candidate"), now, limits)
         final = check.new_url or url
         if check.verdict in USABLE and final not in found:
             how = "alternate link" if url in linked else "common path"

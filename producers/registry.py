@@ -30,6 +30,10 @@ class RegistryError(ValueError):
     """The registry file is unreadable, not the expected shape, or has an invalid entry."""
 
 
+# Poll interval of a source known only by its URL: ten minutes, a common feed's own refresh.
+UNLISTED_INTERVAL_S = 600
+
+
 class FeedSpec(BaseModel):
     """One polled source: a feed or a news sitemap of an outlet."""
 
@@ -44,6 +48,20 @@ class FeedSpec(BaseModel):
     enabled: bool
     outlet: str | None = Field(None, description="The outlet's id; None means the same as id.")
     type: SourceType = "feed"
+
+    @classmethod
+    def for_url(cls, url: str, source_id: str, type: SourceType = "feed") -> FeedSpec:
+        """A source given only by its URL (a check or a discovery), not yet in the registry."""
+        return cls(
+            id=source_id,
+            name=url,
+            url=url,
+            country="INT",
+            kind="private",
+            interval=UNLISTED_INTERVAL_S,
+            enabled=True,
+            type=type,
+        )
 
     @property
     def outlet_id(self) -> str:

@@ -96,17 +96,7 @@ def _targets(outlets: list[Outlet], names: list[str], every: bool) -> list[FeedS
         elif name in by_source or name in by_url:
             chosen.append(by_source.get(name) or by_url[name])
         elif name.startswith(("http://", "https://")):
-            chosen.append(
-                FeedSpec(
-                    id=f"url-{n}",
-                    name=name,
-                    url=name,
-                    country="INT",
-                    kind="private",
-                    interval=600,
-                    enabled=True,
-                )
-            )
+            chosen.append(FeedSpec.for_url(name, f"url-{n}"))
         else:
             out().print(f"[red]{name}: neither an outlet or source id nor a URL[/red]")
             raise typer.Exit(2)
