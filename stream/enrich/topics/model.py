@@ -63,8 +63,10 @@ class TopicModel:
     biases: np.ndarray  # by tag
 
     def rows_of(self, features: Iterable[str]) -> list[int]:
-        """The rows of the article's features the model weighs (most are not in it)."""
-        return [r for r in map(self.rows.get, features) if r is not None]
+        """The rows of the article's features the model weighs (most are not in it), in row
+        order: the features come as a set, whose order changes from process to process, and
+        sums and ties must not (the same article, the same scores and evidence everywhere)."""
+        return sorted(r for r in map(self.rows.get, features) if r is not None)
 
     def logits(self, rows: list[int], raw: Mapping[str, float]) -> list[float]:
         """The regressions' logits, in tag order, from an article's feature rows
@@ -81,7 +83,7 @@ class TopicModel:
     def strongest(self, rows: list[int], tag: int) -> list[tuple[float, str]]:
         """The article's features that raise ``tag``, strongest first, with their weights."""
         column = self.weights[rows, tag]
-        order = np.argsort(-column)
+        order = np.argsort(-column, kind="stable")  # ties: the model file's order
         return [(float(column[k]), self.features[rows[k]]) for k in order if column[k] > 0]
 
 
