@@ -47,7 +47,7 @@ def article_features(fields: Mapping[str, str], entities: Sequence[Entity]) -> s
         text = fields.get(name) or ""
         if not text:
             continue
-        stems = _stems(scan(text)[1])
+        stems = field_stems(text)
         every += stems
         if name == "title":
             found.update(map("t:".__add__, stems))
@@ -77,12 +77,8 @@ def locate(feature: str, fields: Mapping[str, str], entities: Sequence[Entity]) 
         text = fields.get(name) or ""
         if not text:
             continue
-        _, norms, starts, ends = scan(text)
-        stems = _RECENT.get(text)
-        if stems is None:  # evidence locates up to 3 features per tag in the same fields
-            if len(_RECENT) >= _RECENT_MAX:
-                del _RECENT[next(iter(_RECENT))]
-            stems = _RECENT[text] = _stems(norms)
+        _, _, starts, ends = scan(text)
+        stems = field_stems(text)
         i = 0
         while True:  # list.index: a C loop to each occurrence of the first word
             try:
@@ -95,12 +91,24 @@ def locate(feature: str, fields: Mapping[str, str], entities: Sequence[Entity]) 
     return None
 
 
-# text -> stems of the last fields located in (one article's title, summary and body)
+# text -> stems of the last fields seen (one article's title, summary and body): the features
+# are built from them and evidence is located in them, once per field.
 _RECENT: dict[str, list[str]] = {}
 _RECENT_MAX = 4
 _STEMS: dict[str, str] = {}
 # Distinct token forms remembered with their stems: about a day of news (as the taggers' caches).
 _STEMS_MAX = 200_000
+
+
+def field_stems(text: str) -> list[str]:
+    """The article stems of a field's tokens (``scan`` order); the same list for the same text
+    while it is one of the last few seen. Callers must not modify it."""
+    stems = _RECENT.get(text)
+    if stems is None:
+        if len(_RECENT) >= _RECENT_MAX:
+            del _RECENT[next(iter(_RECENT))]
+        stems = _RECENT[text] = _stems(scan(text)[1])
+    return stems
 
 
 def _stems(norms: list[str]) -> list[str]:
