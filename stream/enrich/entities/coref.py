@@ -107,13 +107,18 @@ def _join_parts(found: list[_Found]) -> None:
     """Step 2: a one-word person joins the one fuller person it is a part of (its mentions
     move there; it is left empty)."""
     people = [f for f in found if f.entity.type == "PER"]
-    full = [(f, _raw(f.entity.name)) for f in people if len(_words(f.entity.name)) > 1]
+    full = [(f, _ends(_raw(f.entity.name))) for f in people if len(_words(f.entity.name)) > 1]
+    by_end: dict[str, list[int]] = {}  # an end word -> the full names it ends, in order
+    for k, (_, ends) in enumerate(full):
+        for word in ends:
+            by_end.setdefault(word, []).append(k)
     for f in people:
         words = {_words(m.text) for m in f.mentions}
         if any(len(w) != 1 for w in words):
             continue
         parts = {w[0] for w in words}
-        owners = [g for g, name in full if g is not f and parts <= _ends(name)]
+        fewest = min((by_end.get(p, []) for p in parts), key=len, default=[])
+        owners = [full[k][0] for k in fewest if full[k][0] is not f and parts <= full[k][1]]
         if len(owners) == 1:
             owners[0].mentions.extend(f.mentions)
             f.mentions = []

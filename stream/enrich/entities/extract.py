@@ -16,6 +16,7 @@ normalized name, so the same name gets the same id in every article.
 from __future__ import annotations
 
 import hashlib
+from bisect import bisect_left, bisect_right
 from collections import Counter
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
@@ -115,10 +116,11 @@ def find_spans(text: str) -> list[Span]:
         elif any((c[0], c[1]) == (i, j) for c in inside):
             # the same name found by the tagger: the shape knows its proclitic ("ومنتخب")
             shape_strip[i] = strip
+    match_strip = {m.start: m.strip for m in matches}  # matches never overlap: one per start
     for i, j, etype, entry in sorted(combined, key=lambda c: c[0]):
         known = pattern_strip.get(i, shape_strip.get(i))
         if known is None:
-            known = next((m.strip for m in matches if m.start == i), None)
+            known = match_strip.get(i)
         strip = known if known is not None else _model_strip(norms[i], gaz)
         start = starts[i] + orig_offset(surfaces[i], strip)
         name = (norms[i][strip:], *norms[i + 1 : j])
@@ -155,10 +157,14 @@ def _combine(
     out: list[tuple[int, int, EntityType, GazetteerEntry | None]] = []
     used: set[int] = set()
     crossed: set[int] = set()  # matches the model saw a name in, with other bounds
+    # Matches are ordered and never overlap, so those overlapping [i, j) are one slice.
+    starts = [m.start for m in matches]
+    ends = [m.end for m in matches]
     for i, j, etype in model:
         # a match an earlier model span fell inside is spoken for: "حركة الجهاد الإسلامي" of
         # "حركة الجهاد الإسلامي في فلسطين" leaves "فلسطين" to its own span
-        over = [m for m in matches if m.start < j and m.end > i and id(m) not in used]
+        window = matches[bisect_right(ends, i) : bisect_left(starts, j)]
+        over = [m for m in window if id(m) not in used]
         same = [m for m in over if m.entry.type == etype]
         longer = i <= over[0].start and over[-1].end <= j if over else True
         if longer and (not over or (i, j) != (over[0].start, over[-1].end)):
@@ -215,15 +221,18 @@ def extract_entities(fields: Mapping[str, str]) -> list[Entity]:
         found.append((fname, text, find_spans(text)))
     names = {span.tokens for _, _, spans in found for span in spans}
     groups: dict[str, _Group] = {}
+    surnames: dict[str, list[str]] = {}  # last word -> keys of full names without an entry
     order: list[str] = []
     for fname, text, spans in found:
         for raw in spans:
             span = _unclitic(raw, text, names)
-            key = _group_key(span, groups)
+            key = _group_key(span, groups, surnames)
             group = groups.get(key)
             if group is None:
                 group = groups[key] = _Group(span)
                 order.append(key)
+                if span.entry is None and span.type == "PER" and len(span.tokens) > 1:
+                    surnames.setdefault(span.tokens[-1], []).append(key)
             in_lead = fname == "summary" or (fname == "body" and span.start < LEAD_CHARS)
             group.add(fname, span, text, in_lead)
     entities = [groups[k].entity(k) for k in order]
@@ -281,7 +290,7 @@ class _Group:
         )
 
 
-def _group_key(span: Span, groups: Mapping[str, _Group]) -> str:
+def _group_key(span: Span, groups: Mapping[str, _Group], surnames: Mapping[str, list[str]]) -> str:
     if span.entry is not None:
         return span.entry.id
     # one id for both spellings of "عبد الوهاب" / "عبدالوهاب", in every article
@@ -289,14 +298,7 @@ def _group_key(span: Span, groups: Mapping[str, _Group]) -> str:
     if key in groups or span.type != "PER" or len(span.tokens) != 1:
         return key
     # A lone surname after the full name ("صفوي" after "علي صفوي") is the same person.
-    owners = [
-        k
-        for k, g in groups.items()
-        if g.first.entry is None
-        and g.first.type == "PER"
-        and len(g.first.tokens) > 1
-        and g.first.tokens[-1] == span.tokens[0]
-    ]
+    owners = surnames.get(span.tokens[0], [])
     return owners[0] if len(owners) == 1 else key
 
 
