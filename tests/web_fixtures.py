@@ -34,6 +34,7 @@ from rasad.core.kafka import client_config
 from rasad.core.settings import Settings
 from rasad.core.topics import ensure_topics, pipeline_topics
 from rasad.web.app import create_app
+from rasad.web.server import server_config
 from stream.enrich.cluster import StoryClusters
 from stream.enrich.pipeline import enrich
 from tests.shared_data import CORPUS
@@ -174,18 +175,11 @@ def _delete_topics(settings: Settings) -> None:
 
 
 class LiveServer:
-    """`create_app(settings)` served by uvicorn in a thread on 127.0.0.1 (for the browser)."""
+    """`create_app(settings)` served as `rasad serve` serves it, in a thread on 127.0.0.1."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        config = uvicorn.Config(
-            create_app(settings),
-            host="127.0.0.1",
-            port=settings.web_port,
-            log_level="warning",
-            lifespan="on",
-        )
-        self.server = uvicorn.Server(config)
+        self.server = uvicorn.Server(server_config(create_app(settings), settings))
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
     @property

@@ -18,6 +18,7 @@ def serve() -> None:
     from rasad.core.logs import configure_logging
     from rasad.core.settings import get_settings
     from rasad.web.app import UnsafeBindError, create_app
+    from rasad.web.server import server_config
 
     settings = get_settings()
     configure_logging(settings)
@@ -25,14 +26,7 @@ def serve() -> None:
         web = create_app(settings)
     except UnsafeBindError as exc:
         raise fail(str(exc)) from None
-    # log_config=None: uvicorn's records go through our JSON logging like everything else.
-    uvicorn.run(
-        web,
-        host=settings.web_host,
-        port=settings.web_port,
-        log_config=None,
-        proxy_headers=False,
-    )
+    uvicorn.Server(server_config(web, settings)).run()
 
 
 def add_key(

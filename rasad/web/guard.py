@@ -10,6 +10,8 @@
   without the preflight we refuse, and a foreign ``Origin`` is refused outright.
 * **Public paths.** In apikey mode, the paths outside the API (health, metrics, the schema and
   its docs) answer without a key only if ``RASAD_WEB_PUBLIC_PATHS`` lists them.
+* **URL length.** A URL (path and query) over ``RASAD_WEB_MAX_URL_BYTES`` is refused with 414;
+  a request head too long for the HTTP server itself is refused there (:mod:`rasad.web.server`).
 * **Body size.** A body larger than ``RASAD_WEB_MAX_BODY_BYTES`` is refused with 413, whether
   it declares its length or streams it.
 
@@ -64,13 +66,14 @@ def allowed_hosts(settings: Settings) -> frozenset[str] | None:
 
 
 class RequestGuard:
-    """ASGI middleware applying the three checks above."""
+    """ASGI middleware applying the checks above."""
 
     def __init__(self, app: ASGIApp, settings: Settings) -> None:
         self.app = app
         self.hosts = allowed_hosts(settings)
         self.origins = {o.strip() for o in settings.web_cors_origins.split(",") if o.strip()}
         self.max_body = settings.web_max_body_bytes
+        self.max_url = settings.web_max_url_bytes
         self.keys = ApiKeyStore(keys_path(settings)) if settings.web_auth == "apikey" else None
         public = {p.strip() for p in settings.web_public_paths.split(",") if p.strip()}
         self.closed = OUTSIDE_API - public
@@ -80,12 +83,22 @@ class RequestGuard:
             await self.app(scope, receive, send)
             return
         headers = Headers(scope=scope)
-        refusal = self._refusal(scope["method"], headers) or self._keyless(scope["path"], headers)
+        refusal = (
+            self._too_long(scope)
+            or self._refusal(scope["method"], headers)
+            or self._keyless(scope["path"], headers)
+        )
         if refusal is not None:
             status, detail = refusal
             await problem(status, detail)(scope, receive, send)
             return
         await self._limited(scope, receive, send)
+
+    def _too_long(self, scope: Scope) -> tuple[int, str] | None:
+        length = len(scope.get("raw_path") or scope["path"]) + len(scope["query_string"])
+        if length <= self.max_url:
+            return None
+        return 414, f"the URL is {length} bytes, over {self.max_url} (RASAD_WEB_MAX_URL_BYTES)"
 
     def _refusal(self, method: str, headers: Headers) -> tuple[int, str] | None:
         host = _host_name(headers.get("host", ""))

@@ -53,12 +53,7 @@ def excerpt(value: object, limit: int = EXCERPT_CHARS) -> str:
     return text if len(text) <= limit else text[:limit] + f"… ({len(text)} characters)"
 
 
-def problem(
-    status: int,
-    detail: str,
-    headers: Mapping[str, str] | None = None,
-    errors: list[dict[str, Any]] | None = None,
-) -> Response:
+def problem_body(status: int, detail: str, errors: list[dict[str, Any]] | None = None) -> bytes:
     body: dict[str, Any] = {
         "type": "about:blank",
         "title": HTTPStatus(status).phrase,
@@ -67,7 +62,17 @@ def problem(
     }
     if errors is not None:
         body["errors"] = errors
-    return Response(orjson.dumps(body), status_code=status, headers=headers, media_type=MEDIA_TYPE)
+    return orjson.dumps(body)
+
+
+def problem(
+    status: int,
+    detail: str,
+    headers: Mapping[str, str] | None = None,
+    errors: list[dict[str, Any]] | None = None,
+) -> Response:
+    body = problem_body(status, detail, errors)
+    return Response(body, status_code=status, headers=headers, media_type=MEDIA_TYPE)
 
 
 def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
@@ -146,13 +151,18 @@ def document(app: FastAPI) -> None:
 
 
 # The statuses any route can answer besides its success, documented once for all: the guard
-# (400 Host, 403 cross-site, 413 size), auth (401, 403), validation (422) and the engine (502,
+# and the HTTP server (400 Host or malformed request, 403 cross-site, 413 body, 414 URL, 431
+# headers), auth (401, 403), validation (422) and the engine (502,
 # 503). Route-specific ones (404, 409) are added where they occur.
 ROUTE_RESPONSES: dict[int | str, dict[str, Any]] = {
-    400: _problem_response("A malformed query, period, cursor or filter; an unknown Host."),
+    400: _problem_response(
+        "A malformed query, period, cursor or filter; an unknown Host; a malformed HTTP request."
+    ),
     401: _problem_response("apikey mode: no X-API-Key, or an unknown one."),
     403: _problem_response("The key's role is too low, or a cross-site change was refused."),
     413: _problem_response("The request body is larger than the API accepts."),
+    414: _problem_response("The URL is longer than the API accepts (RASAD_WEB_MAX_URL_BYTES)."),
+    431: _problem_response("The request's headers are larger than RASAD_WEB_MAX_HEAD_BYTES."),
     422: _problem_response("A parameter or body field is invalid; errors lists them."),
     500: _problem_response("An internal error (a bug); the server log has the details."),
     502: _problem_response("The search engine refused a request this server made."),

@@ -86,6 +86,18 @@ class ServiceSettings(BaseModel):
         ge=1024,
         description="Largest request body the API reads; an alert is ~1 KB, so 1 MB is ample.",
     )
+    web_max_url_bytes: int = Field(
+        8192,
+        ge=1024,
+        description="Longest URL (path and query) the API reads, refused with 414 beyond; the "
+        "web app's longest searches take ~1 KB, and 8 KB is what common proxies pass.",
+    )
+    web_max_head_bytes: int = Field(
+        65536,
+        ge=16384,
+        description="Largest request line plus headers the HTTP server buffers per connection; "
+        "beyond it the request is refused (414 or 431) before the app sees it.",
+    )
     web_public_paths: str = Field(
         "/healthz,/metrics,/openapi.json,/docs,/docs/oauth2-redirect,/redoc",
         description="apikey mode: paths served without a key (health checks, scrapers, the API "
