@@ -121,35 +121,43 @@ def _lines(path: Path) -> Iterator[tuple[int, bytes]]:
 def iter_corpus(
     path: Path, registry: dict[str, FeedSpec], batch: int, refused: Refusals | None = None
 ) -> Iterator[list[Article]]:
-    """Batches of articles from a JSONL(.gz) corpus file; bad records go to ``refused``."""
+    """Batches of articles from a JSONL(.gz) corpus file; bad records go to ``refused``. A file
+    damaged part way (truncated, corrupt) yields every article before the damage, then raises
+    the ReplayError naming the line."""
     feed_url = f"replay:{path.name}"
     sources: dict[str, Source] = {}
     refused = refused if refused is not None else Refusals()
     out: list[Article] = []
-    for lineno, line in _lines(path):
-        if not line.strip():
-            continue
-        try:
-            record = orjson.loads(line)
-        except orjson.JSONDecodeError as exc:
-            refused.add(f"{path}:{lineno}: not JSON: {exc}")
-            continue
-        reason = check_record(record)
-        if reason:
-            refused.add(f"{path}:{lineno}: {reason}")
-            continue
-        name = record.get("source") or "unknown"
-        source = sources.get(name) or sources.setdefault(name, source_for(name, registry))
-        try:
-            out.append(corpus_article(record, source, feed_url, datetime.now(UTC)))
-        except ValueError as exc:
-            refused.add(f"{path}:{lineno}: {str(exc)[:200]}")
-            continue
-        if len(out) >= batch:
-            yield out
-            out = []
+    damage: ReplayError | None = None
+    try:
+        for lineno, line in _lines(path):
+            if not line.strip():
+                continue
+            try:
+                record = orjson.loads(line)
+            except orjson.JSONDecodeError as exc:
+                refused.add(f"{path}:{lineno}: not JSON: {exc}")
+                continue
+            reason = check_record(record)
+            if reason:
+                refused.add(f"{path}:{lineno}: {reason}")
+                continue
+            name = record.get("source") or "unknown"
+            source = sources.get(name) or sources.setdefault(name, source_for(name, registry))
+            try:
+                out.append(corpus_article(record, source, feed_url, datetime.now(UTC)))
+            except ValueError as exc:
+                refused.add(f"{path}:{lineno}: {str(exc)[:200]}")
+                continue
+            if len(out) >= batch:
+                yield out
+                out = []
+    except ReplayError as exc:  # the lines read before the damage are still published
+        damage = exc
     if out:
         yield out
+    if damage is not None:
+        raise damage
 
 
 def iter_feed_files(paths: list[Path], registry: dict[str, FeedSpec]) -> Iterator[list[Article]]:

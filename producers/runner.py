@@ -80,6 +80,11 @@ class ReplayTotals:
     stopped: bool = False  # by SIGTERM or Ctrl-C before the end of the input
     # Records refused (wrongly typed fields, not JSON): counted, the first few named.
     refused: Refusals = field(default_factory=Refusals)
+    # Where the input became unreadable (a truncated or corrupt file), after what was readable
+    # before it was published.
+    unreadable: str | None = None
+    # Articles still in the spool at the end: the broker stayed away past the drain timeout.
+    spool_left: int = 0
 
 
 @asynccontextmanager
@@ -143,8 +148,10 @@ async def run_replay(
 ) -> ReplayTotals:
     """Publish a recorded corpus/feed through normalization, dedup and the publisher; what was
     spooled before is published first, and nothing is left spooled at the end (or on SIGTERM
-    or Ctrl-C) unless the broker stays away for ``producer_drain_timeout_s``. ``present`` moves
-    every article's publication time onto the moment it is replayed (:func:`at_present`)."""
+    or Ctrl-C) unless the broker stays away for ``producer_drain_timeout_s`` (then the totals
+    say how many are left: ``spool_left``). An input damaged part way is published up to the
+    damage, which the totals name (``unreadable``). ``present`` moves every article's
+    publication time onto the moment it is replayed (:func:`at_present`)."""
     stop_on_signals()
     state = StateStore(state_path(settings))
     spool = Spool(spool_path(settings))
@@ -158,7 +165,6 @@ async def run_replay(
         return await loop.run_in_executor(sink, lambda: fn(*args, **kwargs))
 
     totals = ReplayTotals()
-    left = 0
     try:
         batches = replay_batches(
             path, {f.id: f for f in registry}, _batch_size(rate), totals.refused
@@ -174,14 +180,12 @@ async def run_replay(
         except asyncio.CancelledError:
             totals.stopped = True
             log.info("replay stopped: publishing what is spooled first")
-        left = await in_sink(publisher.drain, settings.producer_drain_timeout_s)
+        totals.spool_left = await in_sink(publisher.drain, settings.producer_drain_timeout_s)
     finally:
         await in_sink(publisher.close)
         sink.shutdown(wait=True)
         state.close()
         spool.close()
-    if left:
-        raise SpoolNotDrainedError(left, spool_path(settings), settings.producer_drain_timeout_s)
     return totals
 
 
@@ -211,7 +215,14 @@ async def _replay_loop(
     on_batch: Callable[[ReplayTotals], None] | None,
 ) -> None:
     started = time.monotonic()
-    while (articles := await asyncio.to_thread(next, batches, None)) is not None:
+    while True:
+        try:
+            articles = await asyncio.to_thread(next, batches, None)
+        except ReplayError as exc:  # damaged part way: what came before is published
+            totals.unreadable = str(exc)
+            return
+        if articles is None:
+            return
         report = await in_sink(publisher.submit, articles)
         assert isinstance(report, SubmitReport)
         totals.articles += len(articles)

@@ -18,6 +18,7 @@ from producers.registry import load_registry
 from producers.replay import Refusals, ReplayError, replay_batches
 from rasad.core.article import limit_text
 from rasad.core.settings import Settings
+from tests.producers_fixtures import read_topic
 from tests.web_fixtures import raw_corpus_articles
 
 REPO = Path(__file__).resolve().parents[1]
@@ -135,6 +136,19 @@ def test_a_date_at_the_edge_of_the_calendar_is_unparsable_not_a_crash(raw: str) 
     assert parse_date(raw) is None
 
 
+def read_until_damage(path: Path) -> tuple[list[str], ReplayError]:
+    """The urls read from a damaged corpus before the ReplayError that ends it."""
+    urls: list[str] = []
+    with pytest.raises(ReplayError) as damage:
+        for batch in replay_batches(path, REGISTRY, 7):
+            urls += [a.url for a in batch]
+    return urls, damage.value
+
+
+def fifty_records(tmp_path: Path) -> Path:
+    return corpus(tmp_path, *({**GOOD, "url": f"http://example.com/{i}"} for i in range(50)))
+
+
 @pytest.mark.parametrize(
     ("damage", "says"),
     [
@@ -146,11 +160,23 @@ def test_a_date_at_the_edge_of_the_calendar_is_unparsable_not_a_crash(raw: str) 
 def test_a_damaged_corpus_file_is_a_replay_error_naming_it(
     tmp_path: Path, damage: Callable[[bytes], bytes], says: str
 ) -> None:
-    path = corpus(tmp_path, *({**GOOD, "url": f"http://example.com/{i}"} for i in range(50)))
+    path = fifty_records(tmp_path)
     path.write_bytes(damage(path.read_bytes()))
 
-    with pytest.raises(ReplayError, match=says):
-        read_all(path)
+    _, error = read_until_damage(path)
+
+    assert says in str(error) and str(path) in str(error)
+
+
+def test_a_truncated_corpus_yields_every_line_before_the_damage(tmp_path: Path) -> None:
+    path = fifty_records(tmp_path)
+    path.write_bytes(path.read_bytes()[:-20])
+
+    urls, error = read_until_damage(path)
+
+    line = int(str(error).split(":")[1])
+    assert 1 < line <= 50
+    assert urls == [f"http://example.com/{i}" for i in range(line - 1)]
 
 
 def test_a_file_that_is_not_a_feed_is_a_replay_error(tmp_path: Path) -> None:
@@ -161,22 +187,45 @@ def test_a_file_that_is_not_a_feed_is_a_replay_error(tmp_path: Path) -> None:
         read_all(path)
 
 
-def test_replay_summary_counts_the_refused_and_names_them(
-    live_stack: Settings, new_topic: Callable[..., str], tmp_path: Path
-) -> None:
-    path = corpus(tmp_path, GOOD, {**GOOD, "url": "http://example.com/2", "title": ["x"]})
-
-    done = rasad(
+def replay(path: Path, topic: str) -> subprocess.CompletedProcess[str]:
+    """`rasad produce --replay` of a corpus in its own folder, unthrottled, into `topic`."""
+    return rasad(
         "produce",
         "--replay",
         str(path),
         "--rate",
         "0",
-        RASAD_DATA_DIR=str(tmp_path),
-        RASAD_TOPIC_RAW=new_topic("hostile"),
+        RASAD_DATA_DIR=str(path.parent),
+        RASAD_TOPIC_RAW=topic,
         RASAD_PRODUCER_METRICS_PORT="0",
     )
 
-    assert done.returncode == 0, done.stderr
+
+def test_replay_summary_counts_the_refused_and_names_them(
+    live_stack: Settings, new_topic: Callable[..., str], tmp_path: Path
+) -> None:
+    path = corpus(tmp_path, GOOD, {**GOOD, "url": "http://example.com/2", "title": ["x"]})
+
+    done = replay(path, new_topic("hostile"))
+
+    assert done.returncode == 1, done.stderr
     assert "1 new" in done.stdout and "1 refused" in done.stdout
     assert f"{path}:2: title is a JSON list, not text" in done.stderr
+    assert "1 records refused" in done.stderr
+
+
+def test_a_truncated_replay_publishes_what_it_read_then_fails_naming_the_line(
+    live_stack: Settings, new_topic: Callable[..., str], tmp_path: Path
+) -> None:
+    path = fifty_records(tmp_path)
+    path.write_bytes(path.read_bytes()[:-20])
+    topic = new_topic("truncated")
+
+    done = replay(path, topic)
+
+    assert_one_line_error(done, f"{path}:")
+    line = int(done.stderr.split(f"{path}:")[1].split(":")[0])
+    assert done.returncode == 2 and "the file is truncated" in done.stderr
+    published = [article.url for _, article in read_topic(live_stack, topic)]
+    assert published == [f"http://example.com/{i}" for i in range(line - 1)]
+    assert f"{line - 1} new" in done.stdout

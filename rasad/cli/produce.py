@@ -18,12 +18,18 @@ if TYPE_CHECKING:
 
     from producers.poller import PollOutcome
     from producers.registry import FeedSpec
+    from producers.runner import ReplayTotals
+    from rasad.core.settings import Settings
 
 # producers.registry.DEFAULT_REGISTRY (the same file), without importing the registry's
 # dependencies just to show the default in --help.
 DEFAULT_REGISTRY = Path(producers.__file__).with_name("feeds.yaml")
 RegistryOption = Annotated[Path, typer.Option(help="Feed registry YAML file.")]
-# Exit code of a producer that ends with articles still in its spool (2 is bad input).
+# Exit codes of `rasad produce`: some replayed records refused (the rest published); input
+# missing or unreadable (with --replay, what was readable before the damage is published); a
+# producer ending with articles still in its spool, which outranks the others (issue 18).
+EXIT_REFUSED = 1
+EXIT_BAD_INPUT = 2
 EXIT_SPOOLED = 3
 
 
@@ -34,7 +40,7 @@ def _load(registry: Path) -> list[FeedSpec]:
         return load_registry(registry)
     except RegistryError as exc:
         out().print(f"[red]{exc}[/red]")
-        raise typer.Exit(2) from exc
+        raise typer.Exit(EXIT_BAD_INPUT) from exc
 
 
 def _summary(outcomes: list[PollOutcome]) -> Table:
@@ -118,14 +124,14 @@ def _replay(path: Path, feeds: list[FeedSpec], rate: float, present: bool = Fals
 
     from producers import metrics
     from producers.replay import ReplayError
-    from producers.runner import ReplayTotals, SpoolNotDrainedError, run_replay
+    from producers.runner import run_replay
     from rasad.core.settings import get_settings
 
     settings = get_settings()
     console = out()
     if not path.exists():
         console.print(f"[red]{path}: no such file or folder[/red]")
-        raise typer.Exit(2)
+        raise typer.Exit(EXIT_BAD_INPUT)
     # The same /metrics page as the polling producer: articles read, published, duplicate.
     metrics.serve(settings.producer_metrics_port)
     with Progress(console=console, transient=False) as progress:
@@ -142,22 +148,51 @@ def _replay(path: Path, feeds: list[FeedSpec], rate: float, present: bool = Fals
             totals = asyncio.run(run_replay(settings, path, feeds, rate, on_batch, present))
         except ReplayError as exc:
             console.print(f"[red]{exc}[/red]")
-            raise typer.Exit(2) from exc
-        except SpoolNotDrainedError as exc:
-            err().print(f"[bold red]error:[/] {exc}")
-            raise typer.Exit(EXIT_SPOOLED) from exc
+            raise typer.Exit(EXIT_BAD_INPUT) from exc
+    _replay_summary(totals)
+    raise typer.Exit(_replay_exit(totals, settings))
+
+
+def _replay_summary(totals: ReplayTotals) -> None:
     speed = totals.articles / totals.seconds if totals.seconds else 0.0
-    console.print(
+    spooled = (
+        f"{totals.spool_left} still spooled"
+        if totals.spool_left
+        else f"{totals.spooled} spooled on the way, all published since"
+    )
+    out().print(
         f"{totals.articles} articles in {totals.seconds:.1f} s ({speed:.0f}/s): "
         f"{totals.new} new, {totals.updated} updated, {totals.duplicate} duplicate; "
-        f"{totals.spooled} spooled on the way, all published since; "
-        f"{totals.refused.count} refused"
+        f"{spooled}; {totals.refused.count} refused"
         + ("; stopped before the end of the input" if totals.stopped else "")
+        + ("; the input ends in damage" if totals.unreadable else "")
     )
     for reason in totals.refused.reasons:
         err().print(f"refused: {reason}", style="yellow", markup=False, highlight=False)
     if totals.refused.count > len(totals.refused.reasons):
         err().print(f"… and {totals.refused.count - len(totals.refused.reasons)} more refused")
+
+
+def _replay_exit(totals: ReplayTotals, settings: Settings) -> int:
+    """Say what went wrong, worst first, and return the exit code for it (0 if nothing did)."""
+    from producers.runner import SpoolNotDrainedError, spool_path
+
+    if totals.spool_left:
+        timeout = settings.producer_drain_timeout_s
+        left = SpoolNotDrainedError(totals.spool_left, spool_path(settings), timeout)
+        err().print(f"[bold red]error:[/] {left}")
+    if totals.unreadable:
+        err().print(f"error: {totals.unreadable}", style="red", markup=False, highlight=False)
+    if totals.refused.count:
+        err().print(
+            f"error: {totals.refused.count} records refused (named above); the rest were published",
+            style="red",
+        )
+    if totals.spool_left:
+        return EXIT_SPOOLED
+    if totals.unreadable:
+        return EXIT_BAD_INPUT
+    return EXIT_REFUSED if totals.refused.count else 0
 
 
 def register(app: typer.Typer) -> None:
