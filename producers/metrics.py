@@ -26,10 +26,12 @@ FETCH_ERRORS = Counter(
 )
 BYTES = Counter("rasad_producer_fetched_bytes_total", "Bytes read from feed servers (wire).")
 SPOOL_SIZE = Gauge("rasad_producer_spool_size", "Articles waiting in the local spool.")
-FEED_STATES = Gauge(
-    "rasad_producer_feeds",
-    "Sources per health state; `silent` counts sources with no news for several usual gaps.",
-    ["state"],
+FEED_STATES = Gauge("rasad_producer_feeds", "Sources per health state.", ["state"])
+OUTLET_SILENT = Gauge(
+    "rasad_producer_outlet_silent",
+    "1 for an outlet none of whose sources brought news for several usual gaps "
+    "(RASAD_PRODUCER_SILENT_FACTOR), else 0; one series per polled outlet.",
+    ["outlet"],
 )
 FEED_VERDICTS = Gauge(
     "rasad_producer_feed_verdicts",

@@ -32,6 +32,7 @@ from producers.fulltext import FullText
 from producers.parse import NotAFeedError, ParsedFeed, parse_feed
 from producers.publish import Publisher, SubmitReport
 from producers.registry import FeedSpec
+from producers.silence import silent_outlets
 from producers.sitemap_source import Validators, read_news_sitemap
 from producers.sitemaps import SitemapError
 from producers.state import FeedHealth, StateStore
@@ -140,8 +141,9 @@ class Poller:
             n = sum(1 for h in self.health.values() if h.state == state)
             metrics.FEED_STATES.labels(state).set(n)
         now, factor = datetime.now(UTC), self.settings.producer_silent_factor
-        silent = sum(1 for h in self.health.values() if h.is_silent(now, factor))
-        metrics.FEED_STATES.labels("silent").set(silent)
+        silent = silent_outlets(self.feeds, self.health, now, factor)
+        for outlet in {f.outlet_id for f in self.feeds}:
+            metrics.OUTLET_SILENT.labels(outlet).set(1 if outlet in silent else 0)
         for verdict in VERDICTS:
             n = sum(1 for h in self.health.values() if h.verdict == verdict)
             metrics.FEED_VERDICTS.labels(verdict).set(n)

@@ -39,17 +39,21 @@ def _styled(text: str) -> str:
 
 
 def feeds_status(registry: RegistryOption = DEFAULT_REGISTRY) -> None:
-    """Per outlet and source: state (silent when news stopped), verdict, last success, errors."""
+    """Per outlet and source: state (silent when the outlet's news stopped), verdict, last
+    success, errors."""
     from rich.table import Table
 
+    from producers.silence import shows_silent, silent_outlets
     from producers.state import read_feed_health
     from rasad.core.settings import get_settings
 
     settings = get_settings()
     outlets = load_outlets_or_exit(registry)
     health = read_feed_health(settings.data_dir / settings.producer_state_path)
-    now = datetime.now(UTC)
-    sources = sum(len(o.specs()) for o in outlets)
+    factor = settings.producer_silent_factor
+    every = [spec for outlet in outlets for spec in outlet.specs()]
+    quiet = silent_outlets(every, health, datetime.now(UTC), factor)
+    sources = len(every)
     table = Table(title=f"{len(outlets)} outlets, {sources} sources")
     for column in ("outlet", "source", "state", "verdict", "interval", "last success", "last new"):
         table.add_column(column, overflow="fold")
@@ -64,7 +68,7 @@ def feeds_status(registry: RegistryOption = DEFAULT_REGISTRY) -> None:
                 state = "new" if spec.enabled else "disabled"
                 table.add_row(outlet.id, spec.id, state, "", f"{spec.interval:.0f}s", "never")
                 continue
-            silent = spec.enabled and h.is_silent(now, settings.producer_silent_factor)
+            silent = shows_silent(spec, h, quiet)
             table.add_row(
                 outlet.id,
                 spec.id,

@@ -132,6 +132,7 @@ def _feeds_part(settings: Settings) -> Part:
 
     from producers.registry import RegistryError, load_registry
     from producers.runner import feed_health, spool_path
+    from producers.silence import shows_silent, silent_outlets
     from producers.spool import Spool
 
     try:
@@ -140,12 +141,12 @@ def _feeds_part(settings: Settings) -> Part:
         return Part("feeds", False, str(exc))
     health = feed_health(settings)
     enabled = [f for f in registry if f.enabled]
+    quiet = silent_outlets(enabled, health, datetime.now(UTC), settings.producer_silent_factor)
     counts: dict[str, int] = {}
-    now = datetime.now(UTC)
     for feed in enabled:
         h = health.get(feed.id)
         state: str = h.state if h else "never polled"
-        if h is not None and h.is_silent(now, settings.producer_silent_factor):
+        if shows_silent(feed, h, quiet):
             state = "silent"
         counts[state] = counts.get(state, 0) + 1
     summary = f"{len(enabled)} enabled source(s): " + ", ".join(

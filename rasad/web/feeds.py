@@ -8,12 +8,24 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from prometheus_client import Gauge
+
 from producers.registry import FeedSpec, Outlet, load_outlets
-from producers.state import read_feed_health
+from producers.silence import shows_silent, silent_outlets
+from producers.state import FeedHealth, read_feed_health
 from rasad.core.settings import Settings
 
+# Set from the producer's persisted state each time /metrics is read, so the web server's own
+# metrics say which outlets fell silent, whichever process polls them.
+OUTLET_SILENT = Gauge(
+    "rasad_web_outlet_silent",
+    "1 for an outlet none of whose sources brought news for several usual gaps "
+    "(RASAD_PRODUCER_SILENT_FACTOR), else 0; one series per outlet with a source.",
+    ["outlet"],
+)
+
 # The producer's states folded into the ones the dashboard colours; "silent" (an outlet that
-# stopped publishing, see FeedHealth.is_silent) is computed here, not stored.
+# stopped publishing, see producers.silence) is computed here, not stored.
 _SHOWN = {
     "ok": "ok",
     "not_modified": "ok",
@@ -25,19 +37,18 @@ _SHOWN = {
 
 
 def feed_health(settings: Settings) -> list[dict[str, Any]]:
-    """One row per source (and per outlet without one), by outlet: state (silent when its news
-    stopped), verdict, last success and last error (never secrets)."""
+    """One row per source (and per outlet without one), by outlet: state (silent when its
+    outlet's news stopped), verdict, last success and last error (never secrets)."""
     health = read_feed_health(settings.data_dir / settings.producer_state_path)
-    now = datetime.now(UTC)
+    listed = _sources_or_outlets()
+    quiet = _silent(listed, health, settings)
     rows = []
-    for spec in _sources_or_outlets():
+    for spec in listed:
         if not isinstance(spec, FeedSpec):
             rows.append(_no_source(spec))
             continue
         h = health.get(spec.id)
-        silent = (
-            spec.enabled and h is not None and h.is_silent(now, settings.producer_silent_factor)
-        )
+        silent = shows_silent(spec, h, quiet)
         rows.append(
             {
                 "source_id": spec.id,
@@ -62,6 +73,22 @@ def feed_health(settings: Settings) -> list[dict[str, Any]]:
             }
         )
     return rows
+
+
+def count_silent_outlets(settings: Settings) -> None:
+    """Set :data:`OUTLET_SILENT` for every outlet with a source, from the persisted state."""
+    health = read_feed_health(settings.data_dir / settings.producer_state_path)
+    listed = _sources_or_outlets()
+    quiet = _silent(listed, health, settings)
+    for outlet in {spec.outlet_id for spec in listed if isinstance(spec, FeedSpec)}:
+        OUTLET_SILENT.labels(outlet).set(1 if outlet in quiet else 0)
+
+
+def _silent(
+    listed: list[FeedSpec | Outlet], health: dict[str, FeedHealth], settings: Settings
+) -> set[str]:
+    sources = [spec for spec in listed if isinstance(spec, FeedSpec)]
+    return silent_outlets(sources, health, datetime.now(UTC), settings.producer_silent_factor)
 
 
 def _sources_or_outlets() -> list[FeedSpec | Outlet]:

@@ -91,7 +91,8 @@ async def healthz(svc: ServicesDep) -> JSONResponse:
         }
     },
 )
-def metrics() -> Response:
+def metrics(svc: ServicesDep) -> Response:
+    feeds.count_silent_outlets(svc.settings)
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
 
