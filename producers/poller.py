@@ -33,9 +33,9 @@ from producers.parse import NotAFeedError, ParsedFeed, parse_feed
 from producers.publish import Publisher, SubmitReport
 from producers.registry import FeedSpec
 from producers.silence import silent_outlets
-from producers.sitemap_source import Validators, read_news_sitemap
+from producers.sitemap_source import read_news_sitemap
 from producers.sitemaps import SitemapError
-from producers.state import FeedHealth, StateStore
+from producers.state import FeedHealth, StateStore, Validators
 from rasad.core.logs import get_logger
 from rasad.core.settings import Settings
 
@@ -106,8 +106,10 @@ class Poller:
         return await loop.run_in_executor(self._sink, lambda: fn(*args, **kwargs))
 
     async def start(self) -> None:
-        """Load persisted health (validators, intervals) so a restart resumes politely."""
+        """Load persisted health (validators, intervals) and the child sitemaps' validators, so
+        a restart resumes politely."""
         saved = await self._in_sink(self.state.load_feeds)
+        self._children = await self._in_sink(self.state.load_children)
         if ".invalid/" in self.settings.producer_contact_url:
             log.warning(
                 "no contact URL in the User-Agent",
@@ -200,7 +202,12 @@ class Poller:
                 feed_url=feed.url,
                 fetched_at=now,
             )
-        return await read_news_sitemap(self.fetcher, feed, result, now, self._children)
+        before = dict(self._children)
+        parsed = await read_news_sitemap(self.fetcher, feed, result, now, self._children)
+        fetched = {u: v for u, v in self._children.items() if before.get(u) is not v}
+        if fetched:
+            await self._in_sink(self.state.save_children, fetched)
+        return parsed
 
     async def _publish(self, parsed: ParsedFeed, *, pages: bool = False) -> SubmitReport:
         """Publish what is new; its page text first when full text is on, and always for a

@@ -12,7 +12,8 @@ from datetime import datetime
 from producers.fetch import Fetcher, FetchError, FetchResult
 from producers.parse import ParsedFeed
 from producers.registry import FeedSpec
-from producers.sitemaps import NewsEntry, Sitemap, SitemapError, entry_article, parse_sitemap
+from producers.sitemaps import Sitemap, SitemapError, entry_article, parse_sitemap
+from producers.state import Validators
 
 # Children of an index fetched per poll. News indexes list one to a few sitemaps; a whole-site
 # index lists thousands, and reading them all at every poll would be anything but polite.
@@ -25,12 +26,6 @@ def news_children(index: Sitemap) -> list[str]:
     return (named or index.children)[:MAX_CHILDREN]
 
 
-# Per child sitemap URL, its last answer's validators (ETag, Last-Modified) and entries: a 304
-# reuses the entries, so the verdict (ok, stale) still sees them. News sitemaps are small
-# (Google caps them at 1,000 entries of the last two days).
-Validators = dict[str, tuple[str | None, str | None, list[NewsEntry]]]
-
-
 async def read_news_sitemap(
     fetcher: Fetcher,
     feed: FeedSpec,
@@ -39,7 +34,8 @@ async def read_news_sitemap(
     validators: Validators | None = None,
 ) -> ParsedFeed:
     """The articles of a news sitemap (or of the news sitemaps its index lists). Children are
-    fetched conditionally with ``validators``, so an unchanged one costs a 304 like a feed."""
+    fetched conditionally with ``validators``, so an unchanged one costs a 304 like a feed; a
+    child answered in full gets a new entry there (a new tuple: the caller saves those)."""
     validators = {} if validators is None else validators
     sitemap = await asyncio.to_thread(parse_sitemap, result.body, result.charset)
     problems = ["cut at the protocol's 50,000 entries"] if sitemap.truncated else []

@@ -12,7 +12,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Literal
 
+import orjson
 from pydantic import BaseModel, ConfigDict
+
+from producers.sitemaps import NewsEntry
 
 # Per article id: every content hash published so far, and the highest version. Every hash, not
 # just the last: an outlet's RSS and Atom feeds often carry the same story with different
@@ -30,7 +33,14 @@ CREATE TABLE IF NOT EXISTS seen (
     PRIMARY KEY (id, content_hash)
 );
 CREATE TABLE IF NOT EXISTS feeds (id TEXT PRIMARY KEY, data TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS sitemap_children (url TEXT PRIMARY KEY, data TEXT NOT NULL);
 """
+
+# Per child sitemap URL (of a news sitemap index), its last answer's validators (ETag,
+# Last-Modified) and entries: a 304 reuses the entries, so the verdict (ok, stale) still sees
+# them. Kept with the feeds' validators so a restart asks conditionally, not for everything.
+# News sitemaps are small (Google caps them at 1,000 entries of the last two days).
+Validators = dict[str, tuple[str | None, str | None, list[NewsEntry]]]
 
 
 class FeedHealth(BaseModel):
@@ -142,6 +152,28 @@ class StateStore:
             "ON CONFLICT(id) DO UPDATE SET data = excluded.data",
             (health.id, health.model_dump_json()),
         )
+
+    # --- child sitemaps ------------------------------------------------------------------------
+    def load_children(self) -> Validators:
+        children: Validators = {}
+        for url, data in self._db.execute("SELECT url, data FROM sitemap_children"):
+            saved = orjson.loads(data)
+            entries = [NewsEntry(**entry) for entry in saved["entries"]]
+            children[url] = (saved["etag"], saved["last_modified"], entries)
+        return children
+
+    def save_children(self, children: Validators) -> None:
+        rows = [
+            (url, orjson.dumps({"etag": etag, "last_modified": modified, "entries": entries}))
+            for url, (etag, modified, entries) in children.items()
+        ]
+        with self._db:
+            self._db.execute("BEGIN")
+            self._db.executemany(
+                "INSERT INTO sitemap_children (url, data) VALUES (?, ?) "
+                "ON CONFLICT(url) DO UPDATE SET data = excluded.data",
+                rows,
+            )
 
 
 def read_feed_health(path: Path) -> dict[str, FeedHealth]:

@@ -82,11 +82,9 @@ async def test_robots_txt_is_read_once_per_host_and_obeyed(
     assert "+https://" in site.requests[0].headers["User-Agent"]  # a contact URL
 
 
-async def test_a_news_sitemap_index_is_polled_into_articles_with_their_page_text(
-    live_stack: Settings, new_topic: Callable[..., str], site: FeedServer, tmp_path: Path
-) -> None:
-    settings = producer_settings(tmp_path, topic_raw=new_topic("producers"))
-    source = FeedSpec(
+def news_sitemap(site: FeedServer) -> FeedSpec:
+    """The site's news sitemap index as an outlet's source."""
+    return FeedSpec(
         id="nabd-sitemap1",
         outlet="nabd",
         name="نبض شرقي",
@@ -97,6 +95,13 @@ async def test_a_news_sitemap_index_is_polled_into_articles_with_their_page_text
         enabled=True,
         type="sitemap",
     )
+
+
+async def test_a_news_sitemap_index_is_polled_into_articles_with_their_page_text(
+    live_stack: Settings, new_topic: Callable[..., str], site: FeedServer, tmp_path: Path
+) -> None:
+    settings = producer_settings(tmp_path, topic_raw=new_topic("producers"))
+    source = news_sitemap(site)
     async with open_poller(settings, [source]) as poller:
         [first] = await poller.run_once()
         [again] = await poller.run_once()
@@ -114,3 +119,19 @@ async def test_a_news_sitemap_index_is_polled_into_articles_with_their_page_text
     assert private.title == ITEMS[0].title and private.body == ""  # robots.txt: not fetched
     assert not any(r.path.startswith("/private/") for r in site.requests)
     assert poller.health["nabd-sitemap1"].verdict == "ok"
+
+
+async def test_a_restarted_producer_asks_for_child_sitemaps_conditionally(
+    live_stack: Settings, new_topic: Callable[..., str], site: FeedServer, tmp_path: Path
+) -> None:
+    settings = producer_settings(tmp_path, topic_raw=new_topic("restart"))
+    outcomes = []
+    for _run in range(2):  # a producer, stopped, then started again on the same data dir
+        async with open_poller(settings, [news_sitemap(site)]) as poller:
+            outcomes += await poller.run_once()
+
+    assert [o.new for o in outcomes] == [7, 0]
+    for child in ("/news-sitemap.xml", "/news-sitemap-1256.xml"):
+        asked = [r for r in site.requests if r.path == child]
+        assert len(asked) == 2 and "If-None-Match" in asked[1].headers, child
+    assert poller.health["nabd-sitemap1"].verdict == "ok"  # the saved entries still count
