@@ -31,7 +31,7 @@ import gzip
 import hashlib
 import random
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
@@ -48,23 +48,15 @@ from bench_web import (
 )
 from measure import loadavg
 from search_mix import query_mix
+from year_build import Checkpoint, build, bulk
 
 from indexers.index.documents import article_index, to_document
-from indexers.index.templates import ensure_index_setup, write_generation
+from indexers.index.templates import write_generation
 from rasad.core.article import EnrichedArticle
-from rasad.core.engine.client import Engine, EngineUnavailable
+from rasad.core.engine.client import Engine
 from rasad.core.settings import Settings
 
 PREFIX = "bench_year"
-YEAR = timedelta(days=365)
-# ~1,000 documents (~3-5 MB) per bulk request, two in flight: one per core of the engine.
-BULK_DOCS = 1000
-BULK_IN_FLIGHT = 2
-BULK_ATTEMPTS = 4
-# While loading, refresh every 30 s and sync the translog in the background (as a reindex
-# would); measured with the template's settings again: refresh every 1 s, durable writes.
-LOADING = {"index": {"refresh_interval": "30s", "translog.durability": "async"}}
-SERVING = {"index": {"refresh_interval": "1s", "translog.durability": "request"}}
 # The ingest running beside the searches: a busy newsroom's peak, in the indexer's batches.
 INGEST_RATE = 20.0
 INGEST_BATCH_S = 0.25
@@ -95,81 +87,6 @@ def sampled_corpus(settings: Settings, sample: int) -> list[EnrichedArticle]:
             out.write(b"\n".join(_enrich_chunk(picked)))
     with gzip.open(cache, "rb") as handle:
         return [EnrichedArticle.from_json(line) for line in handle.read().splitlines()]
-
-
-def year_copy(doc: dict[str, Any], copy: int, copies: int, end: datetime) -> dict[str, Any]:
-    """Copy ``copy`` of an indexed document: derived ids, time moved and wrapped into the year."""
-    out = dict(doc)
-    if copy:
-        out["id"] = hashlib.sha256(f"{copy}:{doc['id']}".encode()).hexdigest()[:32]
-        if doc.get("cluster_id"):
-            out["cluster_id"] = f"{doc['cluster_id']}-y{copy}"
-    published = datetime.fromisoformat(doc["published_at"]) + timedelta(days=copy * 365 // copies)
-    behind = (end - published) % YEAR
-    out["published_at"] = (end - behind).isoformat()
-    return out
-
-
-async def build(
-    settings: Settings, articles: list[EnrichedArticle], docs: int, budget_s: float
-) -> int:
-    """Bulk-load ``docs`` year copies (or what ``budget_s`` seconds allow); returns the count."""
-    copies = -(-docs // len(articles))
-    end = datetime.now(UTC)
-    async with await Engine.connect(settings) as engine:
-        await ensure_index_setup(engine, settings)
-        generation = await write_generation(engine, settings)
-        assert generation is not None
-        base = [to_document(a, end) for a in articles]
-        started = time.monotonic()
-        pending: set[asyncio.Task[None]] = set()
-        sent = 0
-        for copy in range(copies):
-            for at in range(0, len(base), BULK_DOCS):
-                lines: list[bytes] = []
-                for doc in base[at : at + BULK_DOCS][: docs - sent]:
-                    out = year_copy(doc, copy, copies, end)
-                    index = article_index(generation, datetime.fromisoformat(out["published_at"]))
-                    lines += [
-                        orjson.dumps({"index": {"_index": index, "_id": out["id"]}}),
-                        orjson.dumps(out),
-                    ]
-                sent += len(lines) // 2
-                if len(pending) >= BULK_IN_FLIGHT:
-                    done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
-                    for task in done:
-                        task.result()  # a bulk that failed for good stops the build, loudly
-                pending.add(asyncio.create_task(_bulk(engine, b"\n".join(lines) + b"\n")))
-                if sent >= docs or time.monotonic() - started > budget_s:
-                    break
-            elapsed = time.monotonic() - started
-            print(
-                f"  {sent:,} documents sent in {elapsed:.0f} s ({sent / elapsed:.0f}/s)", flush=True
-            )
-            if sent >= docs or elapsed > budget_s:
-                break
-            if copy == 0:  # the indices exist now: load like a reindex, not like a live feed
-                await engine.put_settings(f"{settings.index_prefix}-articles-*", LOADING)
-        await asyncio.gather(*pending)
-        await engine.put_settings(f"{settings.index_prefix}-articles-*", SERVING)
-        await engine.refresh(settings.articles_read_alias)
-        return int(await engine.count(settings.articles_read_alias))
-
-
-async def _bulk(engine: Engine, payload: bytes) -> None:
-    # A loaded engine can outlast the 30 s HTTP timeout on one bulk; the writes are idempotent
-    # (ids), so retry a few times before giving up.
-    for attempt in range(BULK_ATTEMPTS):
-        try:
-            answer = await engine.bulk(payload)
-            break
-        except EngineUnavailable:
-            if attempt == BULK_ATTEMPTS - 1:
-                raise
-            await asyncio.sleep(2**attempt)
-    if answer.get("errors"):
-        failed = [i for i in answer["items"] if "error" in next(iter(i.values()))]
-        raise RuntimeError(f"{len(failed)} documents refused, e.g. {failed[:1]}")
 
 
 async def index_size(engine: Engine, settings: Settings) -> tuple[int, int]:
@@ -212,7 +129,7 @@ class Ingest:
                     orjson.dumps(doc),
                 ]
                 self.sent += 1
-            await _bulk(self.engine, b"\n".join(lines) + b"\n")
+            await bulk(self.engine, b"\n".join(lines) + b"\n")
             # Keep the planned rate: sleep only what the batch left of its slot.
             due = started + self.sent / INGEST_RATE - time.monotonic()
             if due > 0:
@@ -333,10 +250,14 @@ def main() -> None:
     print(f"load average before: {loadavg()}")
     articles = sampled_corpus(settings, args.sample)
     if not args.reuse:
+        sample = args.sample
+        checkpoint = Checkpoint.load(
+            settings.data_dir / "bench" / "year-build.json", args.docs, sample
+        )
         started = time.perf_counter()
-        count = asyncio.run(build(settings, articles, args.docs, args.build_budget_s))
+        count = asyncio.run(build(settings, articles, checkpoint, args.build_budget_s))
         took = time.perf_counter() - started
-        print(f"built {count:,} articles in {took:.0f} s ({count / took:.0f}/s) under {PREFIX}")
+        print(f"the index holds {count:,} articles under {PREFIX} ({took:.0f} s this run)")
         if args.build_only:
             return
     server = serve(settings)
@@ -355,6 +276,7 @@ def main() -> None:
         server.wait()
         if not (args.keep or args.reuse):
             asyncio.run(_drop(settings))
+            (settings.data_dir / "bench" / "year-build.json").unlink(missing_ok=True)
 
 
 if __name__ == "__main__":

@@ -174,6 +174,16 @@ async def test_newest_first_sorting(engine: Engine, search_corpus: IndexedCorpus
     assert dates == sorted(dates, reverse=True)
 
 
+async def test_a_search_without_words_lists_and_samples_the_newest_first(
+    engine: Engine, search_corpus: IndexedCorpus
+) -> None:
+    request = SearchRequest(filters=Filters(topics=("sanctions",)), size=50)
+    result = await search(engine, search_corpus.settings, request)
+    dates = [h.document["published_at"] for h in result.hits]
+    assert dates == sorted(dates, reverse=True)
+    assert result.total > len(dates)
+
+
 async def test_cursor_pages_through_every_hit_exactly_once(
     engine: Engine, search_corpus: IndexedCorpus
 ) -> None:

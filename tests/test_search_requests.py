@@ -46,6 +46,16 @@ def test_facets_are_counted_over_the_best_hits_and_the_histogram_over_all() -> N
     assert "date_histogram" in aggs["published"]
 
 
+def test_a_search_without_words_scores_by_recency_and_one_with_words_by_relevance() -> None:
+    filtered = SearchRequest(filters=Filters(topics=("sport",)))
+    for body in (hits_body(filtered, NOW), summary_body(filtered, NOW)):
+        recency = body["query"]["bool"]["should"][0]["distance_feature"]
+        assert recency["field"] == "published_at"
+        assert recency["origin"] == NOW.isoformat()
+    worded = hits_body(SearchRequest(query="ترامب"), NOW)["query"]
+    assert "should" not in worded["bool"]
+
+
 def test_the_page_of_hits_counts_nothing_and_carries_no_facets() -> None:
     body = hits_body(SearchRequest(query="ترامب"), NOW)
     assert body["track_total_hits"] is False
