@@ -229,3 +229,12 @@ def test_a_truncated_replay_publishes_what_it_read_then_fails_naming_the_line(
     published = [article.url for _, article in read_topic(live_stack, topic)]
     assert published == [f"http://example.com/{i}" for i in range(line - 1)]
     assert f"{line - 1} new" in done.stdout
+
+
+@pytest.mark.parametrize("url", ["http://", "http://[zz", "http://a b", "http://x:99999/"])
+@pytest.mark.parametrize("command", ["check", "discover"])
+def test_a_broken_url_given_to_feeds_is_refused_in_one_line(command: str, url: str) -> None:
+    done = rasad("feeds", command, url)
+
+    assert done.returncode == 2 and "Traceback" not in done.stdout + done.stderr, done.stderr
+    assert f"{url}: neither an outlet" in done.stdout

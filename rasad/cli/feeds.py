@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from rasad.cli.console import out
-from rasad.cli.feeds_discover import feeds_discover
+from rasad.cli.feeds_discover import feeds_discover, web_url
 from rasad.cli.produce import DEFAULT_REGISTRY, RegistryOption, ago
 
 if TYPE_CHECKING:
@@ -99,10 +99,10 @@ def _targets(outlets: list[Outlet], names: list[str], every: bool) -> list[FeedS
             chosen += by_outlet[name].specs() or [by_outlet[name]]
         elif name in by_source or name in by_url:
             chosen.append(by_source.get(name) or by_url[name])
-        elif name.startswith(("http://", "https://")):
+        elif web_url(name):
             chosen.append(FeedSpec.for_url(name, f"url-{n}"))
         else:
-            out().print(f"[red]{name}: neither an outlet or source id nor a URL[/red]")
+            out().print(f"[red]{name}: neither an outlet or source id nor an http(s) URL[/red]")
             raise typer.Exit(2)
     return chosen
 

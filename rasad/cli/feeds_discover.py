@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Annotated
+from urllib.parse import urlsplit
 
 import typer
 
@@ -14,6 +15,18 @@ from rasad.cli.produce import DEFAULT_REGISTRY, RegistryOption
 if TYPE_CHECKING:
     from producers.discover import Proposal
     from producers.registry import Outlet
+
+
+def web_url(name: str) -> bool:
+    """An http(s) URL with a host (and a valid port, if any), without spaces: one a request
+    and a registry entry can use. ``http://``, ``http://[zz`` and ``http://a b`` are not."""
+    try:
+        parts = urlsplit(name)
+        _ = parts.port  # raises ValueError for a port out of range or not a number
+    except ValueError:
+        return False
+    blank = any(c.isspace() for c in name)
+    return parts.scheme in ("http", "https") and bool(parts.hostname) and not blank
 
 
 def _sites(outlets: list[Outlet], names: list[str], every: bool) -> list[tuple[str | None, str]]:
@@ -28,10 +41,10 @@ def _sites(outlets: list[Outlet], names: list[str], every: bool) -> list[tuple[s
     for name in names:
         if name in by_id:
             sites.append((name, by_id[name].homepage))
-        elif name.startswith(("http://", "https://")):
+        elif web_url(name):
             sites.append((by_host.get(host_of(name)), name))
         else:
-            out().print(f"[red]{name}: neither an outlet id nor a URL[/red]")
+            out().print(f"[red]{name}: neither an outlet id nor an http(s) URL[/red]")
             raise typer.Exit(2)
     return sites
 
