@@ -53,6 +53,9 @@ def source_for(name: str, registry: dict[str, FeedSpec]) -> Source:
 # Corpus fields that hold text: a value of another type (a number, an object, a list) is
 # refused, never stringified into an article (a title {"a": 1} is not the text "{'a': 1}").
 TEXT_FIELDS = ("url", "title", "abstract", "text", "author", "category", "source", "published")
+# A recorded feed file larger than this is refused unread: the live poller never parses a feed
+# past RASAD_PRODUCER_MAX_DECOMPRESSED_BYTES (30 MB by default), and big feeds are ~3 MB.
+MAX_FEED_FILE_BYTES = 30_000_000
 # Refusal reasons kept for the summary; the count covers them all.
 MAX_REASONS = 20
 
@@ -167,7 +170,10 @@ def iter_feed_files(paths: list[Path], registry: dict[str, FeedSpec]) -> Iterato
         if source.id == "history":
             source = source_for(path.parent.parent.name, registry)
         try:
-            data = path.read_bytes()
+            with path.open("rb") as handle:
+                data = handle.read(MAX_FEED_FILE_BYTES + 1)
+            if len(data) > MAX_FEED_FILE_BYTES:
+                raise ReplayError(f"{path}: over {MAX_FEED_FILE_BYTES:,} bytes, not a feed")
             parsed = parse_feed(
                 data,
                 None,

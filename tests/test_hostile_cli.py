@@ -15,7 +15,7 @@ import pytest
 
 from producers.parse import parse_date
 from producers.registry import load_registry
-from producers.replay import Refusals, ReplayError, replay_batches
+from producers.replay import MAX_FEED_FILE_BYTES, Refusals, ReplayError, replay_batches
 from rasad.core.article import limit_text
 from rasad.core.settings import Settings
 from tests.producers_fixtures import read_topic
@@ -184,6 +184,15 @@ def test_a_file_that_is_not_a_feed_is_a_replay_error(tmp_path: Path) -> None:
     path.write_bytes(b"<html><body>not a feed</body></html>")
 
     with pytest.raises(ReplayError, match="not an RSS/Atom feed"):
+        read_all(path)
+
+
+def test_a_feed_file_past_the_feed_size_cap_is_refused_unread(tmp_path: Path) -> None:
+    path = tmp_path / "huge.xml"
+    with path.open("wb") as handle:
+        handle.truncate(MAX_FEED_FILE_BYTES + 1)  # sparse: costs no disk
+
+    with pytest.raises(ReplayError, match="over 30,000,000 bytes, not a feed"):
         read_all(path)
 
 
