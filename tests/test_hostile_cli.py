@@ -247,3 +247,19 @@ def test_a_broken_url_given_to_feeds_is_refused_in_one_line(command: str, url: s
 
     assert done.returncode == 2 and "Traceback" not in done.stdout + done.stderr, done.stderr
     assert f"{url}: neither an outlet" in done.stdout
+
+
+@pytest.mark.parametrize("port", ["99999", "-1"])
+def test_a_port_out_of_range_is_refused_in_one_line(port: str) -> None:
+    done = rasad("serve", RASAD_WEB_PORT=port)
+
+    assert_one_line_error(done, "RASAD_WEB_PORT: Input should be")
+
+
+def test_a_path_that_looks_like_markup_is_printed_as_it_is(tmp_path: Path) -> None:
+    missing = tmp_path / "[/x]" / "corpus.jsonl"
+
+    done = rasad("produce", "--replay", str(missing))
+
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+    assert f"{missing}: no such file or folder" in done.stdout

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
-from rasad.cli.console import err, out
+from rasad.cli.console import err, out, plain
 
 if TYPE_CHECKING:
     from rasad.core.engine.client import Engine
@@ -117,7 +117,7 @@ def add(
             email_to=email or [],
         )
     except ValidationError as exc:
-        err().print(f"[bold red]refused:[/] {exc}")
+        err().print(f"[bold red]refused:[/] {plain(exc)}")
         raise typer.Exit(code=2) from None
     created = _run(lambda engine, settings: alerts.create_alert(engine, settings, spec))
     _print_json(created.public())

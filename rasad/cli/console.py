@@ -31,5 +31,13 @@ def out() -> Console:
 
 def fail(message: str) -> typer.Exit:
     """Print ``error: message`` on stderr; the caller raises the returned exit (code 1)."""
-    err().print(f"[bold red]error:[/] {message}")
+    err().print(f"[bold red]error:[/] {plain(message)}")
     return typer.Exit(code=1)
+
+
+def plain(text: object) -> str:
+    """Text shown as it is inside a markup string: a path, an error or a name with ``[/x]`` in
+    it is not rich markup (it made rich raise MarkupError instead of printing the error)."""
+    from rich.markup import escape
+
+    return escape(str(text))

@@ -11,6 +11,7 @@ from typing import TypeVar
 import typer
 from rich.console import Console
 
+from rasad.cli.console import plain
 from rasad.core.engine.client import Engine, EngineRejected, EngineUnavailable
 from rasad.core.settings import Settings, get_settings
 
@@ -33,18 +34,18 @@ def run_with_engine(
     try:
         return asyncio.run(go())
     except missing as exc:
-        err.print(f"[bold red]error:[/] {exc}")
+        err.print(f"[bold red]error:[/] {plain(exc)}")
         raise typer.Exit(code=1) from None
     except refused as exc:
-        err.print(f"[bold red]{refused_label}:[/] {exc}")
+        err.print(f"[bold red]{refused_label}:[/] {plain(exc)}")
         raise typer.Exit(code=2) from None
     except EngineUnavailable as exc:
         err.print(
             f"[bold red]error:[/] the search engine at {settings.engine_url} is not answering "
-            f"({exc}); is it running? (`rasad stack up`)"
+            f"({plain(exc)}); is it running? (`rasad stack up`)"
         )
         raise typer.Exit(code=1) from None
     except EngineRejected as exc:
         hint = " (run `rasad setup`)" if exc.status == 404 else ""
-        err.print(f"[bold red]error:[/] the engine refused the request: {exc}{hint}")
+        err.print(f"[bold red]error:[/] the engine refused the request: {plain(exc)}{hint}")
         raise typer.Exit(code=1) from None

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from rasad.cli.console import out
+from rasad.cli.console import out, plain
 from rasad.cli.feeds_discover import feeds_discover, web_url
 from rasad.cli.produce import DEFAULT_REGISTRY, RegistryOption, ago
 
@@ -29,7 +29,7 @@ def load_outlets_or_exit(registry: Path) -> list[Outlet]:
     try:
         return load_outlets(registry)
     except RegistryError as exc:
-        out().print(f"[red]{exc}[/red]")
+        out().print(f"[red]{plain(exc)}[/red]")
         raise typer.Exit(2) from exc
 
 
@@ -102,7 +102,9 @@ def _targets(outlets: list[Outlet], names: list[str], every: bool) -> list[FeedS
         elif web_url(name):
             chosen.append(FeedSpec.for_url(name, f"url-{n}"))
         else:
-            out().print(f"[red]{name}: neither an outlet or source id nor an http(s) URL[/red]")
+            out().print(
+                f"[red]{plain(name)}: neither an outlet or source id nor an http(s) URL[/red]"
+            )
             raise typer.Exit(2)
     return chosen
 

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 import typer
 
-from rasad.cli.console import out
+from rasad.cli.console import out, plain
 from rasad.cli.produce import DEFAULT_REGISTRY, RegistryOption
 
 if TYPE_CHECKING:
@@ -44,7 +44,7 @@ def _sites(outlets: list[Outlet], names: list[str], every: bool) -> list[tuple[s
         elif web_url(name):
             sites.append((by_host.get(host_of(name)), name))
         else:
-            out().print(f"[red]{name}: neither an outlet id nor an http(s) URL[/red]")
+            out().print(f"[red]{plain(name)}: neither an outlet id nor an http(s) URL[/red]")
             raise typer.Exit(2)
     return sites
 
@@ -118,6 +118,6 @@ def feeds_discover(
         try:
             added = add_sources(registry, additions, verified)
         except RegistryError as exc:
-            out().print(f"[red]{exc}[/red]")
+            out().print(f"[red]{plain(exc)}[/red]")
             raise typer.Exit(2) from exc
         out().print(f"{added} source(s) added to {registry}")

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 import producers
-from rasad.cli.console import err, out
+from rasad.cli.console import err, out, plain
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -39,7 +39,7 @@ def _load(registry: Path) -> list[FeedSpec]:
     try:
         return load_registry(registry)
     except RegistryError as exc:
-        out().print(f"[red]{exc}[/red]")
+        out().print(f"[red]{plain(exc)}[/red]")
         raise typer.Exit(EXIT_BAD_INPUT) from exc
 
 
@@ -108,7 +108,7 @@ def produce(
             return
         outcomes = asyncio.run(run_once(settings, feeds))
     except SpoolNotDrainedError as exc:
-        err().print(f"[bold red]error:[/] {exc}")
+        err().print(f"[bold red]error:[/] {plain(exc)}")
         raise typer.Exit(EXIT_SPOOLED) from exc
     console.print(_summary(outcomes))
     done = sum(1 for o in outcomes if o.state in ("ok", "not_modified"))
@@ -130,7 +130,7 @@ def _replay(path: Path, feeds: list[FeedSpec], rate: float, present: bool = Fals
     settings = get_settings()
     console = out()
     if not path.exists():
-        console.print(f"[red]{path}: no such file or folder[/red]")
+        console.print(f"[red]{plain(path)}: no such file or folder[/red]")
         raise typer.Exit(EXIT_BAD_INPUT)
     # The same /metrics page as the polling producer: articles read, published, duplicate.
     metrics.serve(settings.producer_metrics_port)
@@ -147,7 +147,7 @@ def _replay(path: Path, feeds: list[FeedSpec], rate: float, present: bool = Fals
         try:
             totals = asyncio.run(run_replay(settings, path, feeds, rate, on_batch, present))
         except ReplayError as exc:
-            console.print(f"[red]{exc}[/red]")
+            console.print(f"[red]{plain(exc)}[/red]")
             raise typer.Exit(EXIT_BAD_INPUT) from exc
     _replay_summary(totals)
     raise typer.Exit(_replay_exit(totals, settings))
@@ -180,7 +180,7 @@ def _replay_exit(totals: ReplayTotals, settings: Settings) -> int:
     if totals.spool_left:
         timeout = settings.producer_drain_timeout_s
         left = SpoolNotDrainedError(totals.spool_left, spool_path(settings), timeout)
-        err().print(f"[bold red]error:[/] {left}")
+        err().print(f"[bold red]error:[/] {plain(left)}")
     if totals.unreadable:
         err().print(f"error: {totals.unreadable}", style="red", markup=False, highlight=False)
     if totals.refused.count:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import typer
 import typer.main
 
-from rasad.cli.console import err
+from rasad.cli.console import err, plain
 
 if TYPE_CHECKING:
     from rasad.core.settings import Settings
@@ -138,7 +138,7 @@ def run_pipeline(app: typer.Typer) -> None:
         try:
             local_stack.up(settings, progress=err().print)
         except local_stack.StackError as exc:
-            err().print(f"[bold red]error:[/] {exc}")
+            err().print(f"[bold red]error:[/] {plain(exc)}")
             raise typer.Exit(1) from None
         started_stack = not was_up
     setup = subprocess.run([sys.executable, "-m", "rasad.cli", "setup"], check=False)

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
 
 import typer
 
-from rasad.cli.console import err, out
+from rasad.cli.console import err, out, plain
 
 if TYPE_CHECKING:
     from rich.text import Text
@@ -71,7 +71,7 @@ def _print_result(result: SearchResult) -> None:
     for name, buckets in result.facets.items():
         if buckets and name != "published":
             facet = ", ".join(f"{b.key} ({b.count})" for b in buckets)
-            console.print(f"[bold]{name}:[/] {facet}")
+            console.print(f"[bold]{name}:[/] {plain(facet)}")
     if result.next_cursor:
         console.print(f"next page: --cursor {result.next_cursor}")
 

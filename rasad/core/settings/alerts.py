@@ -65,7 +65,9 @@ class AlertSettings(BaseModel):
         5.0, gt=0, description="How often the notifier looks for digests whose window closed."
     )
     alert_smtp_host: str | None = Field(None, description="SMTP server for email alerts.")
-    alert_smtp_port: int = Field(587, description="SMTP port: 587 STARTTLS, 465 TLS, 25 plain.")
+    alert_smtp_port: int = Field(
+        587, ge=1, le=65535, description="SMTP port: 587 STARTTLS, 465 TLS, 25 plain."
+    )
     alert_smtp_tls: Literal["starttls", "tls", "none"] = Field(
         "starttls", description="How the SMTP connection is encrypted; none only on loopback."
     )

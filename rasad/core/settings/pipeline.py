@@ -71,7 +71,10 @@ class PipelineSettings(BaseModel):
 
     # --- Faust worker --------------------------------------------------------------------------
     worker_web_port: int = Field(
-        6066, description="Faust's own web server (metrics, health), bound to worker_web_host."
+        6066,
+        ge=1,
+        le=65535,
+        description="Faust's own web server (metrics, health), bound to worker_web_host.",
     )
     worker_web_host: str = Field(
         "127.0.0.1", description="Faust binds 0.0.0.0 by default; loopback unless you need more."

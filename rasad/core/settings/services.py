@@ -25,13 +25,17 @@ class ServiceSettings(BaseModel):
         default_factory=_default_cache_dir,
         description="Downloaded Maven artifacts for the local stack, reused across runs.",
     )
-    stack_kafka_port: int = Field(9092, description="Local Kafka broker port on 127.0.0.1.")
-    stack_kafka_controller_port: int = Field(
-        9093, description="Local KRaft controller port on 127.0.0.1."
+    stack_kafka_port: int = Field(
+        9092, ge=1, le=65535, description="Local Kafka broker port on 127.0.0.1."
     )
-    stack_engine_port: int = Field(9200, description="Local OpenSearch HTTP port on 127.0.0.1.")
+    stack_kafka_controller_port: int = Field(
+        9093, ge=1, le=65535, description="Local KRaft controller port on 127.0.0.1."
+    )
+    stack_engine_port: int = Field(
+        9200, ge=1, le=65535, description="Local OpenSearch HTTP port on 127.0.0.1."
+    )
     stack_engine_transport_port: int = Field(
-        9300, description="Local OpenSearch transport port on 127.0.0.1."
+        9300, ge=1, le=65535, description="Local OpenSearch transport port on 127.0.0.1."
     )
     stack_kafka_brokers: int = Field(
         1,
@@ -64,7 +68,7 @@ class ServiceSettings(BaseModel):
     web_host: str = Field(
         "127.0.0.1", description="Bind address of `rasad serve`; loopback unless auth is on."
     )
-    web_port: int = Field(8000, description="Port of the HTTP API and web app.")
+    web_port: int = Field(8000, ge=1, le=65535, description="Port of the HTTP API and web app.")
     web_auth: Literal["local", "apikey"] = Field(
         "local",
         description="local: no auth, loopback bind only (refused otherwise); apikey: X-API-Key.",

@@ -101,5 +101,8 @@ class SourceSettings(BaseModel):
         200.0, ge=0, description="Articles/s of `produce --replay`; 0 = as fast as Kafka takes."
     )
     producer_metrics_port: int = Field(
-        9108, ge=0, description="Prometheus /metrics port of `rasad produce` on 127.0.0.1; 0 = off."
+        9108,
+        ge=0,
+        le=65535,
+        description="Prometheus /metrics port of `rasad produce` on 127.0.0.1; 0 = off.",
     )
