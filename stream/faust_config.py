@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import faust
+from faust.types import TransportT
 
 from rasad.core.kafka import bootstrap_servers, ssl_context
 from rasad.core.settings import Settings
+from stream.faust_consumer import Transport
 
 # Producer batch per partition: enriched articles are ~9 KB of JSON, so Faust's default (16 KB)
 # sends about one article per produce request; 512 KB carries ~55 and stays well under the
@@ -28,9 +30,16 @@ def _credentials(settings: Settings) -> faust.SASLCredentials | faust.SSLCredent
     return None
 
 
+class App(faust.App):
+    """Faust's app on the worker's own transport (:mod:`stream.faust_consumer`)."""
+
+    def _new_transport(self) -> TransportT:
+        return Transport(self.conf.broker_consumer, self)
+
+
 def create_app(settings: Settings) -> faust.App:
     """The Faust app configured from settings (one per process; see ``app`` below)."""
-    return faust.App(
+    return App(
         settings.stream_app_id,
         broker=[f"kafka://{server}" for server in bootstrap_servers(settings)],
         broker_credentials=_credentials(settings),

@@ -14,6 +14,7 @@ from rasad.core.settings import Settings
 from tests.pipeline_env import group_members, wait_for
 from tests.stream_fixtures import (
     WIRE_PAIR,
+    WORKER_TIMEOUT_S,
     StreamEnv,
     consume_keys,
     corpus_articles,
@@ -66,7 +67,8 @@ def test_one_story_on_every_partition_gets_one_cluster(
             producer.close()
             got = consume_keys(live_stack, env.enriched, [c.id.encode() for c in copies])
         clusters = {EnrichedArticle.from_json(v).cluster for v in got.values()}
-        assert len(got) == partitions
+        missing = {c.id for c in copies} - {key.decode() for key in got}
+        assert not missing, f"not enriched within {WORKER_TIMEOUT_S:.0f} s: {sorted(missing)}"
         assert {c.id for c in clusters if c is not None} == {original.id}
     finally:
         env.delete_topics()
