@@ -33,6 +33,8 @@ T = TypeVar("T")
 # Articles per publish call in a replay: big enough to amortise the ack round trip, small
 # enough that the rate limiter stays smooth and progress moves.
 REPLAY_BATCH = 2_000
+# Replayed "at present", an article moves by whole weeks into the week before the replay.
+PRESENT_WINDOW = timedelta(days=7)
 
 
 def state_path(settings: Settings) -> Path:
@@ -190,15 +192,21 @@ async def run_replay(
 
 
 def at_present(articles: list[Article], now: datetime) -> list[Article]:
-    """The batch as if published now, a moment apart each in their order (a batch is one
-    second of replay at most, see _batch_size): a replayed archive looks like a live day. The
-    id (from the URL) and the content do not change; the recorded date stays in the corpus."""
-    step = timedelta(seconds=1) / max(1, len(articles))
+    """The batch moved onto the recent past: each article by whole weeks to the latest moment
+    not after ``now``, so it keeps its weekday and time of day and lands within the last
+    PRESENT_WINDOW. A replayed archive fills the last week as a newsroom's would (the default
+    views, the charts' daily rhythm, the rising lists), instead of bunching into the minutes of
+    the replay; the live feed shows arrivals as they come. The id (from the URL) and the
+    content do not change; the recorded date stays in the corpus."""
     return [
         a.model_copy(
-            update={"published_at": now - (len(articles) - 1 - i) * step, "date_flag": "ok"}
+            update={
+                "published_at": a.published_at
+                + (now - a.published_at) // PRESENT_WINDOW * PRESENT_WINDOW,
+                "date_flag": "ok",
+            }
         )
-        for i, a in enumerate(articles)
+        for a in articles
     ]
 
 

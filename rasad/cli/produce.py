@@ -82,7 +82,7 @@ def produce(
     rate: Annotated[float | None, typer.Option(help="Replay articles/s (0 = unthrottled).")] = None,
     present: Annotated[
         bool,
-        typer.Option(help="Replay: publish each article at the moment it is replayed."),
+        typer.Option(help="Replay: move publication times by whole weeks into the last week."),
     ] = False,
     registry: RegistryOption = DEFAULT_REGISTRY,
 ) -> None:

@@ -134,9 +134,9 @@ class ServiceSettings(BaseModel):
     )
     run_replay_present: bool = Field(
         True,
-        description="In replay, publish each article at the moment it is replayed, so live "
-        "views, rising lists and the live feed fill as on a live day; false keeps the "
-        "recorded (2018) dates.",
+        description="In replay, move each article's publication time by whole weeks into the "
+        "week before the replay (same weekday and hour), so the last-7-days views, charts "
+        "and rising lists fill as on a live week; false keeps the recorded (2018) dates.",
     )
 
     # --- Logging -------------------------------------------------------------------------------
