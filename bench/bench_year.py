@@ -48,7 +48,7 @@ from bench_web import (
 )
 from measure import loadavg
 from search_mix import query_mix
-from year_build import Checkpoint, build, bulk
+from year_build import SERVING, Checkpoint, build, bulk
 
 from indexers.index.documents import article_index, to_document
 from indexers.index.templates import write_generation
@@ -190,6 +190,8 @@ async def measure(
         ) as http,
         await Engine.connect(settings) as engine,
     ):
+        # The template's serving settings, also after an interrupted (resumable) build.
+        await engine.put_settings(f"{settings.index_prefix}-articles-*", SERVING)
         count, size = await index_size(engine, settings)
         per_thousand = size / count * 1000 / 1e6
         print(f"index: {count:,} articles, {size / 1e9:.2f} GB, {per_thousand:.2f} MB per 1,000")
