@@ -27,6 +27,9 @@ def _articles() -> dict[str, tuple[str, str]]:
         "AL-culture-449-20180603",
         "AL-culture-113-20180302",
         "AL-culture-172-20180316",
+        "SK-internationalNews-1167-20180425",
+        "FR-sport-199-20180623",
+        "AL-technology-192-20180426",
     }
     found: dict[str, tuple[str, str]] = {}
     with gzip.open(CORPUS, "rt", encoding="utf-8") as f:
@@ -76,6 +79,20 @@ def test_a_stadium_is_a_place_never_a_person() -> None:
     found = mentions(text)
     assert ("LOC", "استاد سان سيرو") in found
     assert not any(etype == "PER" and "سيرو" in m for etype, m in found)
+
+
+def test_latin_initials_spelled_in_arabic_letters_are_one_organisation() -> None:
+    text = sentence("SK-internationalNews-1167-20180425", "زد.تي.إي")
+    found = mentions(text)
+    assert ("ORG", "زد.تي.إي") in found
+    assert not any(m in {"زد", "تي", "إي"} for _, m in found)
+    quoted = sentence("FR-sport-199-20180623", '"بي إن سبورتس"')
+    assert ("ORG", "بي إن سبورتس") in mentions(quoted)
+
+
+def test_a_hashtag_name_is_one_entity_across_its_underscores() -> None:
+    text = sentence("AL-technology-192-20180426", "#الاتحاد_الأوروبي")
+    assert ("ORG", "الاتحاد_الأوروبي") in mentions(text)
 
 
 def test_riyal_as_money_is_no_entity_and_real_madrid_is_a_club() -> None:

@@ -26,6 +26,7 @@ from rasad.core.article import Entity, EntityType, Mention, TextField
 from stream.enrich.entities.coref import LEAD_CHARS, canonical_words, orig_offset, resolve
 from stream.enrich.entities.crf import MODEL_PATH, CrfTagger, default_clusters
 from stream.enrich.entities.gazetteer import Gazetteer, GazetteerEntry, Match, default_gazetteer
+from stream.enrich.entities.joins import join_pieces
 from stream.enrich.entities.patterns import shape_names
 from stream.enrich.entities.triggers import trigger_classes
 from stream.enrich.normalize import clitic_variants, gaps_break, normalize, scan
@@ -104,6 +105,7 @@ def find_spans(text: str) -> list[Span]:
         if not (j == i + 1 and _CURRENCIES.intersection(clitic_variants(norms[i])))
     ]
     combined = _combine(matches, model, norms, tagger.known)
+    combined = join_pieces(text, norms, starts, ends, combined, _PARTICLES)
     pattern_strip: dict[int, int] = {}
     shape_strip: dict[int, int] = {}
     names = [(m.start, m.end, m.entry.type) for m in matches] + [c[:3] for c in combined]
@@ -309,8 +311,9 @@ def _unclitic(span: Span, text: str, names: set[tuple[str, ...]]) -> Span:
         return span
     head, rest = span.tokens[0], span.tokens[1:]
     for v in clitic_variants(head)[1:]:
-        if (v, *rest) in names:
-            strip = len(head) - len(v) + (0 if head.endswith(v) else 1)
+        strip = len(head) - len(v) + (0 if head.endswith(v) else 1)
+        # the article stays: "الأهلى" is not "أهلى" because the title writes "أهلى"
+        if (v, *rest) in names and not head[: len(head) - len(v)].endswith("ال"):
             start = span.start + orig_offset(text[span.start : span.end], strip)
             return Span(span.type, start, span.end, span.origin, None, (v, *rest))
     return span
