@@ -23,6 +23,7 @@ from producers.parse import NotAFeedError, make_article, parse_date, parse_feed
 from producers.registry import FeedSpec
 from producers.text import clean_text
 from rasad.core.article import Article, Source
+from rasad.core.lines import bounded_lines
 
 # Corpus `source` values -> registry ids of the same outlets (ANT corpus naming).
 CORPUS_SOURCES = {
@@ -56,6 +57,9 @@ TEXT_FIELDS = ("url", "title", "abstract", "text", "author", "category", "source
 # A recorded feed file larger than this is refused unread: the live poller never parses a feed
 # past RASAD_PRODUCER_MAX_DECOMPRESSED_BYTES (30 MB by default), and big feeds are ~3 MB.
 MAX_FEED_FILE_BYTES = 30_000_000
+# A corpus line longer than this is refused (file:line) without being held in memory: a record
+# is one article, and enrichment keeps at most RASAD_STREAM_ENRICH_MAX_CHARS of its text.
+MAX_RECORD_BYTES = 10_000_000
 # Refusal reasons kept for the summary; the count covers them all.
 MAX_REASONS = 20
 
@@ -108,12 +112,13 @@ def corpus_article(record: dict[str, Any], source: Source, feed_url: str, now: d
     )
 
 
-def _lines(path: Path) -> Iterator[tuple[int, bytes]]:
-    """Numbered lines of a JSONL(.gz) file; a damaged file is a ReplayError naming the line."""
+def _lines(path: Path) -> Iterator[tuple[int, bytes | None]]:
+    """Numbered non-blank lines of a JSONL(.gz) file, None for one over MAX_RECORD_BYTES; a
+    damaged file is a ReplayError naming the line."""
     lineno = 0
     try:
         with gzip.open(path, "rb") if path.suffix == ".gz" else path.open("rb") as handle:
-            for lineno, line in enumerate(handle, 1):
+            for lineno, line in bounded_lines(handle, MAX_RECORD_BYTES):
                 yield lineno, line
     except (OSError, EOFError, zlib.error) as exc:
         # BadGzipFile is an OSError; a truncated .gz ends in EOFError.
@@ -134,7 +139,8 @@ def iter_corpus(
     damage: ReplayError | None = None
     try:
         for lineno, line in _lines(path):
-            if not line.strip():
+            if line is None:
+                refused.add(f"{path}:{lineno}: a record over {MAX_RECORD_BYTES:,} bytes")
                 continue
             try:
                 record = orjson.loads(line)

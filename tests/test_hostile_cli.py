@@ -15,7 +15,13 @@ import pytest
 
 from producers.parse import parse_date
 from producers.registry import load_registry
-from producers.replay import MAX_FEED_FILE_BYTES, Refusals, ReplayError, replay_batches
+from producers.replay import (
+    MAX_FEED_FILE_BYTES,
+    MAX_RECORD_BYTES,
+    Refusals,
+    ReplayError,
+    replay_batches,
+)
 from rasad.core.article import limit_text
 from rasad.core.settings import Settings
 from tests.producers_fixtures import read_topic
@@ -263,3 +269,19 @@ def test_a_path_that_looks_like_markup_is_printed_as_it_is(tmp_path: Path) -> No
 
     assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
     assert f"{missing}: no such file or folder" in done.stdout
+
+
+def test_a_corpus_line_past_the_record_cap_is_refused_by_line_and_the_rest_read(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "long-line.jsonl"
+    with path.open("wb") as handle:
+        handle.write(orjson.dumps(GOOD) + b"\n")
+        handle.write(b'{"title": "' + b"x" * (MAX_RECORD_BYTES + 1) + b'"}\n')
+        handle.write(orjson.dumps({**GOOD, "url": "http://example.com/3"}) + b"\n")
+    refused = Refusals()
+
+    titles = read_all(path, refused)
+
+    assert titles == ["عنوان", "عنوان"]
+    assert refused.reasons == [f"{path}:2: a record over 10,000,000 bytes"]

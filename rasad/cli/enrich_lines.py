@@ -9,24 +9,11 @@ non-zero naming how many lines were refused, so nothing is dropped silently.
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import BinaryIO
 
 from rasad.cli.console import fail
-
-
-def _lines(handle: BinaryIO, limit: int) -> Iterator[tuple[int, bytes | None]]:
-    """(line number, line) for each non-blank line; None for a line longer than ``limit``."""
-    for number, line in enumerate(iter(lambda: handle.readline(limit + 1), b""), start=1):
-        if len(line) > limit and not line.endswith(b"\n"):
-            # Skip the rest of the over-long line without holding it in memory.
-            while (rest := handle.readline(limit)) and not rest.endswith(b"\n"):
-                pass
-            yield number, None
-        elif line.strip():
-            yield number, line
+from rasad.core.lines import bounded_lines
 
 
 def enrich_lines(path: str, max_line_bytes: int) -> None:
@@ -47,7 +34,7 @@ def enrich_lines(path: str, max_line_bytes: int) -> None:
     except OSError as exc:
         raise fail(f"{path}: cannot read: {exc.strerror}") from None
     with handle:
-        for number, line in _lines(handle, max_line_bytes):
+        for number, line in bounded_lines(handle, max_line_bytes):
             where = f"{origin}:{number}"
             try:
                 if line is None:
