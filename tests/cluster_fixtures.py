@@ -1,6 +1,7 @@
 """A private local CLUSTER for the cluster fault tests: three KRaft Kafka nodes and two
-OpenSearch nodes (`rasad stack up --kafka-brokers 3 --engine-nodes 2`) on free loopback ports,
-started once per session and shared by every cluster test, wiped afterwards.
+OpenSearch data nodes with their tie-breaker (`rasad stack up --kafka-brokers 3
+--engine-nodes 2`) on free loopback ports, started once per session and shared by every cluster
+test, wiped afterwards. Clients are given every broker and both data nodes.
 
 Pipelines on it are replicated as in production: topics at replication factor 3 with
 min.insync.replicas 2, indices with one replica.
@@ -21,15 +22,18 @@ from kafka import KafkaAdminClient
 from rasad.core.kafka import client_config
 from rasad.core.settings import Settings
 from rasad.stack import control as stack
-from rasad.stack.nodes import bootstrap_servers
+from rasad.stack.nodes import bootstrap_servers, engine_urls
 from rasad.stack.process import port_free
 from tests.fault_fixtures import Pipeline, wait_until
+from tests.pipeline_env import engine_at
 
 REPLICATED = {
     "RASAD_KAFKA_REPLICATION_FACTOR": "3",
     "RASAD_KAFKA_MIN_INSYNC_REPLICAS": "2",
     "RASAD_INDEX_REPLICAS": "1",
 }
+# The engine's node names: two data nodes, then the tie-breaker without data.
+ENGINE_NODES = ("rasad-node-1", "rasad-node-2", "rasad-node-3")
 # Cluster start on a loaded 2-core box: five JVMs, formatted and joined one after another.
 CLUSTER_START_TIMEOUT_S = 600.0
 # Shard relocation, replica recovery, a node or broker rejoining: seconds on an idle machine.
@@ -49,7 +53,7 @@ def _free_block(size: int) -> int:
 @pytest.fixture(scope="session")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
     kafka = _free_block(6)  # broker/controller port pairs of three nodes
-    engine, transport = _free_block(2), _free_block(2)
+    engine, transport = _free_block(3), _free_block(3)  # two data nodes and the tie-breaker
     settings = Settings(
         data_dir=tmp_path_factory.mktemp("cluster"),
         stack_kafka_brokers=3,
@@ -58,7 +62,6 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
         stack_kafka_controller_port=kafka + 1,
         stack_engine_port=engine,
         stack_engine_transport_port=transport,
-        engine_url=f"http://127.0.0.1:{engine}",
         # Small heaps: five JVMs beside the shared stack and the pipeline on 2 cores, 24 GB.
         stack_kafka_heap="256m",
         stack_engine_heap="512m",
@@ -67,7 +70,8 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
         kafka_min_insync_replicas=2,
         index_replicas=1,
     )
-    settings = settings.model_copy(update={"kafka_bootstrap_servers": bootstrap_servers(settings)})
+    clients = {"kafka_bootstrap_servers": bootstrap_servers(settings)}
+    settings = settings.model_copy(update={**clients, "engine_url": engine_urls(settings)})
     stack.up(settings, progress=lambda _msg: None)
     try:
         yield settings
@@ -103,10 +107,15 @@ def raw_leaders(line: Pipeline) -> dict[int, int]:
     return {p["partition_index"]: p["leader_id"] for p in topic["partitions"]}
 
 
-def engine_get(settings: Settings, path: str) -> object:
-    reply = httpx.get(f"{settings.engine_url}{path}", timeout=30)
+def engine_call(settings: Settings, method: str, path: str, body: object = None) -> object:
+    """One request through whichever engine node answers; its JSON (None when it has none)."""
+    reply = httpx.request(method, f"{engine_at(settings)}{path}", json=body, timeout=60)
     reply.raise_for_status()
-    return reply.json()
+    return reply.json() if reply.content else None
+
+
+def engine_get(settings: Settings, path: str) -> object:
+    return engine_call(settings, "GET", path)
 
 
 def primaries(settings: Settings, pattern: str) -> dict[str, str]:
@@ -121,25 +130,56 @@ def move_primaries(line: Pipeline, pattern: str, to_node: str) -> None:
     other node: drop the replicas, keep the shards off the other node (the primaries relocate),
     then allow it again and restore one replica there."""
     s = line.settings
-    url = f"{s.engine_url}/{pattern}/_settings"
+    path = f"/{pattern}/_settings"
     away = "rasad-node-1" if to_node == "rasad-node-2" else "rasad-node-2"
     exclude = "index.routing.allocation.exclude._name"
-    httpx.put(url, json={"index.number_of_replicas": 0, exclude: away}, timeout=30)
+    engine_call(s, "PUT", path, {"index.number_of_replicas": 0, exclude: away})
     wait_until(
         lambda: set(primaries(s, pattern).values()) == {to_node},
         CLUSTER_WAIT_S,
         f"the primaries of {pattern} on {to_node}",
         line,
     )
-    httpx.put(url, json={"index.number_of_replicas": 1, exclude: None}, timeout=30)
+    engine_call(s, "PUT", path, {"index.number_of_replicas": 1, exclude: None})
     wait_until(lambda: green(s, pattern), CLUSTER_WAIT_S, f"{pattern} green", line)
 
 
+def manager(settings: Settings) -> str:
+    """The name of the elected cluster manager ("" while there is none)."""
+    try:
+        rows = engine_get(settings, "/_cat/cluster_manager?format=json")
+    except httpx.HTTPError:
+        return ""
+    assert isinstance(rows, list)
+    return str(rows[0]["node"]) if rows else ""
+
+
+def voters(settings: Settings) -> int:
+    """How many nodes vote in manager elections now."""
+    path = "/_cluster/state/metadata?filter_path=metadata.cluster_coordination"
+    state = engine_get(settings, path)
+    assert isinstance(state, dict)
+    return len(state["metadata"]["cluster_coordination"]["last_committed_config"])
+
+
+def elect(line: Pipeline, node: str) -> None:
+    """Make ``node`` the elected cluster manager, with all three nodes voting again after: the
+    others are excluded from the vote until it wins, then let back in."""
+    s = line.settings
+    others = ",".join(n for n in ENGINE_NODES if n != node)
+    engine_call(s, "POST", f"/_cluster/voting_config_exclusions?node_names={others}")
+    wait_until(lambda: manager(s) == node, CLUSTER_WAIT_S, f"{node} elected", line)
+    engine_call(s, "DELETE", "/_cluster/voting_config_exclusions?wait_for_removal=false")
+    wait_until(lambda: voters(s) == len(ENGINE_NODES), CLUSTER_WAIT_S, "all voting", line)
+    assert manager(s) == node
+
+
 def green(settings: Settings, pattern: str = "") -> bool:
-    """All primaries and replicas (of ``pattern``, or every index) assigned, on two nodes."""
+    """All primaries and replicas (of ``pattern``, or every index) assigned, every node in."""
     try:
         health = engine_get(settings, f"/_cluster/health/{pattern}")
     except httpx.HTTPError:
         return False
     assert isinstance(health, dict)
-    return bool(health["status"] == "green" and health["number_of_nodes"] == 2)
+    everyone = health["number_of_nodes"] == len(ENGINE_NODES)
+    return bool(health["status"] == "green" and everyone and health["number_of_data_nodes"] == 2)

@@ -29,11 +29,23 @@ from rasad.core.settings import Settings
 from rasad.stack import control as stack
 from tests.conftest import SHARED_DATA
 from tests.pipeline_env import REPO as REPO
-from tests.pipeline_env import PipelineEnv, free_ports, group_members, stop
+from tests.pipeline_env import (
+    WORKER_TIMEOUT_S,
+    PipelineEnv,
+    engine_at,
+    free_ports,
+    group_members,
+    stop,
+)
 
 CORPUS = SHARED_DATA / "corpus" / "ant-multisource.jsonl.gz"
-# A worker loads its models and joins its group in ~10-20 s; a loaded 2-core CI box needs more.
-SETTLE_TIMEOUT_S = 180.0
+# A worker loads its models and joins its group in ~10-20 s; a loaded 2-core CI box needs more
+# (see pipeline_env.WORKER_TIMEOUT_S).
+SETTLE_TIMEOUT_S = WORKER_TIMEOUT_S
+# A slice of the corpus through a worker, in a test: measured on the 2-core machine at load
+# average 20-24 (other jobs beside the suite), a niced worker enriched ~1 article/s, so 600
+# articles took ~10 minutes. A condition met early ends the wait early; only a failure waits.
+STREAM_TIMEOUT_S = 900.0
 POLL_S = 0.5
 
 
@@ -153,7 +165,7 @@ class Pipeline(PipelineEnv):
     # --- observing ---------------------------------------------------------------------------
     def indexed(self) -> dict[str, int]:
         """Every indexed article id and its version (empty while the engine is away)."""
-        url = f"{self.settings.engine_url}/{self.settings.articles_read_alias}"
+        url = f"{engine_at(self.settings)}/{self.settings.articles_read_alias}"
         try:
             httpx.post(f"{url}/_refresh", timeout=10)
             found = httpx.post(

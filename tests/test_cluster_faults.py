@@ -24,14 +24,17 @@ from rasad.stack import control as stack
 from tests.cluster_fixtures import (
     CLUSTER_WAIT_S,
     cluster,
+    elect,
     green,
     kill,
+    manager,
     move_primaries,
     primaries,
     raw_leaders,
     replicated,
 )
 from tests.fault_fixtures import REPO, Pipeline, corpus_slice, wait_until
+from tests.pipeline_env import engine_at
 from tests.test_faults import (
     DONE_TIMEOUT_S,
     RATE,
@@ -43,6 +46,11 @@ from tests.test_faults import (
 )
 
 pytestmark = pytest.mark.slow
+# Either data node killed: the server, its engine node name, the data node left.
+ENGINE_KILLS = [
+    ("opensearch", "rasad-node-1", "rasad-node-2"),
+    ("opensearch-2", "rasad-node-2", "rasad-node-1"),
+]
 __all__ = ["cluster", "replicated"]  # fixtures used by name
 
 
@@ -54,18 +62,21 @@ def test_stack_status_json_lists_every_server_of_the_cluster(cluster: Settings) 
     )  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
     servers = {s["name"]: s for s in json.loads(done.stdout)}
-    assert sorted(servers) == ["kafka", "kafka-2", "kafka-3", "opensearch", "opensearch-2"]
+    assert sorted(servers) == [
+        "kafka", "kafka-2", "kafka-3", "opensearch", "opensearch-2", "opensearch-3"
+    ]  # fmt: skip
     assert all(s["healthy"] and s["pid"] for s in servers.values())
     assert servers["kafka-3"]["role"] == "broker+controller"
     assert servers["kafka-3"]["ports"]["broker"] == cluster.stack_kafka_port + 4
-    assert servers["opensearch-2"]["role"] == "data"
+    assert servers["opensearch-2"]["role"] == "cluster_manager+data"
+    assert servers["opensearch-3"]["role"] == "cluster_manager"  # the tie-breaker
 
 
 def _indexed_once(line: Pipeline, expected: dict[str, int]) -> None:
     """Every id at its last version, and the engine holds exactly that many documents."""
     _all_indexed(line, expected)
     index = line.settings.articles_read_alias
-    url = f"{line.settings.engine_url}/{index}/_count"
+    url = f"{engine_at(line.settings)}/{index}/_count"
     assert httpx.get(url, timeout=30).json()["count"] == len(expected)
 
 
@@ -108,31 +119,36 @@ def test_the_broker_leading_the_raw_partitions_killed_mid_stream_loses_nothing(
         stack.start_service(line.settings, name, progress=lambda _m: None)
 
 
-def test_an_engine_node_killed_mid_stream_hands_over_to_its_replicas_and_rejoins(
-    replicated: Pipeline, tmp_path: Path
+@pytest.mark.parametrize(("victim", "node", "heir"), ENGINE_KILLS)
+def test_an_engine_node_killed_mid_stream_as_manager_hands_over_and_rejoins(
+    replicated: Pipeline, tmp_path: Path, victim: str, node: str, heir: str
 ) -> None:
+    """The worst node to lose: the elected cluster manager and the holder of every article
+    primary; node 1 is also the first engine URL every process talks to."""
     line = replicated
     s = line.settings
     expected = corpus_slice(tmp_path / "slice.jsonl", SLICE, SLICE)
     articles = f"{s.index_prefix}-articles-*"
-    move_primaries(line, articles, "rasad-node-2")  # so the kill costs primaries, not replicas
+    move_primaries(line, articles, node)  # so the kill costs primaries, not replicas
+    elect(line, node)
     worker = line.worker()
     _ready(line, 1)
     producer = line.replay(tmp_path / "slice.jsonl", RATE)
     _mid_stream(line)
 
-    kill(s, "opensearch-2")
+    kill(s, victim)
     try:
+        wait_until(lambda: manager(s) not in ("", node), CLUSTER_WAIT_S, "a new manager", line)
         wait_until(
-            lambda: set(primaries(s, articles).values()) == {"rasad-node-1"},
+            lambda: set(primaries(s, articles).values()) == {heir},
             CLUSTER_WAIT_S,
-            "the replicas on node 1 promoted to primaries",
+            f"the replicas on {heir} promoted to primaries",
             line,
         )
         _finished(producer, line)
         _indexed_once(line, expected)
         assert worker.poll() is None, "the worker carried on without a restart"
     finally:
-        stack.start_service(s, "opensearch-2", progress=lambda _m: None)
-    wait_until(lambda: green(s), DONE_TIMEOUT_S, "node 2 back and every replica rebuilt", line)
+        stack.start_service(s, victim, progress=lambda _m: None)
+    wait_until(lambda: green(s), DONE_TIMEOUT_S, f"{node} back and every replica rebuilt", line)
     _indexed_once(line, expected)

@@ -95,6 +95,25 @@ async def test_a_closed_port_is_engine_unavailable(live_stack: Settings) -> None
             pass
 
 
+async def test_requests_go_on_through_the_next_url_when_a_node_cannot_be_reached(
+    live_stack: Settings,
+) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    urls = f"{dead}, {live_stack.engine_url}"
+    settings = Settings(**{**live_stack.model_dump(), "engine_url": urls})
+    assert settings.engine_urls == [dead, live_stack.engine_url]
+    async with open_engine(settings) as engine:
+        for _ in range(3):  # whichever node the client tries first
+            assert (await engine.health())["status"] in {"green", "yellow"}
+
+
+def test_an_engine_url_that_is_not_http_is_refused() -> None:
+    with pytest.raises(ValueError, match=r"not a URL: '127\.0\.0\.1:9201'"):
+        Settings(engine_url="http://127.0.0.1:9200,127.0.0.1:9201")
+
+
 async def test_a_bad_query_is_a_query_error_with_the_engines_reason(
     engine: Engine, index_settings: Settings
 ) -> None:

@@ -20,7 +20,15 @@ from kafka import KafkaProducer
 
 from rasad.core.kafka import client_config
 from rasad.stack import control as stack
-from tests.fault_fixtures import Pipeline, corpus_slice, fault_stack, pipeline, wait_until
+from tests.fault_fixtures import (
+    SETTLE_TIMEOUT_S,
+    STREAM_TIMEOUT_S,
+    Pipeline,
+    corpus_slice,
+    fault_stack,
+    pipeline,
+    wait_until,
+)
 
 pytestmark = pytest.mark.slow
 __all__ = ["fault_stack", "pipeline"]  # fixtures used by name
@@ -30,8 +38,9 @@ __all__ = ["fault_stack", "pipeline"]  # fixtures used by name
 SLICE = 600
 RATE = 100.0
 # Until everything is indexed after the fault is repaired: a restarted worker recovers its table
-# and rejoins its group (~20 s), a restarted engine or broker needs ~30 s on a loaded box.
-DONE_TIMEOUT_S = 240.0
+# and rejoins its group (~20 s), a restarted engine or broker needs ~30 s on a loaded box, and
+# the slice itself may take minutes through a starved worker (STREAM_TIMEOUT_S).
+DONE_TIMEOUT_S = STREAM_TIMEOUT_S
 # The engine stays down this long: well past the indexer's retry cap, so it must back off and
 # hold its offsets rather than give up.
 ENGINE_OUTAGE_S = 30.0
@@ -41,7 +50,7 @@ def _ready(line: Pipeline, workers: int) -> None:
     """Wait until ``workers`` members hold the raw topic's partitions between them."""
     wait_until(
         lambda: (m := line.group_members()) and len(m) == workers and all(m.values()),
-        180.0,
+        SETTLE_TIMEOUT_S,
         f"{workers} worker(s) to share the raw partitions",
         line,
     )
@@ -52,7 +61,9 @@ def _all_indexed(line: Pipeline, expected: dict[str, int]) -> None:
 
 
 def _mid_stream(line: Pipeline, fraction: float = 0.3) -> None:
-    wait_until(lambda: len(line.indexed()) >= SLICE * fraction, 180.0, "the stream to start", line)
+    wait_until(
+        lambda: len(line.indexed()) >= SLICE * fraction, DONE_TIMEOUT_S, "the stream to start", line
+    )
 
 
 def _finished(process: subprocess.Popen[bytes], line: Pipeline) -> None:
@@ -119,11 +130,13 @@ def test_a_producer_stopped_while_the_broker_is_away_names_its_spool_and_the_nex
     first = pipeline.replay(
         tmp_path / "slice.jsonl", RATE, "producer-1", RASAD_PRODUCER_DRAIN_TIMEOUT_S="5"
     )
-    wait_until(lambda: len(pipeline.topic_keys(raw)) >= SLICE // 3, 120.0, "publishing", pipeline)
+    wait_until(
+        lambda: len(pipeline.topic_keys(raw)) >= SLICE // 3, DONE_TIMEOUT_S, "publishing", pipeline
+    )
 
     stack.stop_service(pipeline.settings, stack.KAFKA, progress=lambda _m: None)
     try:
-        wait_until(lambda: pipeline.spooled() > 0, 120.0, "articles spooled", pipeline)
+        wait_until(lambda: pipeline.spooled() > 0, DONE_TIMEOUT_S, "articles spooled", pipeline)
         first.send_signal(signal.SIGTERM)
         code = first.wait(timeout=DONE_TIMEOUT_S)
     finally:
@@ -172,7 +185,7 @@ def test_poison_on_every_topic_is_dead_lettered_and_the_stream_goes_on(
     for topic in topics:
         wait_until(
             partial(_has_poison, pipeline, s.dead_letter_topic(topic)),
-            60.0,
+            DONE_TIMEOUT_S,
             f"the poison of {topic} in its dead-letter topic",
             pipeline,
         )
@@ -184,7 +197,9 @@ def test_producer_killed_mid_replay_and_restarted_publishes_nothing_twice(
     expected = corpus_slice(tmp_path / "slice.jsonl", 4 * SLICE, SLICE)
     raw = pipeline.settings.topic_raw
     producer = pipeline.replay(tmp_path / "slice.jsonl", RATE, name="producer-1")
-    wait_until(lambda: len(pipeline.topic_keys(raw)) >= SLICE // 3, 120.0, "publishing", pipeline)
+    wait_until(
+        lambda: len(pipeline.topic_keys(raw)) >= SLICE // 3, DONE_TIMEOUT_S, "publishing", pipeline
+    )
     producer.send_signal(signal.SIGKILL)
     producer.wait()
 

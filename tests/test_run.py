@@ -18,7 +18,7 @@ import psutil
 import pytest
 
 from rasad.core.settings import Settings
-from tests.fault_fixtures import REPO, Pipeline, corpus_slice, wait_until
+from tests.fault_fixtures import REPO, STREAM_TIMEOUT_S, Pipeline, corpus_slice, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -53,7 +53,12 @@ def test_run_fills_the_dashboard_and_ctrl_c_stops_every_child(
         )
     line.processes.append(("run", run))
     try:
-        wait_until(lambda: len(line.indexed()) == len(expected), 180.0, "the corpus indexed", line)
+        wait_until(
+            lambda: len(line.indexed()) == len(expected),
+            STREAM_TIMEOUT_S,
+            "the corpus indexed",
+            line,
+        )
         text = output.read_text(errors="replace")
         assert f"http://127.0.0.1:{web_port}/" in text and "Ctrl-C" in text
         assert httpx.get(f"http://127.0.0.1:{web_port}/healthz", timeout=10).status_code == 200

@@ -22,6 +22,7 @@ from pathlib import Path
 from rasad.core.settings import Settings
 from rasad.stack.nodes import (
     bootstrap_servers,
+    engine_urls,
     forget_profile,
     save_profile,
     server,
@@ -155,6 +156,8 @@ def up(settings: Settings, progress: Callable[[str], None] = print) -> list[Serv
     if settings.stack_kafka_brokers > 1:
         brokers = bootstrap_servers(settings)
         progress(f"Clients need every broker: RASAD_KAFKA_BOOTSTRAP_SERVERS={brokers}")
+    if settings.stack_engine_nodes > 1:
+        progress(f"Clients need every engine node: RASAD_ENGINE_URL={engine_urls(settings)}")
     return status(settings)
 
 

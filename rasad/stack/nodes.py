@@ -5,7 +5,8 @@ The first node of each keeps the single-node name ("kafka", "opensearch") and fi
 single-node stack looks exactly as before; the others are "kafka-2", "opensearch-2" and so on.
 Kafka node n listens on stack_kafka_port + 2(n-1) (controller: stack_kafka_controller_port +
 2(n-1)), so 9092/9093, 9094/9095, 9096/9097; OpenSearch node n on stack_engine_port + n-1 and
-stack_engine_transport_port + n-1 (9200/9300, 9201/9301), the engine's own convention.
+stack_engine_transport_port + n-1 (9200/9300, 9201/9301, and the tie-breaker of two data
+nodes 9202/9302), the engine's own convention.
 
 The profile `up` started (node counts and ports) is saved in ``<data_dir>/run/profile.json``,
 so `status`, `logs`, `down` and one server's stop/start see every server without the flags.
@@ -25,6 +26,9 @@ ENGINE_PORT_STEP = 1
 # Kafka's internal topics (offsets, transactions) and its default for new topics: three copies,
 # two of which must acknowledge a write, once there are three brokers.
 KAFKA_MAX_RF, KAFKA_MAX_MIN_ISR = 3, 2
+# The tie-breaker engine node holds no shards, only the small cluster state: a quarter of the
+# data nodes' smallest useful heap is plenty, and keeps the cluster profile within memory.
+MANAGER_ROLE, MANAGER_HEAP = "cluster_manager", "256m"
 
 
 @dataclass(frozen=True)
@@ -94,9 +98,12 @@ def kafka_nodes(settings: Settings) -> list[Server]:
 
 
 def engine_nodes(settings: Settings) -> list[Server]:
+    """The data nodes, every one eligible as cluster manager, and, when they are an even
+    number, one more manager-eligible node without data: a cluster needs a majority of
+    its manager-eligible nodes to elect one, so two nodes alone could not lose either, while
+    two plus this small tie-breaker survive the loss of any one (the elected manager too)."""
     n = settings.stack_engine_nodes
-    # Node 1 is the one cluster manager: two manager-eligible nodes cannot outvote each other,
-    # so losing either would stop the cluster; with one, losing a data node does not.
+    total = n + 1 if n > 1 and n % 2 == 0 else n
     return [
         Server(
             OPENSEARCH if i == 1 else f"{OPENSEARCH}-{i}",
@@ -104,9 +111,9 @@ def engine_nodes(settings: Settings) -> list[Server]:
             i,
             settings.stack_engine_port + ENGINE_PORT_STEP * (i - 1),
             settings.stack_engine_transport_port + ENGINE_PORT_STEP * (i - 1),
-            "cluster_manager+data" if i == 1 or n == 1 else "data",
+            MANAGER_ROLE if i > n else "cluster_manager+data",
         )
-        for i in range(1, n + 1)
+        for i in range(1, total + 1)
     ]
 
 
@@ -124,6 +131,12 @@ def server(settings: Settings, name: str) -> Server:
 def bootstrap_servers(settings: Settings) -> str:
     """What RASAD_KAFKA_BOOTSTRAP_SERVERS should be for this stack: every broker."""
     return ",".join(s.address for s in kafka_nodes(settings))
+
+
+def engine_urls(settings: Settings) -> str:
+    """What RASAD_ENGINE_URL should be for this stack: every data node, so that a client
+    carries on through the others when one dies."""
+    return ",".join(s.address for s in engine_nodes(settings) if s.role != MANAGER_ROLE)
 
 
 def kafka_cluster_config(settings: Settings, node: Server) -> dict[str, object]:
@@ -147,11 +160,12 @@ def engine_discovery(settings: Settings, node: Server) -> str:
     if len(nodes) == 1:
         return "discovery.type: single-node"
     seeds = ", ".join(f'"127.0.0.1:{n.peer_port}"' for n in nodes)
-    roles = "[cluster_manager, data, ingest]" if node.node == 1 else "[data, ingest]"
+    managers = ", ".join(f'"{engine_node_name(settings, n)}"' for n in nodes)
+    roles = "[cluster_manager]" if node.role == MANAGER_ROLE else "[cluster_manager, data, ingest]"
     return "\n".join(
         [
             f"discovery.seed_hosts: [{seeds}]",
-            'cluster.initial_cluster_manager_nodes: ["rasad-node-1"]',
+            f"cluster.initial_cluster_manager_nodes: [{managers}]",
             f"node.roles: {roles}",
         ]
     )

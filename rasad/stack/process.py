@@ -23,8 +23,11 @@ from pathlib import Path
 
 from rasad.core.settings import Settings
 from rasad.stack.nodes import (
+    MANAGER_HEAP,
+    MANAGER_ROLE,
     Server,
     engine_discovery,
+    engine_node_name,
     kafka_cluster_config,
     server,
     servers,
@@ -226,14 +229,13 @@ def _opensearch_command(settings: Settings, java: Path, layout: Layout, node: Se
         http_port=node.port,
         transport_port=node.peer_port,
         snapshot_path=snapshots,
-        node_name="rasad-local-node"
-        if settings.stack_engine_nodes == 1
-        else f"rasad-node-{node.node}",
+        node_name=engine_node_name(settings, node),
         discovery=engine_discovery(settings, node),
     )
     shutil.copyfile(_CONFIG / "opensearch-log4j2.properties", home / "config" / "log4j2.properties")
+    heap = MANAGER_HEAP if node.role == MANAGER_ROLE else settings.stack_engine_heap
     return [
-        *_jvm(java, settings.stack_engine_heap, _lib(settings, OPENSEARCH)),
+        *_jvm(java, heap, _lib(settings, OPENSEARCH)),
         f"-Drasad.server={node.name}",
         _MAIN_CLASS[OPENSEARCH],
         str(home),

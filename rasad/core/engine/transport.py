@@ -38,13 +38,13 @@ class OpenSearchTransport:
         if settings.engine_api_key:
             kwargs["headers"] = {"authorization": f"ApiKey {_secret(settings.engine_api_key)}"}
         self._timeout = settings.engine_timeout_s
-        # Retries are ours (the sink backs off, a CLI fails fast), never hidden in the client.
+        # Retries are ours (the sink backs off, a CLI fails fast), never hidden in the client;
+        # only a node that cannot be reached hands the request on to the next (_failover).
         self._client = AsyncOpenSearch(
-            hosts=[settings.engine_url],
+            hosts=settings.engine_urls,
             timeout=settings.engine_timeout_s,
             maxsize=settings.engine_pool_size,
-            max_retries=0,
-            retry_on_timeout=False,
+            **_failover(settings),
             **kwargs,
         )
 
@@ -72,7 +72,12 @@ class OpenSearchTransport:
             raise error_from_status(status, exc.info) from exc
 
     async def close(self) -> None:
+        # The client closes the connections of the nodes it holds alive; one it marked dead
+        # would keep its HTTP session open, so every node's is closed (twice is harmless).
+        every = getattr(self._client.transport.connection_pool, "orig_connections", ())
         await self._client.close()
+        for connection in every:
+            await connection.close()
 
 
 class ElasticTransport:
@@ -92,11 +97,10 @@ class ElasticTransport:
         elif settings.engine_username:
             kwargs["basic_auth"] = (settings.engine_username, _secret(settings.engine_password))
         self._client = AsyncElasticsearch(
-            hosts=[settings.engine_url],
+            hosts=settings.engine_urls,
             request_timeout=settings.engine_timeout_s,
             connections_per_node=settings.engine_pool_size,
-            max_retries=0,
-            retry_on_timeout=False,
+            **_failover(settings),
             **kwargs,
         )
         compat = f"compatible-with={server_major}"
@@ -140,6 +144,17 @@ class ElasticTransport:
 
 def _secret(value: Any) -> str:
     return "" if value is None else str(value.get_secret_value())
+
+
+def _failover(settings: Settings) -> dict[str, Any]:
+    """A request that cannot reach its node goes to each other node once (the client marks the
+    dead one and picks the next live one); an answer, even an error status, or a timeout (the
+    node may have done the work) is the caller's to handle."""
+    return {
+        "max_retries": len(settings.engine_urls) - 1,
+        "retry_on_status": (),
+        "retry_on_timeout": False,
+    }
 
 
 def _common_tls(settings: Settings) -> dict[str, Any]:

@@ -7,13 +7,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr, field_validator
 
 
 class EngineSettings(BaseModel):
     # --- Search engine -------------------------------------------------------------------------
     engine_url: str = Field(
-        "http://127.0.0.1:9200", description="Elasticsearch or OpenSearch HTTP endpoint."
+        "http://127.0.0.1:9200",
+        description="Elasticsearch or OpenSearch HTTP endpoint; on a cluster, several separated "
+        "by commas, so that requests go on through the other nodes when one dies.",
     )
     engine_kind: Literal["auto", "opensearch", "elasticsearch"] = Field(
         "auto", description="Which client to use; auto asks the cluster's GET / once at start."
@@ -40,6 +42,22 @@ class EngineSettings(BaseModel):
         description="Connections one engine client keeps open: at least its concurrent requests "
         "(web clients, agents), or callers queue in the client and a few wait for seconds.",
     )
+
+    @field_validator("engine_url")
+    @classmethod
+    def _http_urls(cls, value: str) -> str:
+        urls = [url.strip() for url in value.split(",")]
+        bad = [url for url in urls if not url.startswith(("http://", "https://"))]
+        if bad:
+            raise ValueError(
+                f"engine_url takes http(s) URLs separated by commas; not a URL: {bad[0]!r}"
+            )
+        return ",".join(urls)
+
+    @property
+    def engine_urls(self) -> list[str]:
+        """Every node the clients may send a request to, the first one first."""
+        return self.engine_url.split(",")
 
     # --- Indices and aliases -------------------------------------------------------------------
     index_prefix: str = Field(

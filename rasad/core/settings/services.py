@@ -48,8 +48,8 @@ class ServiceSettings(BaseModel):
         1,
         ge=1,
         le=9,
-        description="OpenSearch nodes `stack up` starts; 2 for replicas (`--engine-nodes`), "
-        "node 1 the cluster manager, on consecutive ports.",
+        description="OpenSearch data nodes `stack up` starts; 2 for replicas (`--engine-nodes`), "
+        "plus a small manager-only node (no data) when even, on consecutive ports.",
     )
     stack_kafka_heap: str = Field(
         "512m", description="Kafka JVM heap; a single demo broker needs little."
