@@ -30,6 +30,7 @@ from tests.web_fixtures import (
     free_port,
     index_articles,
     indexed,
+    store_finished_reprocess,
     web_settings,
 )
 
@@ -340,3 +341,18 @@ async def test_the_last_reprocess_is_null_before_any_run(client: httpx.AsyncClie
     answer = await client.get("/api/reprocess/last")
     assert answer.status_code == 200
     assert answer.json() == {"run": None}
+
+
+async def test_the_last_reprocess_serves_its_run_and_diff(
+    client: httpx.AsyncClient, indexed: Settings, enriched_corpus: list[EnrichedArticle]
+) -> None:
+    run, tag = await store_finished_reprocess(indexed, enriched_corpus)
+    answer = await client.get("/api/reprocess/last")
+    assert answer.status_code == 200
+    served = answer.json()["run"]
+    assert (served["id"], served["state"]) == (run.id, "done")
+    assert served["report"]["tags"][tag] == {"gained": 1, "lost": 1}
+    assert {(e["tag"], e["direction"]) for e in served["report"]["examples"]} >= {
+        (tag, "gained"),
+        (tag, "lost"),
+    }

@@ -5,10 +5,12 @@ Screenshots of each page go to test-artifacts/ for a person to look at.
 
 from __future__ import annotations
 
+import asyncio
 import re
 import shutil
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -25,6 +27,7 @@ from tests.web_fixtures import (
     indexed,
     live_server,
     raw_corpus_articles,
+    store_finished_reprocess,
     worker,
 )
 
@@ -269,3 +272,38 @@ def test_every_entity_of_an_article_links_to_its_page(page: Page, live_server: L
         == page.locator("#detail .entities a.entity-link").count()
     )
     expect(page.locator(".facets a.entity-link").first).to_be_visible(timeout=WAIT_MS)
+
+
+def test_the_last_reprocess_shows_the_tags_gained_and_lost_with_examples(
+    page: Page, live_server: LiveServer, enriched_corpus: list[EnrichedArticle]
+) -> None:
+    # Stored from another thread: Playwright owns this thread's event loop.
+    with ThreadPoolExecutor(1) as pool:
+        run, tag = pool.submit(
+            asyncio.run, store_finished_reprocess(live_server.settings, enriched_corpus)
+        ).result()
+    page.goto(f"{live_server.url}/#/reprocess")
+
+    expect(page.locator("#reprocess-header")).to_contain_text(run.id, timeout=WAIT_MS)
+    row = page.locator(f"#reprocess-tags tr[data-key='{tag}']")
+    expect(row).to_contain_text("+١", timeout=WAIT_MS)
+    expect(row).to_contain_text("−١")
+    assert tag not in row.inner_text()  # the tag by its Arabic name
+    assert page.locator("#reprocess-entities tbody tr").count() == 1
+    examples = page.locator("#reprocess-examples li")
+    expect(examples).to_have_count(2)
+    assert {examples.nth(i).get_attribute("data-direction") for i in range(2)} == {
+        "gained",
+        "lost",
+    }
+    assert "الدليل" in examples.first.inner_text()
+    shot(page, "reprocess-arabic")
+
+    page.click("#lang-button")
+    expect(page.locator("html")).to_have_attribute("data-lang", "en", timeout=WAIT_MS)
+    expect(row).to_contain_text("+1", timeout=WAIT_MS)
+    entity_types = page.locator("#reprocess-entities").inner_text()
+    assert re.search(r"\b(People|Places|Organisations)\b", entity_types)
+    shot(page, "reprocess-english")
+    page.click("#lang-button")
+    expect(page.locator("html")).to_have_attribute("data-lang", "ar", timeout=WAIT_MS)

@@ -23,14 +23,24 @@ import pytest_asyncio
 import uvicorn
 from kafka.admin import KafkaAdminClient
 
+from indexers.index.reprocess_store import ensure_reprocess_indices, save_run
 from indexers.index.sink import IndexSink
 from indexers.index.templates import ensure_index_setup, template_name
 from producers.registry import load_registry
 from producers.replay import corpus_article, source_for
-from rasad.core.article import Article, EnrichedArticle
+from rasad.core.article import Article, EnrichedArticle, TopicTag
 from rasad.core.deadletter import DeadLetter
 from rasad.core.engine.client import Engine
 from rasad.core.kafka import client_config
+from rasad.core.reprocess import (
+    EntityRef,
+    Previous,
+    ReprocessRequest,
+    RunParams,
+    RunRecord,
+    change_of,
+    summarize,
+)
 from rasad.core.settings import Settings
 from rasad.core.topics import ensure_topics, pipeline_topics
 from rasad.web.app import create_app
@@ -241,3 +251,37 @@ def live_server(indexed: Settings, worker: subprocess.Popen[bytes]) -> Iterator[
     """The web app, started after the worker has made the topics its live stream reads."""
     with LiveServer(indexed) as server:
         yield server
+
+
+async def store_finished_reprocess(
+    settings: Settings, corpus: list[EnrichedArticle]
+) -> tuple[RunRecord, str]:
+    """A finished reprocess of two real articles in the prefix's runs index, as `rasad
+    reprocess` stores it, and the tag it changed: one article gains its first tag and entity (it
+    was stored without them), another loses that tag (it was stored with it too)."""
+    gaining = next(a for a in corpus if len(a.topics) >= 2 and a.entities)
+    tag = gaining.topics[0]
+    losing = next(a for a in corpus if tag.tag not in {t.tag for t in a.topics})
+    run_id = f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-test"
+    now = datetime.now(UTC)
+
+    def stored(article: EnrichedArticle, topics: list[TopicTag], skip: int) -> ReprocessRequest:
+        """The request for ``article`` stored with ``topics`` and without its first ``skip``
+        entities."""
+        refs = [EntityRef(type=e.type, id=e.id, name=e.name) for e in article.entities[skip:]]
+        previous = Previous(enrichment_id="before", topics=topics, entities=refs)
+        raw = Article.model_validate(article.model_dump(include=set(Article.model_fields)))
+        return ReprocessRequest(run=run_id, article=raw, previous=previous)
+
+    changes = [
+        change_of(stored(gaining, gaining.topics[1:], 1), gaining, now),
+        change_of(stored(losing, [*losing.topics, tag], 0), losing, now),
+    ]
+    run = RunRecord(
+        id=run_id, params=RunParams(query="ترامب"), state="done", started_at=now, total=2,
+        sent=2, finished_at=now, report=summarize(run_id, changes),
+    )  # fmt: skip
+    async with await Engine.connect(settings) as engine:
+        await ensure_reprocess_indices(engine, settings)
+        await save_run(engine, settings, run)
+    return run, tag.tag

@@ -1,4 +1,4 @@
-// Entry point: a hash router over three pages; each page returns a cleanup function.
+// Entry point: a hash router over the pages; each page returns a cleanup function.
 import "./style.css";
 import { api, apiKey, setApiKey } from "./api.js";
 import { renderAlerts } from "./alerts.js";
@@ -6,10 +6,12 @@ import { renderDashboard } from "./dashboard.js";
 import { fill } from "./dom.js";
 import { renderEntity } from "./entity.js";
 import { lang, setLang } from "./i18n.js";
+import { renderReprocess } from "./reprocess.js";
 import { renderSearch } from "./search.js";
 
 const pages = {
   search: renderSearch, dashboard: renderDashboard, alerts: renderAlerts, entity: renderEntity,
+  reprocess: renderReprocess,
 };
 const root = document.getElementById("page");
 const notice = document.getElementById("notice");
