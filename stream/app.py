@@ -209,7 +209,7 @@ async def expire_clusters() -> None:
 
 # rasad_consumer_lag{topic,partition,group}, refreshed by a timer (stream/lag.py); the
 # reprocess agent waits while this worker is behind on live articles.
-lag_gauge = register_consumer_lag(app)
+lag_gauge = register_consumer_lag(app, settings)
 live.use_backlog(lambda: lag_gauge.topic_lag(settings.topic_raw))
 
 

@@ -5,29 +5,36 @@ the group's committed offset (the next message the group still has to finish). T
 ``kafka-consumer-groups --describe`` and ``rasad status`` call lag: work not yet done, including
 messages fetched and buffered but not acked.
 
-Everything comes from the worker's own consumer, on its open connections: the assignment, the end
-offsets (one ListOffsets request for all assigned partitions per tick; the fetcher's cached
-highwater goes stale on a paused partition, exactly when lag grows), and the committed offsets the
-consumer already tracks (read from the broker on assignment, then updated by each commit). A
-partition the group never committed is consumed from its earliest offset
-(``consumer_auto_offset_reset="earliest"``), so its lag is counted from there. Changelog topics of
-tables are left out: they are read for recovery and never committed. Each worker reports only
-the partitions assigned to it; a partition handed to another worker leaves this worker's gauge.
+The assignment comes from the worker's own consumer, the end offsets from one ListOffsets request
+for all assigned partitions per tick (the fetcher's cached highwater goes stale on a paused
+partition, exactly when lag grows), and the committed offsets from one OffsetFetch request to the
+group's coordinator: the group's own record, right from the first tick. Faust's in-process copy
+is empty until its first seek after an assignment (a restarted worker recovering a large table
+can take minutes) and after a revocation; counting from the earliest offset meanwhile made a
+restarted worker report its whole retained history as lag, and the reprocess agent, which waits
+while the raw-topic lag is high, wait for as long. Only a partition the group never committed
+counts from its earliest offset: a new group starts there (``consumer_auto_offset_reset=
+"earliest"``), so that history is real work. Changelog topics of tables are left out: they are
+read for recovery and never committed. Each worker reports only the partitions assigned to it; a
+partition handed to another worker leaves this worker's gauge.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import cast
+from typing import Any
 
 import faust
+from aiokafka import TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 from faust.exceptions import ConsumerNotStarted
-from faust.transport.consumer import Consumer
 from faust.types import TP
 from prometheus_client import Counter, Gauge
 
+from rasad.core.kafka import client_config
 from rasad.core.logs import get_logger
+from rasad.core.settings import Settings
 
 log = get_logger(__name__)
 
@@ -92,7 +99,40 @@ class LagGauge:
         self._lags = dict(lags)
 
 
-async def measure(app: faust.App) -> dict[TP, int]:
+class CommittedOffsets:
+    """The group's committed offsets, read from its coordinator (a client of its own, started on
+    first use and kept: one OffsetFetch per tick)."""
+
+    def __init__(self, settings: Settings, group: str) -> None:
+        self._settings = settings
+        self._group = group
+        self._admin: AIOKafkaAdminClient | None = None
+
+    async def read(self, partitions: Iterable[TP]) -> dict[TP, int | None]:
+        """Committed offset per partition; None where the group never committed."""
+        if self._admin is None:
+            admin = AIOKafkaAdminClient(
+                client_id=f"{self._group}-lag", **client_config(self._settings)
+            )
+            await admin.start()
+            self._admin = admin
+        wanted = [TopicPartition(tp.topic, tp.partition) for tp in partitions]
+        found = await self._admin.list_consumer_group_offsets(self._group, partitions=wanted)
+        offsets = {TP(tp.topic, tp.partition): meta.offset for tp, meta in found.items()}
+        # -1: the group has no offset for the partition.
+        return {TP(tp.topic, tp.partition): _known(offsets.get(tp)) for tp in wanted}
+
+    async def close(self) -> None:
+        if self._admin is not None:
+            await self._admin.close()
+            self._admin = None
+
+
+def _known(offset: int | None) -> int | None:
+    return offset if offset is not None and offset >= 0 else None
+
+
+async def measure(app: faust.App, committed_offsets: CommittedOffsets) -> dict[TP, int]:
     """The lag of every partition the app's consumer is assigned, changelogs excepted."""
     consumer = app.consumer
     changelogs = app.tables.changelog_topics
@@ -100,29 +140,30 @@ async def measure(app: faust.App) -> dict[TP, int]:
     if not assigned:
         return {}
     end_offsets = await consumer.highwaters(*assigned)
-    # Faust keeps no public accessor for the committed offsets it tracks; this mapping is the
-    # one its own commit logic reads (faust-streaming 0.15.3, pinned). It is a defaultdict:
-    # .get() does not grow it.
-    known = cast(Consumer, consumer)._committed_offset
-    committed = {tp: known.get(tp) for tp in assigned}
+    committed = await committed_offsets.read(assigned)
     never = [tp for tp in assigned if committed[tp] is None]
     earliest = await consumer.earliest_offsets(*never) if never else {}
     return partition_lags(assigned, end_offsets, committed, earliest)
 
 
-def register(app: faust.App) -> LagGauge:
+def register(app: faust.App, settings: Settings) -> LagGauge:
     """Add the timer that keeps ``rasad_consumer_lag`` current for this worker's group."""
     gauge = LagGauge(app.conf.id)
+    committed = CommittedOffsets(settings, app.conf.id)
 
     @app.timer(interval=LAG_INTERVAL_S)  # type: ignore[untyped-decorator]  # Faust's typing
     async def report_consumer_lag() -> None:
         try:
-            lags = await measure(app)
+            lags = await measure(app, committed)
         except (ConsumerNotStarted, KafkaError, TimeoutError) as exc:
             # The next tick tries again; the gauge keeps its last values meanwhile.
             LAG_CHECK_FAILURES.inc()
             log.warning("consumer lag not measured", error_type=type(exc).__name__, error=str(exc))
             return
         gauge.show(lags)
+
+    @app.on_before_shutdown.connect
+    async def close_offsets_client(sender: Any, /, *_: Any, **__: Any) -> None:
+        await committed.close()
 
     return gauge

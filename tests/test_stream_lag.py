@@ -7,17 +7,23 @@ article stays as lag; once `rasad setup` makes the index, the indexer drains it 
 
 from __future__ import annotations
 
+import asyncio
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 from faust.types import TP
+from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
+from kafka.admin import NewTopic
+from kafka.structs import OffsetAndMetadata
 from prometheus_client.parser import text_string_to_metric_families
 
 from rasad.cli.status import worker_counters
+from rasad.core.kafka import client_config
 from rasad.core.settings import Settings
-from stream.lag import CONSUMER_LAG, LagGauge, partition_lags
+from stream.lag import CONSUMER_LAG, CommittedOffsets, LagGauge, partition_lags
 from tests.pipeline_env import wait_for
 from tests.stream_fixtures import StreamEnv, first_corpus_articles, publish, worker_env
 
@@ -43,6 +49,30 @@ def test_a_partition_never_committed_counts_from_its_earliest_offset() -> None:
 def test_a_partition_with_an_unknown_end_is_left_out_and_lag_is_never_negative() -> None:
     lags = partition_lags([RAW0, RAW1], {RAW0: None, RAW1: 10}, {RAW0: 3, RAW1: 12}, {})
     assert lags == {RAW1: 0}
+
+
+def test_the_committed_offsets_are_the_groups_own_record_on_the_broker(
+    live_stack: Settings, kafka_admin: KafkaAdminClient
+) -> None:
+    # What a restarted worker reads on its first tick, before Faust has sought to them: the
+    # group committed 3 on partition 0 (its earlier run) and never committed partition 1.
+    topic, group = f"test.lag.{uuid.uuid4().hex[:10]}", f"rasad-test-lag-{uuid.uuid4().hex[:10]}"
+    kafka_admin.create_topics([NewTopic(topic, 2, 1)])
+    try:
+        consumer = KafkaConsumer(group_id=group, **client_config(live_stack))
+        consumer.commit({TopicPartition(topic, 0): OffsetAndMetadata(3, "", -1)})
+        consumer.close()
+
+        async def read() -> dict[TP, int | None]:
+            offsets = CommittedOffsets(live_stack, group)
+            try:
+                return await offsets.read([TP(topic, 0), TP(topic, 1)])
+            finally:
+                await offsets.close()
+
+        assert asyncio.run(read()) == {TP(topic, 0): 3, TP(topic, 1): None}
+    finally:
+        kafka_admin.delete_topics([topic])
 
 
 def _series(group: str) -> dict[tuple[str, str], float]:
