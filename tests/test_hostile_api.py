@@ -244,3 +244,29 @@ async def test_an_api_key_name_of_only_spaces_or_controls_is_a_422(
     answer = await client.post("/api/keys", json={"name": name, "role": "reader"})
 
     assert_problem(answer, 422, "body.name")
+
+
+@pytest.mark.parametrize(
+    ("origin", "method", "header", "says"),
+    [
+        ("http://evil.example", "POST", "content-type", "origin"),
+        ("http://good.example", "TRACE", "content-type", "method"),
+        ("http://good.example", "POST", "x-evil", "headers"),
+    ],
+)
+async def test_a_refused_cors_preflight_is_a_problem_too(
+    origin: str, method: str, header: str, says: str
+) -> None:
+    app = create_app(web_settings(web_cors_origins="http://good.example"))
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as http:
+        answer = await http.options(
+            "/api/alerts",
+            headers={
+                "Origin": origin,
+                "Access-Control-Request-Method": method,
+                "Access-Control-Request-Headers": header,
+            },
+        )
+
+    assert_problem(answer, 400, f"Disallowed CORS {says}")

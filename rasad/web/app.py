@@ -17,6 +17,8 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import Counter, Histogram
+from starlette.datastructures import Headers
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from rasad.core.logs import get_logger
@@ -72,6 +74,22 @@ SECURITY_HEADERS = [
     ),
     (b"x-content-type-options", b"nosniff"),
 ]
+
+
+class ProblemCORS(CORSMiddleware):
+    """Starlette's CORS, whose refused preflight is problem details like every other 400."""
+
+    def preflight_response(self, request_headers: Headers) -> Response:
+        response = super().preflight_response(request_headers)
+        if response.status_code < 400:
+            return response
+        kept = {
+            name: value
+            for name, value in response.headers.items()
+            if name not in ("content-type", "content-length")
+        }
+        detail = bytes(response.body).decode()
+        return problems.problem(response.status_code, detail, headers=kept)
 
 
 class Measured:
@@ -140,7 +158,7 @@ def create_app(settings: Settings) -> FastAPI:
     origins = [o.strip() for o in settings.web_cors_origins.split(",") if o.strip()]
     if origins:
         app.add_middleware(
-            CORSMiddleware,
+            ProblemCORS,
             allow_origins=origins,
             allow_credentials=False,
             allow_methods=["GET", "POST", "PUT", "DELETE"],
