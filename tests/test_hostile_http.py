@@ -109,10 +109,23 @@ def test_a_head_one_byte_over_the_limit_is_refused(served: str) -> None:
     assert_problem(answer, 431, "RASAD_WEB_MAX_HEAD_BYTES")
 
 
-def test_a_request_that_is_not_http_is_a_400(served: str) -> None:
-    answer = raw_exchange(served, b"\x16\x03\x01 hello, not http\r\n\r\n")
+HEAD = b"POST /api/alerts HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+
+
+@pytest.mark.parametrize(
+    "request_bytes",
+    [
+        b"\x16\x03\x01 hello, not http\r\n\r\n",
+        HEAD + b"Transfer-Encoding: chunked\r\n\r\nZZ\r\n",
+        HEAD + b"Content-Length: 5\r\nContent-Length: 6\r\n\r\n",
+    ],
+    ids=["tls-hello", "bad-chunk", "two-lengths"],
+)
+def test_a_request_that_is_not_http_is_a_400(served: str, request_bytes: bytes) -> None:
+    answer = raw_exchange(served, request_bytes)
 
     assert_problem(answer, 400, "malformed HTTP request")
+    assert answer.headers["content-length"] == str(len(answer.content))
 
 
 def test_the_schema_documents_414_and_431_in_problem_details(served: str) -> None:

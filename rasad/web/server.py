@@ -49,11 +49,16 @@ class ProblemH11Protocol(H11Protocol):
     def send_400_response(self, msg: str) -> None:
         limit = self.config.h11_max_incomplete_event_size or 0
         status, detail = diagnose(self.conn.trailing_data[0], limit)
-        headers = [(b"content-type", MEDIA_TYPE.encode()), (b"connection", b"close")]
+        body = problem_body(status, detail)
+        headers = [
+            (b"content-type", MEDIA_TYPE.encode()),
+            (b"content-length", str(len(body)).encode()),
+            (b"connection", b"close"),
+        ]
         reason = HTTPStatus(status).phrase.encode()
         for event in (
             h11.Response(status_code=status, headers=headers, reason=reason),
-            h11.Data(data=problem_body(status, detail)),
+            h11.Data(data=body),
             h11.EndOfMessage(),
         ):
             self.transport.write(self.conn.send(event))
