@@ -154,13 +154,21 @@ async def open_loop(
     latencies: list[float] = []
     started = time.perf_counter()
 
+    failures: list[str] = []
+
     async def one(at: float, params: dict[str, Any]) -> None:
         await asyncio.sleep(max(0.0, started + at - time.perf_counter()))
-        async with http.get("/api/search", params=_query(params)) as answer:
-            await answer.read()
+        try:
+            async with http.get("/api/search", params=_query(params)) as answer:
+                await answer.read()
+        except aiohttp.ClientError as exc:  # an overloaded server's 503: counted, not hidden
+            failures.append(f"{type(exc).__name__}: {exc}"[:120])
+            return
         latencies.append(time.perf_counter() - started - at)
 
     await asyncio.gather(*(one(at, jobs[i % len(jobs)]) for i, at in enumerate(plan)))
+    if failures:
+        print(f"  {len(failures)} of {len(plan)} searches failed, e.g. {failures[0]}")
     return latencies
 
 
