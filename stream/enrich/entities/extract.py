@@ -55,6 +55,9 @@ _CURRENCIES = frozenset(
     normalize(w) for w in ["ريال", "دولار", "جنيه", "يورو", "درهم", "دينار", "ليرة"]
 )
 
+# Type words before a media outlet's name stay outside it (docs/annotation.md 1.5).
+_MEDIA_TYPES = frozenset(normalize(w) for w in ["صحيفة", "جريدة", "قناة", "موقع", "مجلة"])
+
 
 class EntityInputError(ValueError):
     """Fields that are not a mapping of title/summary/body to strings."""
@@ -124,6 +127,8 @@ def find_spans(text: str) -> list[Span]:
         if known is None:
             known = match_strip.get(i)
         strip = known if known is not None else _model_strip(norms[i], gaz)
+        if etype == "ORG" and j > i + 1 and norms[i][strip:] in _MEDIA_TYPES:
+            i, strip = i + 1, 0  # "قناة المسيرة" names the outlet "المسيرة"
         start = starts[i] + orig_offset(surfaces[i], strip)
         name = (norms[i][strip:], *norms[i + 1 : j])
         if entry is None:
