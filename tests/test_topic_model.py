@@ -12,7 +12,8 @@ import pytest
 from rasad.core.article import TopicTag
 from stream.enrich.entities.extract import extract_entities
 from stream.enrich.topics.combined import tag_topics
-from stream.enrich.topics.model import DEFAULT_MODEL, ModelError, load_model
+from stream.enrich.topics.features import FeatureRows, article_features
+from stream.enrich.topics.model import DEFAULT_MODEL, ModelError, default_model, load_model
 from stream.enrich.topics.taxonomy import default_taxonomy
 from tests.shared_data import CORPUS, SEED_DIR
 
@@ -80,6 +81,16 @@ def test_every_tag_names_its_evidence_with_offsets_into_the_text(
             assert fields[ev.field][ev.start : ev.end].strip()
         model = [ev for ev in tag.evidence if ev.kind == "model"]
         assert all(ev.value[:2] in ("w:", "t:", "m:", "b:", "e:") and ev.weight > 0 for ev in model)
+
+
+def test_the_model_finds_the_rows_of_exactly_the_features_training_reads(
+    corpus: dict[str, dict[str, str]],
+) -> None:
+    model = default_model()
+    rows = FeatureRows(model.rows)
+    for fields in corpus.values():
+        entities = extract_entities(fields)
+        assert rows.of(fields, entities) == set(model.rows_of(article_features(fields, entities)))
 
 
 def test_the_shipped_model_loads_with_every_taxonomy_tag() -> None:

@@ -65,7 +65,7 @@ def examples(items: Sequence[TopicItem]) -> list[Example]:
     for item in items:
         fields = {"title": item.source.title, "body": item.source.body}
         found = signaller.signals(fields, extract_entities(fields))
-        raw = {tag: t.score for tag, t in found.raw.items()}
+        raw = {tag: score for tag, (score, _) in found.raw.items()}
         group = item.source.outlet if item.source.outlet in MAIN_OUTLETS else "feeds"
         out.append(
             Example(
@@ -73,7 +73,7 @@ def examples(items: Sequence[TopicItem]) -> list[Example]:
                 item.labels,
                 tuple(found.model_features()),
                 raw,
-                signaller.rule_scores(found),
+                signaller.rule_scores(found.raw),
             )
         )
     return out

@@ -23,9 +23,9 @@ from collections.abc import Mapping, Sequence
 from functools import lru_cache
 
 from rasad.core.article import Entity, Evidence, TopicTag
-from stream.enrich.topics.features import article_features, locate
+from stream.enrich.topics.features import FeatureRows, article_features, locate
 from stream.enrich.topics.model import TopicModel, default_model, sigmoid
-from stream.enrich.topics.tagger import Tagger
+from stream.enrich.topics.tagger import EvidenceRow, Tagger, to_evidence
 from stream.enrich.topics.taxonomy import Taxonomy, default_taxonomy
 
 __all__ = [
@@ -45,17 +45,27 @@ _ANY_EVIDENCE = 1e-9
 _MODEL_EVIDENCE = 3
 
 
+# The rules' raw score and evidence rows per tag with any evidence.
+RawScores = dict[str, tuple[float, list[EvidenceRow]]]
+
+
 @dataclasses.dataclass(frozen=True, slots=True)
 class Signals:
     """What the model reads of one article."""
 
     features: set[str]  # words, bigrams, entities (see .features)
-    raw: dict[str, TopicTag]  # the rules' raw score and evidence per tag with any evidence
+    # the rules' raw score and evidence rows per tag with any evidence: plain tuples, made into
+    # pydantic objects only for the few tags emitted
+    raw: RawScores
 
-    def model_features(self) -> list[str]:
+    def model_features(self) -> set[str]:
         """The features plus one ``h:<tag>:<term>`` per matched rule term or entity hook."""
-        hits = {f"h:{t.tag}:{e.value}" for t in self.raw.values() for e in t.evidence}
-        return [*self.features, *hits]
+        return self.features | rule_hits(self.raw)
+
+
+def rule_hits(raw: RawScores) -> set[str]:
+    """One ``h:<tag>:<term>`` feature per matched rule term or entity hook."""
+    return {f"h:{tag}:{row[2]}" for tag, (_, rows) in raw.items() for row in rows}
 
 
 class Signaller:
@@ -70,13 +80,16 @@ class Signaller:
             )
         )
 
-    def signals(self, fields: Mapping[str, str], entities: Sequence[Entity]) -> Signals:
-        raw = {t.tag: t for t in self.rules.tag(fields, entities)}
-        return Signals(article_features(fields, entities), raw)
+    def raw(self, fields: Mapping[str, str], entities: Sequence[Entity]) -> RawScores:
+        """The rules' raw score and evidence rows per tag with any evidence."""
+        return {tag: (score, rows) for tag, score, rows in self.rules.raw(fields, entities)}
 
-    def rule_scores(self, found: Signals) -> dict[str, float]:
+    def signals(self, fields: Mapping[str, str], entities: Sequence[Entity]) -> Signals:
+        return Signals(article_features(fields, entities), self.raw(fields, entities))
+
+    def rule_scores(self, raw: RawScores) -> dict[str, float]:
         """The rules' own decisions: score by tag, for the tags the rules alone emit."""
-        return {tag: t.score for tag, t in found.raw.items() if t.score >= self.thresholds[tag]}
+        return {tag: score for tag, (score, _) in raw.items() if score >= self.thresholds[tag]}
 
 
 class TopicCombiner:
@@ -88,19 +101,21 @@ class TopicCombiner:
         if unknown:
             raise ValueError(f"topic model tags {unknown} are not in the taxonomy")
         self.model = model
+        self.feature_rows = FeatureRows(model.rows)
 
     def tag(self, fields: Mapping[str, str], entities: Sequence[Entity]) -> list[TopicTag]:
-        found = self.signaller.signals(fields, entities)
-        rules = self.signaller.rule_scores(found)
-        raw_scores = {tag: t.score for tag, t in found.raw.items()}
-        rows = self.model.rows_of(found.model_features())
+        raw = self.signaller.raw(fields, entities)
+        rules = self.signaller.rule_scores(raw)
+        raw_scores = {tag: score for tag, (score, _) in raw.items()}
+        hits = self.model.rows_of(rule_hits(raw))
+        rows = sorted(self.feature_rows.of(fields, entities).union(hits))
         logits = self.model.logits(rows, raw_scores)
         out: list[TopicTag] = []
         for i, (spec, z) in enumerate(zip(self.model.tags, logits, strict=True)):
             margin = z + spec.rule_weight * rules.get(spec.name, 0.0) - spec.threshold
             if margin < 0:
                 continue
-            evidence = list(found.raw[spec.name].evidence) if spec.name in found.raw else []
+            evidence = to_evidence(raw[spec.name][1]) if spec.name in raw else []
             evidence += self._model_evidence(i, rows, fields, entities)
             if evidence:
                 out.append(

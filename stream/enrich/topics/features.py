@@ -20,11 +20,12 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping, Sequence
+from itertools import chain, pairwise
 
 from rasad.core.article import Entity, TextField
 from stream.enrich.normalize import article_stem, scan
 
-__all__ = ["MANY", "MIN_LETTERS", "Where", "article_features", "locate"]
+__all__ = ["MANY", "MIN_LETTERS", "FeatureRows", "Where", "article_features", "locate"]
 
 FIELDS: tuple[TextField, ...] = ("title", "summary", "body")
 # A stem seen this often is more than a passing mention: a background clause names a topic once
@@ -42,21 +43,53 @@ def article_features(fields: Mapping[str, str], entities: Sequence[Entity]) -> s
     one-letter stems (a split-off digit or letter) are made too, and never weigh anything: the
     model has none (training ignores them, see ``stream/training/train_topics.py``)."""
     found: set[str] = set()
-    every: list[str] = []
-    for name in FIELDS:
-        text = fields.get(name) or ""
-        if not text:
-            continue
-        stems = field_stems(text)
-        every += stems
+    per_field = _fields_stems(fields)
+    for name, stems in per_field:
         if name == "title":
             found.update(map("t:".__add__, stems))
         found.update(map("b:{} {}".format, stems, stems[1:]))
-    counts = Counter(every)
+    counts = Counter(chain.from_iterable(stems for _, stems in per_field))
     found.update(map("w:".__add__, counts))
     found.update(["m:" + s for s, n in counts.items() if n >= MANY])
     found.update(["e:" + e.id for e in entities if e.mentions])
     return found
+
+
+class FeatureRows:
+    """The rows a model gives to features, looked up the way :func:`article_features` makes
+    them but without making them: a stem, a pair of stems or an entity id is looked up in one
+    table per feature kind, so an article's ~1,000 feature strings are never built (they cost
+    more than the model's sum). Same features, same rows: a test checks it on real articles."""
+
+    def __init__(self, rows: Mapping[str, int]) -> None:
+        kinds: dict[str, dict[str, int]] = {k: {} for k in ("w", "t", "m", "b", "e")}
+        for feature, row in rows.items():
+            kind, _, value = feature.partition(":")
+            if kind in kinds:
+                kinds[kind][value] = row
+        self.words, self.titles, self.many = kinds["w"], kinds["t"], kinds["m"]
+        self.bigrams = {tuple(v.split(" ")): r for v, r in kinds["b"].items()}
+        self.entities = kinds["e"]
+
+    def of(self, fields: Mapping[str, str], entities: Sequence[Entity]) -> set[int]:
+        """The rows of :func:`article_features`' features that the model has."""
+        found: set[int | None] = set()
+        per_field = _fields_stems(fields)
+        for name, stems in per_field:
+            if name == "title":
+                found.update(map(self.titles.get, stems))
+            found.update(map(self.bigrams.get, pairwise(stems)))
+        counts = Counter(chain.from_iterable(stems for _, stems in per_field))
+        found.update(map(self.words.get, counts))
+        found.update([self.many.get(s) for s, n in counts.items() if n >= MANY])
+        found.update([self.entities.get(e.id) for e in entities if e.mentions])
+        found.discard(None)
+        return found  # type: ignore[return-value]  # None, the one non-row, is gone
+
+
+def _fields_stems(fields: Mapping[str, str]) -> list[tuple[TextField, list[str]]]:
+    """The stems of each non-empty field, in :data:`FIELDS` order."""
+    return [(name, field_stems(text)) for name in FIELDS if (text := fields.get(name) or "")]
 
 
 def locate(feature: str, fields: Mapping[str, str], entities: Sequence[Entity]) -> Where | None:

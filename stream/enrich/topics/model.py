@@ -18,7 +18,8 @@ A file that breaks the format is refused with ``file:line`` in the message.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -62,11 +63,12 @@ class TopicModel:
     weights: np.ndarray
     biases: np.ndarray  # by tag
 
-    def rows_of(self, features: Iterable[str]) -> list[int]:
+    def rows_of(self, features: AbstractSet[str]) -> list[int]:
         """The rows of the article's features the model weighs (most are not in it), in row
         order: the features come as a set, whose order changes from process to process, and
-        sums and ties must not (the same article, the same scores and evidence everywhere)."""
-        return sorted(r for r in map(self.rows.get, features) if r is not None)
+        sums and ties must not (the same article, the same scores and evidence everywhere).
+        The known features are one C-level intersection with the model's keys."""
+        return sorted(map(self.rows.__getitem__, self.rows.keys() & features))
 
     def logits(self, rows: list[int], raw: Mapping[str, float]) -> list[float]:
         """The regressions' logits, in tag order, from an article's feature rows
@@ -74,8 +76,7 @@ class TopicModel:
         score as their value)."""
         z = self.biases + self.weights[rows].sum(axis=0)
         get = self.rows.get
-        scored = [(get("r:" + tag, -1), score) for tag, score in raw.items()]
-        scored = [(r, score) for r, score in scored if r >= 0]
+        scored = [(r, score) for tag, score in raw.items() if (r := get("r:" + tag)) is not None]
         if scored:
             z += np.array([s for _, s in scored]) @ self.weights[[r for r, _ in scored]]
         return z.tolist()  # type: ignore[no-any-return]
@@ -84,7 +85,12 @@ class TopicModel:
         """The article's features that raise ``tag``, strongest first, with their weights."""
         column = self.weights[rows, tag]
         order = np.argsort(-column, kind="stable")  # ties: the model file's order
-        return [(float(column[k]), self.features[rows[k]]) for k in order if column[k] > 0]
+        order = order[column[order] > 0]
+        features = self.features
+        return [
+            (w, features[rows[k]])
+            for w, k in zip(column[order].tolist(), order.tolist(), strict=True)
+        ]
 
 
 def sigmoid(x: float) -> float:

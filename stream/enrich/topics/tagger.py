@@ -22,16 +22,17 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import compress
-from typing import Literal
 
 from rasad.core.article import Entity, Evidence, TextField, TopicTag
 from stream.enrich.normalize import clitic_variants, scan
-from stream.enrich.topics.taxonomy import Key, Scoring, TagSpec, Taxonomy, default_taxonomy
+from stream.enrich.topics.credits import Credits, EvidenceRow
+from stream.enrich.topics.taxonomy import Key, TagSpec, Taxonomy, default_taxonomy
 
-__all__ = ["Tagger", "default_tagger", "tag_topics"]
+__all__ = ["EvidenceRow", "RawTag", "Tagger", "default_tagger", "tag_topics", "to_evidence"]
 
 _FIELDS: tuple[TextField, ...] = ("title", "summary", "body")
-EvidenceKind = Literal["term", "entity"]
+# An emitted tag before it becomes a TopicTag: name, score, evidence rows in text order.
+RawTag = tuple[str, float, list[EvidenceRow]]
 # Evidence kept per tag: the strongest hits explain a tag; the 40th "إيران" adds nothing but
 # bytes to every enriched message.
 _MAX_EVIDENCE = 20
@@ -109,6 +110,15 @@ class Tagger:
         return list(map(cache.__getitem__, norms))
 
     def tag(self, fields: Mapping[str, str], entities: Sequence[Entity]) -> list[TopicTag]:
+        return [
+            TopicTag(tag=name, score=score, evidence=to_evidence(rows))
+            for name, score, rows in self.raw(fields, entities)
+        ]
+
+    def raw(self, fields: Mapping[str, str], entities: Sequence[Entity]) -> list[RawTag]:
+        """The emitted tags as plain tuples (name, score, evidence rows): what :meth:`tag`
+        returns before it becomes pydantic objects, for callers that decide again (the
+        combined tagger scores every tag with any evidence and emits a few)."""
         unknown = set(fields) - set(_FIELDS)
         if unknown:
             raise ValueError(f"unknown article field(s) {sorted(unknown)}; expected {_FIELDS}")
@@ -125,13 +135,13 @@ class Tagger:
                 if name == "body":
                     body_tokens = count
         damp = max(1.0, math.sqrt(body_tokens / self.scoring.reference_tokens))
-        out: list[TopicTag] = []
+        out: list[RawTag] = []
         for tag, tag_hits in zip(self.tags, hits, strict=True):
             if not tag_hits and not tag.hooks:
                 continue
             result = self._score(tag, tag_hits, entities, damp, read)
             if result is not None:
-                out.append(result)
+                out.append((tag.name, *result))
         return out
 
     def _match(self, name: TextField, text: str, hits: list[list[_Hit]]) -> int:
@@ -166,12 +176,12 @@ class Tagger:
         entities: Sequence[Entity],
         damp: float,
         read: set[TextField],
-    ) -> TopicTag | None:
+    ) -> tuple[float, list[EvidenceRow]] | None:
         matched = {hit.term for hit in hits}
         if tag.exclude & matched or any(not group & matched for group in tag.required):
             return None
         scoring = self.scoring
-        credits = _Credits(scoring)
+        credits = Credits(scoring)
         # _match records hits field by field in token order, and at most one per tag and
         # token: they are already ordered by (field, first token).
         factor, decay, seen, evidence = (
@@ -202,14 +212,7 @@ class Tagger:
             return None
         strongest = sorted(evidence, key=lambda ev: -ev[0])[:_MAX_EVIDENCE]
         strongest.sort(key=lambda ev: (_FIELDS.index(ev[3]), ev[4]))
-        return TopicTag(
-            tag=tag.name,
-            score=score,
-            evidence=[
-                Evidence(kind=kind, value=value, field=f, start=s, end=e, weight=round(w, 3))
-                for w, kind, value, f, s, e in strongest
-            ],
-        )
+        return score, strongest
 
     def _credit_hooks(
         self,
@@ -217,7 +220,7 @@ class Tagger:
         hits: list[_Hit],
         entities: Sequence[Entity],
         read: set[TextField],
-        credits: _Credits,
+        credits: Credits,
     ) -> None:
         """Entities the tag hooks on; a name the terms already counted ("إيران" is a term,
         loc.iran an entity) counts once."""
@@ -240,46 +243,7 @@ class Tagger:
                     credits.credit(entity.id, hook, "entity", entity.id, m.field, m.start, m.end)
 
 
-class _Credits:
-    """The evidence one tag collects for one article: title and other-field weight, each
-    repeat of one key decayed, and every credited piece for the evidence list."""
-
-    __slots__ = ("decay", "evidence", "factor", "head", "rest", "seen")
-
-    def __init__(self, scoring: Scoring) -> None:
-        self.factor = {
-            "title": scoring.title_weight,
-            "summary": scoring.summary_weight,
-            "body": 1.0,
-        }
-        self.decay = scoring.repeat_decay
-        self.seen: dict[object, int] = {}
-        self.head = 0.0
-        self.rest = 0.0
-        self.evidence: list[tuple[float, EvidenceKind, str, TextField, int, int]] = []
-
-    def credit(
-        self,
-        key: object,
-        weight: float,
-        kind: EvidenceKind,
-        value: str,
-        f: TextField,
-        s: int,
-        e: int,
-    ) -> None:
-        k = self.seen.get(key, 0)
-        self.seen[key] = k + 1
-        w = weight * self.factor[f] * self.decay**k
-        if f == "title":
-            self.head += w
-        else:
-            self.rest += w
-        if w > 0:
-            self.evidence.append((w, kind, value, f, s, e))
-
-
-def _credit_near(tag: _Tag, hits: list[_Hit], credits: _Credits) -> None:
+def _credit_near(tag: _Tag, hits: list[_Hit], credits: Credits) -> None:
     """Proximity rules: a term of set ``a`` within ``within`` tokens of one of set ``b``."""
     for n, (a, b, within, weight, label) in enumerate(tag.near):
         partners = [other for other in hits if other.term in b]
@@ -385,6 +349,13 @@ def _country(entity_id: str) -> str | None:
 def _contains(haystack: Key, needle: Key) -> bool:
     n = len(needle)
     return any(haystack[i : i + n] == needle for i in range(len(haystack) - n + 1))
+
+
+def to_evidence(rows: Sequence[EvidenceRow]) -> list[Evidence]:
+    return [
+        Evidence(kind=kind, value=value, field=f, start=s, end=e, weight=round(w, 3))
+        for w, kind, value, f, s, e in rows
+    ]
 
 
 @lru_cache(maxsize=1)
