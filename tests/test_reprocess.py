@@ -3,7 +3,8 @@
 The worker runs a taxonomy file of its own (RASAD_STREAM_TAXONOMY_PATH) and picks up an edit
 without a restart; a reprocess then re-enriches the stored articles with it, and the articles
 gained and lost by the edited tag show in search and in the diff. An interrupted run resumes,
-and versions order both ways: a reprocess never overwrites a newer live version.
+versions order both ways (a reprocess never overwrites a newer live version), and live articles
+published while a reprocess runs are searchable before it ends.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import json
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -185,9 +187,14 @@ def test_a_reprocess_never_overwrites_a_newer_live_version(
     )
 
 
-# Known bug, open in issue 20: in about half the runs (3 of 6 on the shared box) the resumed run
-# waits forever, its requests never re-enriched by the new worker; the cause is not found yet.
-# Skipped so that CI reports the rest; remove the mark to debug it.
+# Known bug, open in issue 20: sometimes the resumed run waits forever, its requests never
+# re-enriched by the new worker (3 of 6 runs in one session; 1 of 10 at load average 17-27 in the
+# next). In the failing run the new worker held all four reprocess partitions, its gauge showed
+# reprocess lag 20 (the group never committed them) and raw lag 0 (so give_way was not waiting),
+# no change was recorded for 2.5 min, and on SIGTERM it stopped in 1 s with nothing unacked: the
+# requests never reached the agent's stream. Unconfirmed suspect: records of a never-committed
+# partition fetched and dropped by Faust around its recovery, which its seek to the committed
+# offsets cannot rewind. Skipped so that CI reports the rest; remove the mark to debug it.
 @pytest.mark.skip(reason="known bug (issue 20): a resumed run sometimes waits forever")
 def test_an_interrupted_reprocess_resumes(live_stack: Settings, tmp_path: Path) -> None:
     env = StreamEnv(live_stack)
@@ -220,5 +227,66 @@ def test_an_interrupted_reprocess_resumes(live_stack: Settings, tmp_path: Path) 
         expected = sum(a.source.id == articles[0].source.id for a in articles)
         assert report["articles"] == expected
         assert state() == "done"
+    finally:
+        env.delete_topics()
+
+
+STORED = 200
+LIVE = 20
+# Enriching the stored articles through a worker that is still starting: minutes on a loaded box.
+STORE_TIMEOUT_S = 600.0
+# Publish -> searchable of a live article while a reprocess runs: 13.5-22.5 s (p95 22.5 s) on
+# the shared 2-core box at load average ~24, where a niced worker enriches a few articles per
+# second; the bench measures the figure (bench/bench_reprocess.py). The bound only catches live
+# articles queued behind the whole reprocess; the ordering check below is the sharper one.
+LIVE_FRESHNESS_P95_S = 60.0
+
+
+def test_live_articles_stay_fresh_while_a_reprocess_runs(
+    live_stack: Settings, tmp_path: Path
+) -> None:
+    env = StreamEnv(live_stack)
+    articles = first_corpus_articles(STORED + LIVE)
+    stored, live = articles[:STORED], articles[STORED:]
+    changes = f"{env.settings.engine_url}/{env.index_prefix}-reprocess-changes"
+
+    def reprocessed() -> int:
+        httpx.post(f"{changes}/_refresh", timeout=60)
+        got = httpx.post(f"{changes}/_count", json={"query": {"match_all": {}}}, timeout=60)
+        return int(got.json()["count"]) if got.status_code == 200 else 0
+
+    try:
+        with running_worker(env, tmp_path / "w"):
+            publish(env, stored)
+            wait_for(
+                "stored",
+                lambda: len(search(env, {"match_all": {}})) == STORED,
+                timeout_s=STORE_TIMEOUT_S,
+            )
+            run = subprocess.Popen(
+                [sys.executable, "-m", "rasad.cli", "reprocess", "--json"],
+                cwd=REPO, env=env.env(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            )  # fmt: skip
+            wait_for("the reprocess under way", lambda: reprocessed() > 0)
+            published = time.time()
+            publish(env, live)
+            seen: dict[str, float] = {}
+
+            def all_live_searchable() -> bool:
+                ids = {"ids": {"values": [a.id for a in live if a.id not in seen]}}
+                now = time.time()
+                seen.update((i, now) for i in search(env, ids))
+                return len(seen) == LIVE
+
+            wait_for("every live article searchable", all_live_searchable)
+            behind = STORED - reprocessed()
+            out, errors = run.communicate(timeout=600)
+        assert run.returncode == 0, errors.decode()
+        assert json.loads(out)["articles"] == STORED
+        freshness = sorted(t - published for t in seen.values())
+        p95 = freshness[int(0.95 * (LIVE - 1))]
+        assert p95 <= LIVE_FRESHNESS_P95_S, freshness
+        # Live articles did not queue behind the reprocess: they were searchable before it ended.
+        assert behind > 0, f"the reprocess ended first; live freshness {freshness}"
     finally:
         env.delete_topics()
