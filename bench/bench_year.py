@@ -48,7 +48,7 @@ from bench_web import (
 )
 from measure import loadavg
 from search_mix import query_mix
-from year_build import SERVING, Checkpoint, build, bulk
+from year_build import Checkpoint, build, bulk, serving
 
 from indexers.index.documents import article_index, to_document
 from indexers.index.templates import write_generation
@@ -199,7 +199,7 @@ async def measure(
         await Engine.connect(settings) as engine,
     ):
         # The template's serving settings, also after an interrupted (resumable) build.
-        await engine.put_settings(f"{settings.index_prefix}-articles-*", SERVING)
+        await engine.put_settings(f"{settings.index_prefix}-articles-*", serving(settings))
         count, size = await index_size(engine, settings)
         per_thousand = size / count * 1000 / 1e6
         print(f"index: {count:,} articles, {size / 1e9:.2f} GB, {per_thousand:.2f} MB per 1,000")

@@ -19,6 +19,7 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import orjson
 
@@ -34,7 +35,7 @@ BULK_DOCS = 1000
 BULK_IN_FLIGHT = 2
 BULK_ATTEMPTS = 4
 # While loading: no refresh and a background translog with a large flush threshold (as a
-# reindex would); measured with the template's settings again: refresh every 1 s, durable.
+# reindex would); measured with the template's settings again (serving()).
 LOADING = {
     "index": {
         "refresh_interval": "-1",
@@ -42,13 +43,20 @@ LOADING = {
         "translog.flush_threshold_size": "1gb",
     }
 }
-SERVING = {
-    "index": {
-        "refresh_interval": "1s",
-        "translog.durability": "request",
-        "translog.flush_threshold_size": "512mb",
+
+
+def serving(settings: Settings) -> dict[str, Any]:
+    """The template's settings: its refresh interval (RASAD_INDEX_REFRESH_INTERVAL), durable
+    writes, the engine's default flush threshold."""
+    return {
+        "index": {
+            "refresh_interval": settings.index_refresh_interval,
+            "translog.durability": "request",
+            "translog.flush_threshold_size": "512mb",
+        }
     }
-}
+
+
 # The fields a copy changes; the rest of a document's JSON is shared by all its copies.
 SPLICED = ("id", "published_at", "cluster_id")
 
@@ -153,7 +161,7 @@ async def build(
             if elapsed > budget_s:
                 print(f"  stopped at the {budget_s:.0f} s budget: run again to resume")
                 break
-        await engine.put_settings(pattern, SERVING)
+        await engine.put_settings(pattern, serving(settings))
         # The first refresh writes every buffered document: on a busy box, longer than the
         # client's timeout; it goes on in the engine, so ask again until it answers.
         for attempt in range(BULK_ATTEMPTS * 4):
