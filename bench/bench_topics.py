@@ -1,7 +1,7 @@
 """Topic tags: per-tag precision / recall / F1 of the rules alone and of rules + learned model,
 side by side, and the cost of tagging, printed (not asserted).
 
-Gold: the 2,000 hand-labelled articles of ``stream/data/labels/topics.jsonl`` (docs/annotation.md,
+Gold: the 2,055 hand-labelled articles of ``stream/data/labels/topics.jsonl`` (docs/annotation.md,
 docs/topic-evaluation.md), split by outlet:
 
 * ``test``: BBC Arabic and CNN Arabic, outlets nothing was written, trained or tuned on — the
