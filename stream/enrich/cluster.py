@@ -143,7 +143,9 @@ class StoryClusters:
         self._a: Signature = np.asarray(a, dtype=np.uint32)
         self._b: Signature = np.asarray(b, dtype=np.uint32)
         self._records: dict[str, _Record] = {}
-        self._buckets: list[dict[bytes, list[str]]] = [{} for _ in range(lsh.b)]  # per band
+        # Per band: a bucket's one article, or its list once a second one joins (most buckets
+        # never get a second, and a list of one would cost 72 bytes more per band and article).
+        self._buckets: list[dict[bytes, str | list[str]]] = [{} for _ in range(lsh.b)]
         self._bodies: dict[str, str] = {}
         for key, value in list(store.items()):
             self.observe(key, value)
@@ -192,11 +194,11 @@ class StoryClusters:
         self._bodies = {h: a for h, a in self._bodies.items() if a not in stale}
         for band in self._buckets:
             for key, members in list(band.items()):
-                kept = [a for a in members if a not in stale]
-                if kept:
-                    band[key] = kept
-                else:
+                kept = [a for a in _members(members) if a not in stale]
+                if not kept:
                     del band[key]
+                else:
+                    band[key] = kept[0] if len(kept) == 1 else kept
         if delete_from_store:
             for key, value in list(self.store.items()):
                 if _Record.from_bytes(value).seen < horizon:
@@ -217,11 +219,13 @@ class StoryClusters:
         for band, key in zip(self._buckets, self._bucket_keys(record.signature), strict=True):
             members = band.get(key)
             if members is None:
-                band[key] = [article_id]
-                continue
-            members.append(article_id)
-            if len(members) > _BUCKET_CAP:
-                del members[0]
+                band[key] = article_id
+            elif isinstance(members, str):
+                band[key] = [members, article_id]
+            else:
+                members.append(article_id)
+                if len(members) > _BUCKET_CAP:
+                    del members[0]
 
     def _signature(self, title: str, body: str) -> Signature | None:
         """datasketch's ``MinHash(hashfunc=zlib.crc32, scheme="affine32")`` of the shingles,
@@ -251,8 +255,8 @@ class StoryClusters:
         candidates: set[str] = set()
         for band, key in zip(self._buckets, self._bucket_keys(signature), strict=True):
             members = band.get(key)
-            if members:
-                candidates.update(members)
+            if members is not None:
+                candidates.update(_members(members))
         best: _Record | None = None
         # Most similar first; a tie goes to the earliest-seen article, then the smaller id, so
         # every worker and every replay picks the same cluster (a set's order varies by process).
@@ -270,6 +274,10 @@ class StoryClusters:
         return best
 
 
+def _members(bucket: str | list[str]) -> list[str]:
+    return [bucket] if isinstance(bucket, str) else bucket
+
+
 @dataclass(frozen=True, slots=True)
 class _Record:
     """One article's assignment as stored (compact JSON) and indexed."""
@@ -281,8 +289,10 @@ class _Record:
     signature: Signature | None
 
     def to_bytes(self) -> bytes:
+        """An exact-size copy of orjson's output: orjson's bytes keep its whole write buffer
+        (measured: 8 KB for a 0.8 KB record), and the store keeps a record for the window."""
         c = self.cluster
-        return orjson.dumps(
+        record = orjson.dumps(
             {
                 "a": self.article_id,
                 "c": c.id,
@@ -294,6 +304,7 @@ class _Record:
                 "g": _encode(self.signature) if self.signature is not None else None,
             }
         )
+        return bytes(memoryview(record))
 
     @classmethod
     def from_bytes(cls, raw: bytes) -> _Record:
