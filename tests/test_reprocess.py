@@ -190,11 +190,11 @@ def test_a_reprocess_never_overwrites_a_newer_live_version(
 # Known bug, open in issue 20: sometimes the resumed run waits forever, its requests never
 # re-enriched by the new worker (3 of 6 runs in one session; 1 of 10 at load average 17-27 in the
 # next). In the failing run the new worker held all four reprocess partitions, its gauge showed
-# reprocess lag 20 (the group never committed them) and raw lag 0 (so give_way was not waiting),
-# no change was recorded for 2.5 min, and on SIGTERM it stopped in 1 s with nothing unacked: the
-# requests never reached the agent's stream. Unconfirmed suspect: records of a never-committed
-# partition fetched and dropped by Faust around its recovery, which its seek to the committed
-# offsets cannot rewind. Skipped so that CI reports the rest; remove the mark to debug it.
+# reprocess lag 20 (the group never committed them) and raw lag 0 (so give_way was not waiting
+# on live articles), and no change was recorded for 2.5 min. Where the requests stopped (fetch,
+# delivery to the agent's stream, or inside the agent) is not known yet: the next failure needs
+# a dump of the worker's tasks (Faust's app.agents.human_tracebacks()). Skipped so that CI
+# reports the rest; remove the mark to debug it.
 @pytest.mark.skip(reason="known bug (issue 20): a resumed run sometimes waits forever")
 def test_an_interrupted_reprocess_resumes(live_stack: Settings, tmp_path: Path) -> None:
     env = StreamEnv(live_stack)
