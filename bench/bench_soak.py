@@ -25,6 +25,7 @@ import argparse
 import asyncio
 import gzip
 import itertools
+import signal
 import sys
 import tempfile
 import time
@@ -209,6 +210,9 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=20.0)
     parser.add_argument("--alerts", type=int, default=1000)
     args = parser.parse_args()
+    # A soak stopped with SIGTERM (kill, a CI timeout) still stops its worker and producer and
+    # deletes its topics and indices: Python's default would exit without any `finally`.
+    signal.signal(signal.SIGTERM, lambda _signum, _frame: sys.exit(143))
     with tempfile.TemporaryDirectory(prefix="bench-soak-") as tmp:
         ok = asyncio.run(soak(args, Path(tmp)))
     raise SystemExit(0 if ok else 1)
