@@ -39,14 +39,16 @@ lint: install
 	$(BIN)/mypy .
 	$(BIN)/lint-imports
 
-# Reuses a running stack; stops it afterwards only if this run started it.
+# Reuses a running stack; stops it afterwards only if this run started it. Test temp dirs live in
+# the clone (.pytest-tmp): pytest prunes old runs' dirs under the shared /tmp, which on a machine
+# running several suites at once removed live workers' data dirs mid-test.
 test: install lint chromium
 	@started=0; \
 	if ! $(BIN)/rasad stack status >/dev/null 2>&1; then \
 		$(BIN)/rasad stack up || exit 1; started=1; \
 	fi; \
 	$(BIN)/rasad setup; \
-	$(BIN)/pytest -q -ra; rc=$$?; \
+	$(BIN)/pytest -q -ra --basetemp=.pytest-tmp; rc=$$?; \
 	if [ $$started = 1 ]; then $(BIN)/rasad stack down; fi; \
 	exit $$rc
 
@@ -57,5 +59,5 @@ stack-down: install
 	$(BIN)/rasad stack down
 
 clean:
-	rm -rf $(VENV) .rasad .mypy_cache .ruff_cache .pytest_cache .import_linter_cache test-artifacts \
+	rm -rf $(VENV) .rasad .mypy_cache .ruff_cache .pytest_cache .pytest-tmp .import_linter_cache test-artifacts \
 		$(FRONTEND)/node_modules
