@@ -7,9 +7,11 @@ import gzip
 import os
 import subprocess
 import sys
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 
+import httpx
 import orjson
 import pytest
 
@@ -35,7 +37,7 @@ def rasad(*args: str | bytes, **env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "rasad.cli", *args],
         cwd=REPO,
-        env={**os.environ, "COLUMNS": "200", **env},
+        env={**os.environ, "COLUMNS": "400", **env},
         capture_output=True,
         text=True,
         errors="replace",
@@ -54,6 +56,28 @@ def test_a_non_utf8_argument_is_refused_in_one_line() -> None:
     done = rasad("search", b"\xff\xfe\xd8")
 
     assert_one_line_error(done, "argument 2 is not valid UTF-8")
+
+
+@pytest.mark.parametrize("command", [["list"], ["create"], ["restore", "nightly"]])
+def test_a_snapshot_repository_the_engine_refuses_is_a_configuration_error(
+    live_stack: Settings, tmp_path: Path, command: list[str]
+) -> None:
+    """A location outside the engine's path.repo is the user's to fix, not an outage."""
+    repository = f"test-refused-{uuid.uuid4().hex[:10]}"
+    try:
+        done = rasad(
+            "snapshot",
+            *command,
+            RASAD_DATA_DIR=str(tmp_path),  # not under the engine's path.repo
+            RASAD_ENGINE_SNAPSHOT_REPOSITORY=repository,
+        )
+    finally:
+        httpx.delete(f"{live_stack.engine_url}/_snapshot/{repository}", timeout=30)
+
+    assert_one_line_error(done, "RASAD_ENGINE_SNAPSHOT_PATH")
+    assert "not answering" not in done.stderr
+    [line] = done.stderr.strip().splitlines()
+    assert "path.repo" in line and str(tmp_path / "snapshots") in line
 
 
 def test_a_mistyped_setting_is_named_in_one_line() -> None:

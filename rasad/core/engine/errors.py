@@ -12,10 +12,17 @@ from typing import Any
 # Statuses that mean "the cluster is busy or restarting", not "this request is wrong".
 RETRYABLE_STATUSES = frozenset({429, 502, 503, 504})
 # Errors the engines answer with a 500 although the request caused them: too many boolean
-# clauses (OpenSearch 2.x reports too_many_nested_clauses as a 500), or a search_after value
-# the sort cannot read. Retrying the same request fails the same way, so they are refusals.
+# clauses (OpenSearch 2.x reports too_many_nested_clauses as a 500), a search_after value the
+# sort cannot read, or a snapshot repository location outside the engine's path.repo (or one it
+# cannot write). Retrying the same request fails the same way, so they are refusals.
 REQUEST_FAULT_TYPES = frozenset(
-    {"too_many_nested_clauses", "too_many_clauses", "null_pointer_exception"}
+    {
+        "too_many_nested_clauses",
+        "too_many_clauses",
+        "null_pointer_exception",
+        "repository_exception",
+        "repository_verification_exception",
+    }
 )
 
 
