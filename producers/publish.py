@@ -9,6 +9,7 @@ rest in the spool with the error. The spool is retried before every new batch an
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -113,6 +114,9 @@ class Publisher:
         self._producer: Any = None
         self._retry_at = 0.0
         self.last_error: str | None = None
+        # Articles dead-lettered by this publisher, by why the broker refused them (the error's
+        # type: a bounded set of keys however long the publisher runs).
+        self.dead_lettered: Counter[str] = Counter()
         metrics.SPOOL_SIZE.set(spool.size())
 
     # --- connection ----------------------------------------------------------------------------
@@ -195,6 +199,13 @@ class Publisher:
             # later batch: start a fresh one (what was acked stays acked).
             producer.close(timeout=0)
             self._producer, self._retry_at = None, 0.0
+            if len(items) > 1:
+                # The abort fails the batch's other records with the same error: send each
+                # refused one alone, so only a record the broker refuses itself is dead-lettered.
+                results = [
+                    self._send_to(topic, [item])[0] if e is not None and refused_for_good(e) else e
+                    for item, e in zip(items, results, strict=True)
+                ]
         return results
 
     def _settle(self, rows: Sequence[Spooled], results: Sequence[BaseException | None]) -> int:
@@ -231,6 +242,12 @@ class Publisher:
         self.state.mark_published((r.id, r.content_hash, r.version, _now()) for r in written)
         self.spool.remove(r.seq for r in written)
         for (row, error), dlq_error in zip(dead, results, strict=True):
+            kept = (
+                ""
+                if dlq_error is None
+                else " (kept in the spool: the dead-letter topic refused it too)"
+            )
+            self.dead_lettered[type(error).__name__ + kept] += 1
             if dlq_error is not None:
                 reason = f"{_describe(error)}; dead-letter topic: {_describe(dlq_error)}"
                 self.spool.failed([row.seq], reason, dead=True)

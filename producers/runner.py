@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import signal
 import time
+from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
@@ -87,6 +88,8 @@ class ReplayTotals:
     unreadable: str | None = None
     # Articles still in the spool at the end: the broker stayed away past the drain timeout.
     spool_left: int = 0
+    # Articles the broker refused for good (sent to the dead-letter topic), by reason.
+    dead_lettered: Counter[str] = field(default_factory=Counter)
 
 
 @asynccontextmanager
@@ -183,6 +186,7 @@ async def run_replay(
             totals.stopped = True
             log.info("replay stopped: publishing what is spooled first")
         totals.spool_left = await in_sink(publisher.drain, settings.producer_drain_timeout_s)
+        totals.dead_lettered = publisher.dead_lettered
     finally:
         await in_sink(publisher.close)
         sink.shutdown(wait=True)

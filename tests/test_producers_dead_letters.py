@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import gzip
 import itertools
+import os
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,6 +31,7 @@ from rasad.core.kafka import client_config
 from rasad.core.settings import Settings
 from tests.producers_fixtures import CORPUS, producer_settings, read_topic
 
+REPO = Path(__file__).resolve().parents[1]
 # Far below a long article once the text of 150 others is folded into it (~1 MB of JSON, still
 # under the client's own 1 MB request limit after lz4), far above one plain corpus article.
 SMALL_TOPIC_BYTES = 200_000
@@ -125,3 +129,37 @@ def test_an_article_not_even_the_dead_letter_topic_takes_stays_in_the_spool(
     assert [key for key, _ in read_topic(settings, topic)] == [articles[0].id]
     assert dead_letters(settings, topic) == []
     assert (spool.size(), spool.dead_letters()) == (0, 1)
+
+
+def test_a_replay_counts_what_the_broker_refused_for_good_and_exits_1(
+    live_stack: Settings, small_topics: Callable[[int], str], tmp_path: Path
+) -> None:
+    with gzip.open(CORPUS, "rb") as lines:
+        records = [orjson.loads(line) for line in itertools.islice(lines, 150)]
+    text = "\n".join(str(r["text"]) for r in records)
+    too_big = {**records[0], "url": records[0]["url"] + "?whole", "text": text}
+    replay = tmp_path / "replay.jsonl"
+    replay.write_bytes(b"\n".join(orjson.dumps(r) for r in (records[1], too_big, records[2])))
+    topic = small_topics(4_000_000)
+    env = {**os.environ, "RASAD_DATA_DIR": str(tmp_path), "RASAD_TOPIC_RAW": topic}
+
+    done = subprocess.run(
+        [sys.executable, "-m", "rasad.cli", "produce", "--replay", str(replay), "--rate", "0"],
+        cwd=REPO,
+        env={**env, "COLUMNS": "400", "RASAD_PRODUCER_METRICS_PORT": "0"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+    assert done.returncode == 1, done.stderr
+    assert "; 1 dead-lettered: MessageSizeTooLargeError (1)" in done.stdout
+    assert "Traceback" not in done.stderr
+    # At least once: a record the broker took before the refusal aborted its batch may be
+    # sent again; only the oversized one is dead-lettered.
+    published = {key for key, _ in read_topic(live_stack, topic)}
+    [letter] = dead_letters(live_stack, topic)
+    assert letter.error_type == "MessageSizeTooLargeError"
+    assert letter.key is not None and letter.key.decode() not in published
+    assert len(published) == 2

@@ -25,9 +25,10 @@ if TYPE_CHECKING:
 # dependencies just to show the default in --help.
 DEFAULT_REGISTRY = Path(producers.__file__).with_name("feeds.yaml")
 RegistryOption = Annotated[Path, typer.Option(help="Feed registry YAML file.")]
-# Exit codes of `rasad produce`: some replayed records refused (the rest published); input
-# missing or unreadable (with --replay, what was readable before the damage is published); a
-# producer ending with articles still in its spool, which outranks the others (issue 18).
+# Exit codes of `rasad produce`: some replayed records refused or dead-lettered (the rest
+# published); input missing or unreadable (with --replay, what was readable before the damage
+# is published); a producer ending with articles still in its spool, which outranks the others
+# (issue 18).
 EXIT_REFUSED = 1
 EXIT_BAD_INPUT = 2
 EXIT_SPOOLED = 3
@@ -164,6 +165,7 @@ def _replay_summary(totals: ReplayTotals) -> None:
         f"{totals.articles} articles in {totals.seconds:.1f} s ({speed:.0f}/s): "
         f"{totals.new} new, {totals.updated} updated, {totals.duplicate} duplicate; "
         f"{spooled}; {totals.refused.count} refused"
+        + (f"; {_dead_lettered(totals)}" if totals.dead_lettered else "")
         + ("; stopped before the end of the input" if totals.stopped else "")
         + ("; the input ends in damage" if totals.unreadable else "")
     )
@@ -171,6 +173,12 @@ def _replay_summary(totals: ReplayTotals) -> None:
         err().print(f"refused: {reason}", style="yellow", markup=False, highlight=False)
     if totals.refused.count > len(totals.refused.reasons):
         err().print(f"… and {totals.refused.count - len(totals.refused.reasons)} more refused")
+
+
+def _dead_lettered(totals: ReplayTotals) -> str:
+    """ "N dead-lettered: reason (n), ..." for the articles the broker refused for good."""
+    reasons = ", ".join(f"{why} ({n})" for why, n in totals.dead_lettered.most_common())
+    return f"{totals.dead_lettered.total()} dead-lettered: {reasons}"
 
 
 def _replay_exit(totals: ReplayTotals, settings: Settings) -> int:
@@ -188,11 +196,19 @@ def _replay_exit(totals: ReplayTotals, settings: Settings) -> int:
             f"error: {totals.refused.count} records refused (named above); the rest were published",
             style="red",
         )
+    if totals.dead_lettered:
+        err().print(
+            f"error: {totals.dead_lettered.total()} articles the broker refused for good, "
+            f"in the dead-letter topic {settings.dead_letter_topic(settings.topic_raw)}",
+            style="red",
+            markup=False,
+            highlight=False,
+        )
     if totals.spool_left:
         return EXIT_SPOOLED
     if totals.unreadable:
         return EXIT_BAD_INPUT
-    return EXIT_REFUSED if totals.refused.count else 0
+    return EXIT_REFUSED if totals.refused.count or totals.dead_lettered else 0
 
 
 def register(app: typer.Typer) -> None:
