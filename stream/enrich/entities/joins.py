@@ -65,10 +65,11 @@ def join_pieces(
         for s in spans
         if not (s[1] == s[0] + 1 and (len(norms[s[0]]) < 2 or norms[s[0]] in alone))
     ]
+    letters = not _LETTERS.isdisjoint(norms)  # one C-level pass: most texts have no initials
     out: list[Piece[E]] = []
     for s in kept:
         i, j, etype, entry = s
-        if any(norms[k] in _LETTERS for k in range(i, j)):
+        if letters and any(norms[k] in _LETTERS for k in range(i, j)):
             lo, hi = _initials(norms, gap, i, j)
             if (lo, hi) != (i, j) or _letters_run(norms, gap, i, j):
                 i, j, entry = lo, _to_quote(text, starts, ends, lo, hi), None
