@@ -188,7 +188,7 @@ def test_a_reprocess_never_overwrites_a_newer_live_version(
 
 
 # Known bug, open in issue 20: sometimes the resumed run waits forever (3 of 6 runs in one
-# session; 2 of 12 in the next, at load average 8-27). In one failing run the new worker
+# session; 1 or 2 of 11 in the next, at load average 8-27). In one failing run the new worker
 # consumed and committed all 20 requests (reprocess lag 0, nothing dead-lettered, nothing logged
 # at WARNING) but only 19 change records exist: one request was acked without its change, so
 # the CLI waits for the 20th. Raw lag was 0 (give_way was not waiting). Suspect: the reprocess
