@@ -73,8 +73,9 @@ CLUSTER_ENTRIES_EXPIRED = Counter(
     "rasad_stream_cluster_articles_expired", "Articles forgotten by the clustering window."
 )
 
-# How often cluster state older than the window is dropped: a sweep walks the whole state, and
-# entries past the window are already ignored on read, so hourly only bounds memory.
+# How often cluster state that left the window is dropped: a sweep walks the whole state, and
+# entries past the window's span are already ignored on read, so hourly only bounds memory (at
+# most stream_cluster_max_articles plus an hour of articles are held).
 CLUSTER_EXPIRY_INTERVAL_S = 3600.0
 # Raw messages per enrichment batch (taken unacked, acked one by one as each is sent), and the
 # longest the first one waits for the rest: 100 is ~0.5 s of enrichment, so a shutdown waits
@@ -120,6 +121,7 @@ story_clusters = StoryClusters(
         window=timedelta(hours=settings.stream_cluster_window_h),
         threshold=settings.stream_cluster_threshold,
         num_perm=settings.stream_cluster_num_perm,
+        max_articles=settings.stream_cluster_max_articles,
     ),
 )
 

@@ -120,3 +120,44 @@ def test_a_tie_between_equally_similar_stories_goes_to_the_earliest_seen() -> No
         store.update(founder.store)
     cluster = StoryClusters(store).assign("later", title, "", NOW + timedelta(minutes=1))
     assert cluster.id == "story-7"
+
+
+def test_beyond_its_article_bound_the_window_forgets_the_oldest_first() -> None:
+    store: dict[bytes, bytes] = {}
+    clusters = StoryClusters(store, ClusterConfig(max_articles=2))
+    for minutes, corpus_id in enumerate([WIRE_PAIR[0], UNRELATED, REWRITTEN_PAIR[0]]):
+        assign(clusters, corpus_id, NOW + timedelta(minutes=minutes))
+    assert clusters.expire(NOW + timedelta(minutes=3), delete_from_store=True) == 1
+    assert sorted(store) == sorted(f"a:{i}".encode() for i in (UNRELATED, REWRITTEN_PAIR[0]))
+    # Gone from the index as well: the forgotten article's story partner founds its own cluster.
+    assert assign(clusters, WIRE_PAIR[1], NOW + timedelta(minutes=4)) == WIRE_PAIR[1]
+
+
+def test_articles_seen_at_the_same_time_leave_the_bound_in_id_order() -> None:
+    # Every worker must forget the same records, whatever order it learned them in.
+    store: dict[bytes, bytes] = {}
+    clusters = StoryClusters(store, ClusterConfig(max_articles=1))
+    for corpus_id in (UNRELATED, WIRE_PAIR[0]):
+        assign(clusters, corpus_id, NOW)
+    assert clusters.expire(NOW, delete_from_store=True) == 1
+    assert list(store) == [f"a:{max(UNRELATED, WIRE_PAIR[0])}".encode()]
+
+
+def test_a_story_whose_founder_left_the_bound_keeps_its_id_while_its_newer_articles_stay() -> None:
+    clusters = StoryClusters({}, ClusterConfig(max_articles=1))
+    first, second = WIRE_PAIR
+    assign(clusters, first, NOW)
+    assert assign(clusters, second, NOW + timedelta(minutes=5)) == first
+    assert clusters.expire(NOW + timedelta(minutes=6), delete_from_store=True) == 1
+    # The founder's own text, re-published under another id, joins through the newer member.
+    assert assign(clusters, first, NOW + timedelta(minutes=7), as_id="republished") == first
+
+
+def test_the_article_bound_applies_at_every_worker_without_deleting_from_the_store() -> None:
+    store: dict[bytes, bytes] = {}
+    worker = StoryClusters(store, ClusterConfig(max_articles=1))
+    assign(worker, WIRE_PAIR[0], NOW)
+    assign(worker, UNRELATED, NOW + timedelta(minutes=1))
+    assert worker.expire(NOW + timedelta(minutes=2), delete_from_store=False) == 1
+    assert len(store) == 2
+    assert assign(worker, WIRE_PAIR[1], NOW + timedelta(minutes=3)) == WIRE_PAIR[1]

@@ -18,7 +18,8 @@ every worker through its changelog, or a dict) holds ONE record per article, ``a
 local index (LSH buckets, body hashes, signatures) of every record it has seen, so a lookup
 reads no store and an article costs one store write (one changelog message), not one per band.
 A replay of an article returns its recorded assignment: at-least-once delivery stays idempotent.
-Records older than the window are ignored, and dropped by :meth:`StoryClusters.expire`.
+Records older than the window are ignored, and dropped by :meth:`StoryClusters.expire`, which
+also bounds the window by count: beyond ``max_articles`` the oldest records are dropped too.
 """
 
 from __future__ import annotations
@@ -72,6 +73,9 @@ class ClusterConfig:
     window: timedelta = timedelta(hours=72)
     threshold: float = 0.3
     num_perm: int = 128
+    # Articles kept at most (the newest): ~10 KB each in memory, so 200,000 is ~2 GB; at 20
+    # articles/s a 72-hour window would otherwise hold 5.2 million.
+    max_articles: int = 200_000
 
 
 def body_hash(text: str) -> str:
@@ -185,10 +189,20 @@ class StoryClusters:
         self._index(_Record.from_bytes(value))
 
     def expire(self, now: datetime, *, delete_from_store: bool) -> int:
-        """Forget articles older than the window; with ``delete_from_store`` (one worker only)
-        also delete their records from the shared store. Returns how many were forgotten."""
-        horizon = (now - self.config.window).timestamp()
-        stale = {a for a, r in self._records.items() if r.seen < horizon}
+        """Forget the articles that left the window: older than its span, or older than its
+        newest ``max_articles``. Oldest means earlier seen, then smaller id, so every worker
+        forgets the same records. With ``delete_from_store`` (one worker only) also delete the
+        forgotten records from the shared store. Returns how many were forgotten.
+
+        A cluster outlives its founding article: each record carries its cluster's id, first id
+        and first time, so an article joining a story's newest member gets the founder's id."""
+        # Records ranked below ``cutoff`` (seen, article id) leave: the window's start, or the
+        # oldest of the newest max_articles when the window holds more.
+        cutoff = ((now - self.config.window).timestamp(), "")
+        if len(self._records) > self.config.max_articles:
+            ranks = sorted((r.seen, a) for a, r in self._records.items())
+            cutoff = max(cutoff, ranks[-self.config.max_articles])
+        stale = {a for a, r in self._records.items() if (r.seen, a) < cutoff}
         for article_id in stale:
             del self._records[article_id]
         self._bodies = {h: a for h, a in self._bodies.items() if a not in stale}
@@ -201,7 +215,8 @@ class StoryClusters:
                     band[key] = kept[0] if len(kept) == 1 else kept
         if delete_from_store:
             for key, value in list(self.store.items()):
-                if _Record.from_bytes(value).seen < horizon:
+                record = _Record.from_bytes(value)
+                if (record.seen, record.article_id) < cutoff:
                     del self.store[key]
         return len(stale)
 

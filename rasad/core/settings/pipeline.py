@@ -127,6 +127,12 @@ class PipelineSettings(BaseModel):
         ge=16,
         description="MinHash permutations: Jaccard error ~0.04 at 128; costs memory per article.",
     )
+    stream_cluster_max_articles: int = Field(
+        200_000,
+        ge=1,
+        description="Articles the clustering window keeps at most (~10 KB each in memory); "
+        "the oldest leave first, at the hourly sweep.",
+    )
     stream_enrich_max_chars: int = Field(
         200_000,
         ge=1000,
