@@ -34,6 +34,10 @@ YEAR = timedelta(days=365)
 BULK_DOCS = 1000
 BULK_IN_FLIGHT = 2
 BULK_ATTEMPTS = 4
+# A bulk or the first refresh can take minutes on an engine that gets a niced share of a
+# loaded box (six jobs on two cores: a build at 30 s died after its four attempts); the engine
+# goes on with a request the client gave up on, so a retry only adds to its queue.
+BUILD_TIMEOUT_S = 300.0
 # While loading: no refresh and a background translog with a large flush threshold (as a
 # reindex would); measured with the template's settings again (serving()).
 LOADING = {
@@ -132,7 +136,8 @@ async def build(
     allow), printing progress after each copy; returns the count the index then holds."""
     docs = checkpoint.docs
     copies = -(-docs // len(articles))
-    async with await Engine.connect(settings) as engine:
+    patient = settings.model_copy(update={"engine_timeout_s": BUILD_TIMEOUT_S})
+    async with await Engine.connect(patient) as engine:
         await ensure_index_setup(engine, settings)
         generation = await write_generation(engine, settings)
         assert generation is not None
