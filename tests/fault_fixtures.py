@@ -20,7 +20,7 @@ from typing import ClassVar
 import httpx
 import orjson
 import pytest
-from kafka import KafkaConsumer, TopicPartition
+from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 
 from producers.replay import corpus_article, source_for
 from producers.spool import Spool
@@ -182,6 +182,10 @@ class Pipeline(PipelineEnv):
 
     def topic_keys(self, topic: str) -> list[bytes]:
         """Every key in a topic, duplicates included, read from the beginning to the end."""
+        return [key for key, _partition, _offset in self.topic_records(topic)]
+
+    def topic_records(self, topic: str) -> list[tuple[bytes, int, int]]:
+        """Every record's key, partition and offset, read from the beginning to the end."""
         consumer = KafkaConsumer(enable_auto_commit=False, **client_config(self.settings))
         try:
             parts = consumer.partitions_for_topic(topic) or set()
@@ -189,13 +193,51 @@ class Pipeline(PipelineEnv):
             consumer.assign(tps)
             consumer.seek_to_beginning(*tps)
             end = consumer.end_offsets(tps)
-            keys: list[bytes] = []
+            found: list[tuple[bytes, int, int]] = []
             while any(consumer.position(tp) < end[tp] for tp in tps):
                 for records in consumer.poll(timeout_ms=500).values():
-                    keys.extend(r.key for r in records)
-            return keys
+                    found.extend((r.key, r.partition, r.offset) for r in records)
+            return found
         finally:
             consumer.close()
+
+    def offsets(self, topic: str) -> str:
+        """Per partition of ``topic``: the worker group's committed offset / the end offset
+        (``-`` where the group never committed), e.g. ``p0 140/140 p1 -/97``."""
+        consumer = KafkaConsumer(enable_auto_commit=False, **client_config(self.settings))
+        admin = KafkaAdminClient(client_id="rasad-tests", **client_config(self.settings))
+        try:
+            parts = sorted(consumer.partitions_for_topic(topic) or ())
+            tps = [TopicPartition(topic, p) for p in parts]
+            end = consumer.end_offsets(tps)
+            group = self.settings.stream_app_id
+            committed = admin.list_group_offsets([group]).get(group) or {}
+        finally:
+            consumer.close()
+            admin.close()
+        at = {tp: c.offset for tp, c in committed.items()}
+        return " ".join(f"p{tp.partition} {at.get(tp, '-')}/{end[tp]}" for tp in tps)
+
+    def missing(self, expected: Mapping[str, int]) -> str:
+        """What the engine lacks of ``expected``, and where each stage's topic and offsets
+        stand: the raw topic holds a missing id the enrichment never sent on, the enriched topic
+        one the indexer never wrote."""
+        indexed = self.indexed()
+        lacking = sorted(i for i, version in expected.items() if indexed.get(i) != version)
+        s = self.settings
+        extra = sorted(set(indexed) - set(expected))
+        lines = [
+            f"{len(lacking)} of {len(expected)} articles missing or stale: {lacking[:20]}; "
+            f"{len(extra)} not expected: {extra[:5]}"
+        ]
+        for stage, topic in (("raw", s.topic_raw), ("enriched", s.topic_enriched)):
+            at = {key.decode(): f"p{p}@{o}" for key, p, o in self.topic_records(topic) if key}
+            held = [at[i] for i in lacking if i in at]
+            lines.append(
+                f"{stage} ({topic}): {len(held)} of the missing in it, at {held[:40]}; "
+                f"committed/end {self.offsets(topic)}"
+            )
+        return "\n".join(lines)
 
     def group_members(self) -> dict[str, int]:
         """Members of the worker group and how many raw-topic partitions each holds."""
@@ -218,17 +260,26 @@ class Pipeline(PipelineEnv):
         self.delete_topics()
 
 
-def wait_until(check: Callable[[], object], timeout: float, what: str, line: Pipeline) -> None:
-    """Poll ``check``; fail with every process's log on a timeout or a crashed process."""
+def wait_until(
+    check: Callable[[], object],
+    timeout: float,
+    what: str,
+    line: Pipeline,
+    explain: Callable[[], str] | None = None,
+) -> None:
+    """Poll ``check``; fail with ``explain()`` (what is known of the failure) and every
+    process's log on a timeout or a crashed process."""
     deadline = time.monotonic() + timeout
     while not check():
         if crashed := line.crashed():
-            raise AssertionError(f"{', '.join(crashed)} crashed waiting for {what}\n{line.logs()}")
-        if time.monotonic() > deadline:
-            raise AssertionError(
-                f"timed out after {timeout:.0f} s waiting for {what}\n{line.logs()}"
-            )
-        time.sleep(POLL_S)
+            failed = f"{', '.join(crashed)} crashed waiting for {what}"
+        elif time.monotonic() > deadline:
+            failed = f"timed out after {timeout:.0f} s waiting for {what}"
+        else:
+            time.sleep(POLL_S)
+            continue
+        known = f"{explain()}\n" if explain else ""
+        raise AssertionError(f"{failed}\n{known}{line.logs()}")
 
 
 @pytest.fixture

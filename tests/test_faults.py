@@ -57,7 +57,13 @@ def _ready(line: Pipeline, workers: int) -> None:
 
 
 def _all_indexed(line: Pipeline, expected: dict[str, int]) -> None:
-    wait_until(lambda: line.indexed() == expected, DONE_TIMEOUT_S, "every article", line)
+    wait_until(
+        lambda: line.indexed() == expected,
+        DONE_TIMEOUT_S,
+        "every article",
+        line,
+        partial(line.missing, expected),
+    )
 
 
 def _mid_stream(line: Pipeline, fraction: float = 0.3) -> None:
