@@ -30,6 +30,10 @@ def _articles() -> dict[str, tuple[str, str]]:
         "SK-internationalNews-1167-20180425",
         "FR-sport-199-20180623",
         "AL-technology-192-20180426",
+        "AL-economy-1060-20180722",
+        "FR-internationalNews-1215-20180513",
+        "FR-internationalNews-2553-20180801",
+        "SK-internationalNews-2649-20180715",
     }
     found: dict[str, tuple[str, str]] = {}
     with gzip.open(CORPUS, "rt", encoding="utf-8") as f:
@@ -67,6 +71,25 @@ def test_a_ministry_named_without_its_country_is_an_organisation() -> None:
 def test_militias_and_fronts_named_with_common_words_are_organisations_past_clitics() -> None:
     text = sentence("AL-internationalNews-1087-20180509", "المقاومة الشعبية")
     assert {("ORG", "الجيش الوطني"), ("ORG", "المقاومة الشعبية")} <= mentions(text)
+
+
+def test_a_body_named_by_its_head_nisbas_and_remit_is_one_organisation() -> None:
+    text = sentence("FR-internationalNews-1215-20180513", "المفوضية العليا")
+    assert ("ORG", "المفوضية العليا المستقلة للانتخابات العراقية") in mentions(text)
+    text = sentence("SK-internationalNews-2649-20180715", "الأمانة العامة")
+    assert {
+        ("ORG", "الأمانة العامة لمجلس الأمن القومي"),
+        ("ORG", "مديرية الصناعات الدفاعية"),
+    } <= mentions(text)
+    text = sentence("AL-economy-1060-20180722", "مؤسسة النقد")
+    assert ("ORG", "مؤسسة النقد العربي السعودي") in mentions(text)
+
+
+def test_the_owner_after_a_body_stays_outside_it() -> None:
+    text = sentence("FR-internationalNews-2553-20180801", "اللجنة الثورية العليا")
+    found = mentions(text)
+    assert ("ORG", "اللجنة الثورية العليا") in found
+    assert not any("للحوثيين" in name or "العليا ل" in name for _, name in found)
 
 
 def test_a_news_agency_is_one_organisation_with_its_head_noun() -> None:

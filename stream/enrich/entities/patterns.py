@@ -10,6 +10,13 @@ on 2002 newswire finds them reliably, yet their shape is fixed:
 - a *definite head* (الجيش، المنتخب، المقاومة، القيادة، الحرس، النيابة) + one or more
   definite nisba adjectives: "الجيش الإسرائيلي", "القيادة العامة" (the guidelines: الجيش and
   المنتخب alone are common nouns, with a nisba they are names);
+- a *nisba head* (لجنة، محكمة، مؤسسة، منظمة، مديرية) + a definite noun + at least one
+  nisba: "مؤسسة النقد العربي السعودي", "مديرية الصناعات الدفاعية" ("لجنة التحكيم", a jury,
+  has none);
+- a *remit head* (اللجنة، المفوضية، الأمانة، الهيئة، الوكالة، المؤسسة، المجلس) + nisbas + its
+  remit: "المفوضية العليا المستقلة للانتخابات", "الأمانة العامة لمجلس الأمن القومي"; a name
+  after لل is the body's owner and stays outside ("اللجنة الثورية العليا للحوثيين"); without
+  a remit or owner it is a description ("الوكالة الإيرانية");
 - "منتخب" + a place: "منتخب مصر";
 - and one place shape: a facility head (استاد، ملعب، مطار، سجن، ميناء، قاعدة) + a name
   found already: "استاد سان سيرو", "مطار دمشق" are one LOC (guidelines 1.6), never a person.
@@ -36,11 +43,20 @@ _CONSTRUCT_HEADS = frozenset(normalize(w) for w in ["وزارة", "مجلس", "�
 _DEFINITE_HEADS = frozenset(
     normalize(w) for w in ["الجيش", "المنتخب", "المقاومة", "القيادة", "الحرس", "النيابة"]
 )
+# Construct heads that name a body only with a nisba ("مؤسسة النقد العربي السعودي",
+# "مديرية الصناعات الدفاعية"); without one they are common ("لجنة التحكيم", a jury).
+_NISBA_HEADS = frozenset(normalize(w) for w in ["لجنة", "محكمة", "مؤسسة", "منظمة", "مديرية"])
+# Definite heads that name a body only with nisbas and its remit ("المفوضية العليا المستقلة
+# للانتخابات", "الأمانة العامة لمجلس الأمن القومي"); "الوكالة الإيرانية" alone is a description.
+_REMIT_HEADS = frozenset(
+    normalize(w)
+    for w in ["اللجنة", "المفوضية", "الأمانة", "الهيئة", "الوكالة", "المؤسسة", "المجلس"]
+)
 _TEAM = frozenset((normalize("منتخب"),))
 _FACILITIES: frozenset[str] = frozenset(
     normalize(w) for w in ["استاد", "ملعب", "مطار", "سجن", "ميناء", "قاعدة"]
 )
-_ALL_HEADS = _CONSTRUCT_HEADS | _DEFINITE_HEADS | _TEAM | _FACILITIES
+_ALL_HEADS = _CONSTRUCT_HEADS | _NISBA_HEADS | _REMIT_HEADS | _DEFINITE_HEADS | _TEAM | _FACILITIES
 _HEAD_ENDS = frozenset(h[-2:] for h in _ALL_HEADS)
 # Definite words ending in ي/ية that are not adjectives of a body ("الماضي" = last, "الحالي").
 _NOT_NISBA = frozenset(
@@ -80,7 +96,9 @@ def _head(norm: str, heads: frozenset[str], definite: bool = False) -> int | Non
 
 
 # Adjectives that name bodies as a nisba does ("القيادة العامة", "المقاومة المشتركة").
-_ADJECTIVES = frozenset(normalize(w) for w in ["العامة", "العليا", "المشتركة", "الموحدة"])
+_ADJECTIVES = frozenset(
+    normalize(w) for w in ["العامة", "العليا", "المشتركة", "الموحدة", "المستقلة", "الدائمة"]
+)
 
 
 def _nisba(norm: str) -> bool:
@@ -118,7 +136,7 @@ def shape_names(
             out.append((i, anything[i + 1], facility, "LOC"))
             after = anything[i + 1]
             continue
-        end, strip = _shape_at(norms, breaks, i, places)
+        end, strip = _shape_at(norms, breaks, i, places, anything)
         if end > i:
             out.append((i, end, strip, "ORG"))
             after = end
@@ -130,12 +148,23 @@ def _shape_at(
     breaks: Sequence[bool],
     i: int,
     places: dict[int, int],
+    anything: dict[int, int],
 ) -> tuple[int, int]:
     """(end, strip) of the shape starting at token ``i``; end == i when none does."""
     nxt = i + 1 < len(norms) and not breaks[i + 1]
     construct = _head(norms[i], _CONSTRUCT_HEADS)
     if construct is not None and nxt and norms[i + 1].startswith("ال"):
         return _nisbas(norms, breaks, i + 2), construct
+    named = _head(norms[i], _NISBA_HEADS)
+    if named is not None and nxt and norms[i + 1].startswith("ال"):
+        end = _nisbas(norms, breaks, i + 2)
+        if end > i + 2:
+            return end, named
+    remit = _head(norms[i], _REMIT_HEADS, definite=True)
+    if remit is not None and nxt and _nisba(norms[i + 1]):
+        remit_end = _remit(norms, breaks, _nisbas(norms, breaks, i + 1), anything)
+        if remit_end is not None:
+            return remit_end, remit
     definite = _head(norms[i], _DEFINITE_HEADS, definite=True)
     if definite is not None and nxt and _nisba(norms[i + 1]):
         return _nisbas(norms, breaks, i + 1), definite
@@ -143,3 +172,19 @@ def _shape_at(
     if team is not None and nxt and i + 1 in places:
         return places[i + 1], team
     return i, 0
+
+
+def _remit(
+    norms: Sequence[str], breaks: Sequence[bool], k: int, names: dict[int, int]
+) -> int | None:
+    """End of a body's name that runs on with its remit from ``k``: "للانتخابات", "لإدارة
+    الكوارث", "لمجلس الأمن القومي" (ل + a definite noun, or ل + a noun + a definite noun),
+    then any nisbas; ``k`` itself when the definite noun is a name found, the body's owner,
+    which stays outside ("اللجنة الثورية العليا للحوثيين"); None when neither follows."""
+    if k >= len(norms) or breaks[k] or not norms[k].startswith("ل") or len(norms[k]) < 4:
+        return None
+    if norms[k].startswith("لل"):
+        return k if k in names else _nisbas(norms, breaks, k + 1)
+    if k + 1 < len(norms) and not breaks[k + 1] and norms[k + 1].startswith("ال"):
+        return _nisbas(norms, breaks, k + 2)
+    return None
