@@ -23,6 +23,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import compress
+from operator import itemgetter
 
 from rasad.core.article import Entity, Mention, TextField
 from stream.enrich.normalize import clitic_variants, normalize, scan
@@ -41,6 +43,12 @@ _MIN_PART = 4
 _JOINABLE = ("عبد", "ابو")
 
 
+# a character a mention covers, in the per-field maps of resolve()
+_TAKEN = b"\x01"
+# a word's last two letters, at C speed over a list (map)
+_LAST_TWO = itemgetter(slice(-2, None))
+
+
 @dataclass(slots=True)
 class _Found:
     entity: Entity
@@ -56,9 +64,13 @@ def resolve(
     _join_parts(found)
     found = [f for f in found if f.mentions]
     keys = _keys(found)
-    taken = {(m.field, k) for f in found for m in f.mentions for k in range(m.start, m.end)}
+    # per field, one byte per character: 1 where a mention already covers it
+    taken = {fname: bytearray(len(text)) for fname, text in fields.items()}
+    for f in found:
+        for m in f.mentions:
+            taken[m.field][m.start : m.end] = _TAKEN * (m.end - m.start)
     for fname, text in fields.items():
-        _propagate(fname, text, keys, taken)  # type: ignore[arg-type]
+        _propagate(fname, text, keys, taken[fname])  # type: ignore[arg-type]
     out = [
         _rebuilt(f)
         for f in found
@@ -156,7 +168,7 @@ def _propagate(
     fname: TextField,
     text: str,
     keys: Mapping[tuple[str, ...], _Found],
-    taken: set[tuple[str, int]],
+    taken: bytearray,
 ) -> None:
     """Add a mention for each untaken occurrence of a key in ``text`` (longest key first),
     reading the first word past any proclitic ("وسكريبال")."""
@@ -170,17 +182,18 @@ def _propagate(
     # letters end no key's first word starts no key (most words; one set look-up each).
     endings = {k[-2:] for k in by_first}
     after = -1  # a name found ends here: the next cannot start inside it
-    for i in [i for i, w in enumerate(norms) if w[-2:] in endings]:
+    for i in compress(range(len(norms)), map(endings.__contains__, map(_LAST_TWO, norms))):
         hit = None if i < after else _match_at(norms, i, by_first)
         if hit is None:
             continue
         key, strip = hit
         start, end = starts[i] + orig_offset(surfaces[i], strip), ends[i + len(key) - 1]
         after = i + len(key)
-        if not any((fname, k) in taken for k in range(start, end)):
-            f = keys[key]
-            f.mentions.append(Mention(field=fname, start=start, end=end, text=text[start:end]))
-            taken.update((fname, k) for k in range(start, end))
+        if taken.find(_TAKEN, start, end) < 0:
+            surface = text[start:end]  # offsets into text itself: trusted (see extract._Group)
+            mention = Mention.model_construct(field=fname, start=start, end=end, text=surface)
+            keys[key].mentions.append(mention)
+            taken[start:end] = _TAKEN * (end - start)
 
 
 def _match_at(
