@@ -21,6 +21,7 @@ from collections import Counter
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import compress
 
 from rasad.core.article import Entity, EntityType, Mention, TextField
 from stream.enrich.entities.coref import LEAD_CHARS, canonical_words, orig_offset, resolve
@@ -336,19 +337,22 @@ def _label_spans(labels: list[str], breaks: list[bool]) -> list[tuple[int, int, 
     an I- after punctuation: names do not span it ("دينغ ( دين )" is two names)."""
     out: list[tuple[int, int, EntityType]] = []
     start, kind = -1, ""
-    for i, label in enumerate(labels):
-        if label == "O":  # most tokens: close any open span, nothing to open
-            if start >= 0:
-                out.append((start, i, kind))  # type: ignore[arg-type]
-                start = -1
-            continue
+    after = -1  # the token after the last labelled one
+    # Only the labelled tokens are visited (most are "O", skipped at C speed); an "O" between
+    # two of them closes any open span.
+    for i in compress(range(len(labels)), map("O".__ne__, labels)):
+        label = labels[i]
+        if start >= 0 and i > after:
+            out.append((start, after, kind))  # type: ignore[arg-type]
+            start = -1
+        after = i + 1
         if start >= 0 and (label[0] == "B" or breaks[i] or label[2:] != kind):
             out.append((start, i, kind))  # type: ignore[arg-type]
             start = -1
         if start < 0:
             start, kind = i, label[2:]
     if start >= 0:
-        out.append((start, len(labels), kind))  # type: ignore[arg-type]
+        out.append((start, after, kind))  # type: ignore[arg-type]
     return out
 
 

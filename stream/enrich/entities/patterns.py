@@ -33,6 +33,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from functools import lru_cache
+from itertools import compress
+from operator import itemgetter
 
 from rasad.core.article import EntityType
 from stream.enrich.normalize import clitic_variants, normalize
@@ -58,6 +60,7 @@ _FACILITIES: frozenset[str] = frozenset(
 )
 _ALL_HEADS = _CONSTRUCT_HEADS | _NISBA_HEADS | _REMIT_HEADS | _DEFINITE_HEADS | _TEAM | _FACILITIES
 _HEAD_ENDS = frozenset(h[-2:] for h in _ALL_HEADS)
+_LAST_TWO = itemgetter(slice(-2, None))  # a word's last two letters
 # Definite words ending in ي/ية that are not adjectives of a body ("الماضي" = last, "الحالي").
 _NOT_NISBA = frozenset(
     normalize(w)
@@ -128,7 +131,8 @@ def shape_names(
     out: list[tuple[int, int, int, EntityType]] = []
     after = 0  # a shape found ends here: the next cannot start inside it
     # few words are heads; every reading of a word ends as the word does (clitic_variants)
-    for i in [i for i, w in enumerate(norms) if w[-2:] in _HEAD_ENDS and _any_head(w)]:
+    ends = map(_HEAD_ENDS.__contains__, map(_LAST_TWO, norms))  # C-level: most words fail
+    for i in [i for i in compress(range(len(norms)), ends) if _any_head(norms[i])]:
         if i < after:
             continue
         facility = _head(norms[i], _FACILITIES)
