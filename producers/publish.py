@@ -150,7 +150,7 @@ class Publisher:
                 self._producer = producer
             except (KafkaError, OSError, ValueError) as exc:
                 if producer is not None:
-                    producer.close(timeout=0)
+                    _discard(producer, self.settings.producer_send_timeout_s)
                     self.last_error = f"topic {self.topic} not on the broker (run `rasad setup`)"
                 else:
                     self.last_error = f"broker unreachable: {exc}"
@@ -197,7 +197,7 @@ class Publisher:
         if any(refused_for_good(e) for e in errors):
             # An idempotent kafka-python producer treats a refusal as fatal and aborts every
             # later batch: start a fresh one (what was acked stays acked).
-            producer.close(timeout=0)
+            _discard(producer, self.settings.producer_send_timeout_s)
             self._producer, self._retry_at = None, 0.0
             if len(items) > 1:
                 # The abort fails the batch's other records with the same error: send each
@@ -248,7 +248,13 @@ class Publisher:
                 else " (kept in the spool: the dead-letter topic refused it too)"
             )
             self.dead_lettered[type(error).__name__ + kept] += 1
-            if dlq_error is not None:
+            if dlq_error is None:
+                log.warning(
+                    "article refused by the broker for good, sent to the dead-letter topic",
+                    id=row.id,
+                    error=_describe(error),
+                )
+            else:
                 reason = f"{_describe(error)}; dead-letter topic: {_describe(dlq_error)}"
                 self.spool.failed([row.seq], reason, dead=True)
                 log.error("article kept as a dead letter in the spool", id=row.id, error=reason)
@@ -331,3 +337,17 @@ class Publisher:
             metrics.ARTICLES.labels(outcome).inc(n)
         metrics.SPOOL_SIZE.set(self.spool.size())
         return report
+
+
+def _discard(producer: KafkaProducer, wait_s: float) -> None:
+    """Close a producer that is being replaced. kafka-python's close flushes first, and a flush
+    with no time left raises while the sender thread is still failing aborted batches (their
+    records' results are already taken; what was not acked stays in the spool), skipping the
+    sender's shutdown: then close again, waiting for the aborts to finish."""
+    try:
+        producer.close(timeout=0)
+    except KafkaTimeoutError:
+        try:
+            producer.close(timeout=wait_s)
+        except KafkaTimeoutError as exc:
+            log.warning("a replaced Kafka producer did not close", error=str(exc))

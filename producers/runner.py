@@ -119,11 +119,20 @@ async def _drained(settings: Settings, poller: Poller) -> None:
         raise SpoolNotDrainedError(left, spool_path(settings), timeout)
 
 
-async def run_once(settings: Settings, feeds: Sequence[FeedSpec]) -> list[PollOutcome]:
+@dataclass
+class PollRound:
+    """What one ``--once`` round did: every feed's outcome, and the articles the broker refused
+    for good (in the dead-letter topic), by reason."""
+
+    outcomes: list[PollOutcome]
+    dead_lettered: Counter[str]
+
+
+async def run_once(settings: Settings, feeds: Sequence[FeedSpec]) -> PollRound:
     async with open_poller(settings, feeds) as poller:
         outcomes = await poller.run_once()
         await _drained(settings, poller)
-        return outcomes
+        return PollRound(outcomes, poller.publisher.dead_lettered)
 
 
 async def run_forever(settings: Settings, feeds: Sequence[FeedSpec]) -> None:

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import functools
+import os
 import socket
-from collections.abc import Awaitable, Callable
+import subprocess
+import sys
+import threading
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -137,3 +144,51 @@ def registry_file(tmp_path: Path, *sources: tuple[str, str]) -> Path:
             lines.append(f"    feeds: [{{url: '{url}', verified: unverified}}]")
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
+
+
+class _QuietFiles(SimpleHTTPRequestHandler):
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@contextmanager
+def serving(folder: Path) -> Iterator[str]:
+    """The files of ``folder`` over HTTP on 127.0.0.1 (a thread), for a producer in another
+    process; yields the base URL."""
+    server = ThreadingHTTPServer(
+        ("127.0.0.1", 0), functools.partial(_QuietFiles, directory=str(folder))
+    )
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def run_cli(tmp_path: Path, topic: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """`rasad ARGS` in its own process, with its own data dir and ``topic`` as the raw topic;
+    no politeness gap between requests to one host, and a 3 s fetch deadline (tests serve
+    feeds locally)."""
+    env = {
+        **os.environ,
+        "RASAD_DATA_DIR": str(tmp_path),
+        "RASAD_TOPIC_RAW": topic,
+        "RASAD_PRODUCER_METRICS_PORT": "0",
+        "RASAD_PRODUCER_HOST_GAP_S": "0",
+        "RASAD_PRODUCER_TOTAL_TIMEOUT_S": "3",
+        "COLUMNS": "400",
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "rasad.cli", *args],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )

@@ -8,10 +8,8 @@ A topic whose ``max.message.bytes`` is smaller than one article makes the real b
 from __future__ import annotations
 
 import gzip
+import html
 import itertools
-import os
-import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,7 +27,15 @@ from rasad.core.article import Article
 from rasad.core.deadletter import DeadLetter
 from rasad.core.kafka import client_config
 from rasad.core.settings import Settings
-from tests.producers_fixtures import CORPUS, producer_settings, read_topic
+from tests.producers_fixtures import (
+    CORPUS,
+    NABD,
+    producer_settings,
+    read_topic,
+    registry_file,
+    run_cli,
+    serving,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 # Far below a long article once the text of 150 others is folded into it (~1 MB of JSON, still
@@ -53,14 +59,14 @@ def oversized(articles: list[Article]) -> Article:
 @pytest.fixture
 def small_topics(
     kafka_admin: KafkaAdminClient, live_stack: Settings
-) -> Iterator[Callable[[int], str]]:
-    """Factory: a raw topic (and its .dlq) that takes messages up to SMALL_TOPIC_BYTES;
+) -> Iterator[Callable[..., str]]:
+    """Factory: a raw topic (and its .dlq) that takes messages up to ``raw_bytes``;
     ``dlq_bytes`` sets what the dead-letter topic takes."""
     made: list[str] = []
 
-    def make(dlq_bytes: int) -> str:
+    def make(dlq_bytes: int, raw_bytes: int = SMALL_TOPIC_BYTES) -> str:
         name = f"producers-small.{len(made)}.{datetime.now(UTC).timestamp():.0f}"
-        limits = {name: SMALL_TOPIC_BYTES, live_stack.dead_letter_topic(name): dlq_bytes}
+        limits = {name: raw_bytes, live_stack.dead_letter_topic(name): dlq_bytes}
         kafka_admin.create_topics(
             [
                 NewTopic(t, 1, 1, topic_configs={"max.message.bytes": str(n)})
@@ -100,7 +106,7 @@ def publish(settings: Settings, articles: list[Article]) -> Spool:
 
 
 def test_an_article_the_broker_refuses_goes_to_the_dead_letter_topic_as_it_was(
-    live_stack: Settings, small_topics: Callable[[int], str], tmp_path: Path
+    live_stack: Settings, small_topics: Callable[..., str], tmp_path: Path
 ) -> None:
     articles = corpus(150)
     too_big = oversized(articles)
@@ -118,7 +124,7 @@ def test_an_article_the_broker_refuses_goes_to_the_dead_letter_topic_as_it_was(
 
 
 def test_an_article_not_even_the_dead_letter_topic_takes_stays_in_the_spool(
-    live_stack: Settings, small_topics: Callable[[int], str], tmp_path: Path
+    live_stack: Settings, small_topics: Callable[..., str], tmp_path: Path
 ) -> None:
     articles = corpus(150)
     topic = small_topics(SMALL_TOPIC_BYTES)
@@ -132,7 +138,7 @@ def test_an_article_not_even_the_dead_letter_topic_takes_stays_in_the_spool(
 
 
 def test_a_replay_counts_what_the_broker_refused_for_good_and_exits_1(
-    live_stack: Settings, small_topics: Callable[[int], str], tmp_path: Path
+    live_stack: Settings, small_topics: Callable[..., str], tmp_path: Path
 ) -> None:
     with gzip.open(CORPUS, "rb") as lines:
         records = [orjson.loads(line) for line in itertools.islice(lines, 150)]
@@ -141,17 +147,8 @@ def test_a_replay_counts_what_the_broker_refused_for_good_and_exits_1(
     replay = tmp_path / "replay.jsonl"
     replay.write_bytes(b"\n".join(orjson.dumps(r) for r in (records[1], too_big, records[2])))
     topic = small_topics(4_000_000)
-    env = {**os.environ, "RASAD_DATA_DIR": str(tmp_path), "RASAD_TOPIC_RAW": topic}
 
-    done = subprocess.run(
-        [sys.executable, "-m", "rasad.cli", "produce", "--replay", str(replay), "--rate", "0"],
-        cwd=REPO,
-        env={**env, "COLUMNS": "400", "RASAD_PRODUCER_METRICS_PORT": "0"},
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    done = run_cli(tmp_path, topic, "produce", "--replay", str(replay), "--rate", "0")
 
     assert done.returncode == 1, done.stderr
     assert "; 1 dead-lettered: MessageSizeTooLargeError (1)" in done.stdout
@@ -163,3 +160,39 @@ def test_a_replay_counts_what_the_broker_refused_for_good_and_exits_1(
     assert letter.error_type == "MessageSizeTooLargeError"
     assert letter.key is not None and letter.key.decode() not in published
     assert len(published) == 2
+
+
+def oversized_feed(path: Path) -> None:
+    """The recorded Nabd feed with its first item's description replaced by the text of 25
+    corpus articles: an item the raw topic refuses and its dead-letter topic takes."""
+    with gzip.open(CORPUS, "rb") as lines:
+        texts = [str(orjson.loads(line)["text"]) for line in itertools.islice(lines, 25)]
+    feed = (NABD / "feed.xml").read_text(encoding="utf-8")
+    start = feed.index("<description>", feed.index("<item>"))
+    end = feed.index("</description>", start)
+    body = html.escape("\n".join(f"<p>{html.escape(t)}</p>" for t in texts))
+    path.write_text(feed[:start] + f"<description>{body}" + feed[end:], encoding="utf-8")
+
+
+def test_a_polling_round_names_what_the_broker_refused_for_good_and_exits_1(
+    live_stack: Settings, small_topics: Callable[..., str], tmp_path: Path
+) -> None:
+    # A plain Nabd item is a few KB; the oversized one is ~100 KB even compressed.
+    topic = small_topics(4_000_000, raw_bytes=50_000)
+    (tmp_path / "site").mkdir()
+    oversized_feed(tmp_path / "site" / "feed.xml")
+
+    with serving(tmp_path / "site") as base:
+        registry = registry_file(tmp_path, ("nabd", f"{base}/feed.xml"))
+        done = run_cli(tmp_path, topic, "produce", "--once", "--registry", str(registry))
+
+    assert "Traceback" not in done.stderr, done.stderr
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "1 of 1 feeds polled successfully" in done.stdout
+    assert "1 dead-lettered: MessageSizeTooLargeError (1)" in done.stderr
+    assert live_stack.dead_letter_topic(topic) in done.stderr
+    [letter] = dead_letters(live_stack, topic)
+    assert letter.error_type == "MessageSizeTooLargeError"
+    published = {key for key, _ in read_topic(live_stack, topic)}
+    assert letter.key is not None and letter.key.decode() not in published
+    assert len(published) == 9  # the feed's other items

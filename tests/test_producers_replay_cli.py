@@ -3,13 +3,8 @@
 from __future__ import annotations
 
 import gzip
-import os
-import subprocess
-import sys
-import threading
 import time
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from itertools import islice
 from pathlib import Path
 
@@ -27,6 +22,8 @@ from tests.producers_fixtures import (
     producer_settings,
     read_topic,
     registry_file,
+    run_cli,
+    serving,
 )
 
 REPO = Path(__file__).resolve().parents[1]
@@ -72,46 +69,10 @@ async def test_replay_of_recorded_feed_files_and_its_rate_limit(
     assert time.monotonic() - started >= 10 / 40 * 0.9  # held to ~40 articles/s
 
 
-class _Feed(BaseHTTPRequestHandler):
-    body = (NABD / "feed.xml").read_bytes()
-
-    def do_GET(self) -> None:
-        self.send_response(200)
-        self.send_header("Content-Type", "application/rss+xml; charset=utf-8")
-        self.end_headers()
-        self.wfile.write(self.body)
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
 @pytest.fixture
 def feed_url() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Feed)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/feed.xml"
-    server.shutdown()
-
-
-def _rasad(tmp_path: Path, topic: str, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {
-        **os.environ,
-        "RASAD_DATA_DIR": str(tmp_path),
-        "RASAD_TOPIC_RAW": topic,
-        "RASAD_PRODUCER_HOST_GAP_S": "0",
-        "RASAD_PRODUCER_TOTAL_TIMEOUT_S": "3",
-        "COLUMNS": "200",
-    }
-    return subprocess.run(
-        [sys.executable, "-m", "rasad.cli", *args],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    with serving(NABD) as base:
+        yield f"{base}/feed.xml"
 
 
 def test_produce_once_prints_a_summary_and_feeds_status_shows_health(
@@ -120,8 +81,8 @@ def test_produce_once_prints_a_summary_and_feeds_status_shows_health(
     topic = new_topic("producers")
     dead = f"http://127.0.0.1:{closed_port()}/rss"
     registry = registry_file(tmp_path, ("nabd", feed_url), ("unreachable", dead))
-    once = _rasad(tmp_path, topic, "produce", "--once", "--registry", str(registry))
-    status = _rasad(tmp_path, topic, "feeds", "status", "--registry", str(registry))
+    once = run_cli(tmp_path, topic, "produce", "--once", "--registry", str(registry))
+    status = run_cli(tmp_path, topic, "feeds", "status", "--registry", str(registry))
     assert once.returncode == 0, once.stderr
     assert "Traceback" not in once.stdout + once.stderr
     assert "nabd" in once.stdout and "unreachable" in once.stdout and "connect" in once.stdout
@@ -134,7 +95,7 @@ def test_produce_once_fails_only_when_nothing_could_be_done(
     live_stack: Settings, new_topic: Callable[..., str], tmp_path: Path
 ) -> None:
     registry = registry_file(tmp_path, ("unreachable", f"http://127.0.0.1:{closed_port()}/rss"))
-    once = _rasad(
+    once = run_cli(
         tmp_path, new_topic("producers"), "produce", "--once", "--registry", str(registry)
     )
     assert once.returncode == 1

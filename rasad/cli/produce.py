@@ -14,6 +14,8 @@ import producers
 from rasad.cli.console import err, out, plain
 
 if TYPE_CHECKING:
+    from collections import Counter
+
     from rich.table import Table
 
     from producers.poller import PollOutcome
@@ -107,13 +109,17 @@ def produce(
             console.print(f"Polling {enabled} feeds; progress is logged every minute.")
             asyncio.run(run_forever(settings, feeds))
             return
-        outcomes = asyncio.run(run_once(settings, feeds))
+        polled = asyncio.run(run_once(settings, feeds))
     except SpoolNotDrainedError as exc:
         err().print(f"[bold red]error:[/] {plain(exc)}")
         raise typer.Exit(EXIT_SPOOLED) from exc
+    outcomes = polled.outcomes
     console.print(_summary(outcomes))
     done = sum(1 for o in outcomes if o.state in ("ok", "not_modified"))
     console.print(f"{done} of {len(outcomes)} feeds polled successfully.")
+    if polled.dead_lettered:
+        _say_dead_lettered(polled.dead_lettered, settings)
+        raise typer.Exit(EXIT_REFUSED)
     if outcomes and done == 0:  # nothing at all could be done: let cron/CI notice
         raise typer.Exit(1)
 
@@ -165,7 +171,7 @@ def _replay_summary(totals: ReplayTotals) -> None:
         f"{totals.articles} articles in {totals.seconds:.1f} s ({speed:.0f}/s): "
         f"{totals.new} new, {totals.updated} updated, {totals.duplicate} duplicate; "
         f"{spooled}; {totals.refused.count} refused"
-        + (f"; {_dead_lettered(totals)}" if totals.dead_lettered else "")
+        + (f"; {_dead_lettered(totals.dead_lettered)}" if totals.dead_lettered else "")
         + ("; stopped before the end of the input" if totals.stopped else "")
         + ("; the input ends in damage" if totals.unreadable else "")
     )
@@ -175,10 +181,20 @@ def _replay_summary(totals: ReplayTotals) -> None:
         err().print(f"… and {totals.refused.count - len(totals.refused.reasons)} more refused")
 
 
-def _dead_lettered(totals: ReplayTotals) -> str:
+def _dead_lettered(dead: Counter[str]) -> str:
     """ "N dead-lettered: reason (n), ..." for the articles the broker refused for good."""
-    reasons = ", ".join(f"{why} ({n})" for why, n in totals.dead_lettered.most_common())
-    return f"{totals.dead_lettered.total()} dead-lettered: {reasons}"
+    reasons = ", ".join(f"{why} ({n})" for why, n in dead.most_common())
+    return f"{dead.total()} dead-lettered: {reasons}"
+
+
+def _say_dead_lettered(dead: Counter[str], settings: Settings) -> None:
+    err().print(
+        f"error: {_dead_lettered(dead)}; they are in the dead-letter topic "
+        f"{settings.dead_letter_topic(settings.topic_raw)}",
+        style="red",
+        markup=False,
+        highlight=False,
+    )
 
 
 def _replay_exit(totals: ReplayTotals, settings: Settings) -> int:
@@ -197,13 +213,7 @@ def _replay_exit(totals: ReplayTotals, settings: Settings) -> int:
             style="red",
         )
     if totals.dead_lettered:
-        err().print(
-            f"error: {totals.dead_lettered.total()} articles the broker refused for good, "
-            f"in the dead-letter topic {settings.dead_letter_topic(settings.topic_raw)}",
-            style="red",
-            markup=False,
-            highlight=False,
-        )
+        _say_dead_lettered(totals.dead_lettered, settings)
     if totals.spool_left:
         return EXIT_SPOOLED
     if totals.unreadable:
