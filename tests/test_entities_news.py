@@ -34,6 +34,7 @@ def _articles() -> dict[str, tuple[str, str]]:
         "FR-internationalNews-1215-20180513",
         "FR-internationalNews-2553-20180801",
         "SK-internationalNews-2649-20180715",
+        "FR-culture-69-20180515",
     }
     found: dict[str, tuple[str, str]] = {}
     with gzip.open(CORPUS, "rt", encoding="utf-8") as f:
@@ -90,6 +91,13 @@ def test_the_owner_after_a_body_stays_outside_it() -> None:
     found = mentions(text)
     assert ("ORG", "اللجنة الثورية العليا") in found
     assert not any("للحوثيين" in name or "العليا ل" in name for _, name in found)
+
+
+def test_a_head_noun_cut_from_its_quoted_name_is_no_entity() -> None:
+    text = sentence("FR-culture-69-20180515", 'دار "سوذبيز"')
+    found = mentions(text)
+    assert ("ORG", "سوذبيز") in found
+    assert not any("دار" in name for _, name in found)
 
 
 def test_a_news_agency_is_one_organisation_with_its_head_noun() -> None:

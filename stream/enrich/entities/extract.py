@@ -27,6 +27,7 @@ from rasad.core.article import Entity, EntityType, Mention, TextField
 from stream.enrich.entities.coref import LEAD_CHARS, canonical_words, orig_offset, resolve
 from stream.enrich.entities.crf import MODEL_PATH, CrfTagger, default_clusters
 from stream.enrich.entities.gazetteer import Gazetteer, GazetteerEntry, Match, default_gazetteer
+from stream.enrich.entities.head_nouns import head_nouns_only
 from stream.enrich.entities.joins import join_pieces
 from stream.enrich.entities.patterns import shape_names
 from stream.enrich.entities.triggers import trigger_classes
@@ -110,6 +111,7 @@ def find_spans(text: str) -> list[Span]:
     ]
     combined = _combine(matches, model, norms, tagger.known)
     combined = join_pieces(text, norms, starts, ends, combined, _PARTICLES)
+    combined = [c for c in combined if c[3] is not None or not head_nouns_only(norms, c[0], c[1])]
     pattern_strip: dict[int, int] = {}
     shape_strip: dict[int, int] = {}
     names = [(m.start, m.end, m.entry.type) for m in matches] + [c[:3] for c in combined]
