@@ -11,7 +11,7 @@ import pytest
 
 from rasad.core.article import TopicTag
 from stream.enrich.entities.extract import extract_entities
-from stream.enrich.topics.combined import tag_topics
+from stream.enrich.topics.combined import signals, tag_topics
 from stream.enrich.topics.features import FeatureRows, article_features
 from stream.enrich.topics.model import DEFAULT_MODEL, ModelError, default_model, load_model
 from stream.enrich.topics.taxonomy import default_taxonomy
@@ -44,6 +44,17 @@ def tags(fields: dict[str, str]) -> dict[str, TopicTag]:
 def test_the_seed_article_is_about_iran_sanctions_and_the_opposition() -> None:
     title, _, body = SEED.read_text(encoding="utf-8").partition("\n")
     assert {"iran", "sanctions", "opposition"} <= set(tags({"title": title, "body": body}))
+
+
+def test_the_model_reads_where_each_tags_evidence_sits() -> None:
+    """The seed's title is an opposition summit against the Iranian regime; sanctions come up
+    only further down the body: a subject in the title and lead, a mention aside."""
+    title, _, body = SEED.read_text(encoding="utf-8").partition("\n")
+    fields = {"title": title, "body": body}
+    found = signals(fields, extract_entities(fields)).positions
+    assert {"p:opposition:title", "p:opposition:lead", "p:iran:title"} <= found
+    assert "p:sanctions:aside" in found
+    assert not {"p:sanctions:title", "p:sanctions:lead"} & found
 
 
 @pytest.mark.parametrize("article_id", [SINGER_FINED, AUCTION])

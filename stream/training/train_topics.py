@@ -8,7 +8,8 @@ rules weigh, thresholds); the ``dev`` split is printed for information; the ``te
 
 1. a logistic regression (scikit-learn, liblinear, L2, balanced class weights) over the features
    of :func:`stream.enrich.topics.combined.signals`: words, title words, repeated words, bigrams,
-   entity ids, the taxonomy terms matched, and the rules' raw scores of all 17 tags;
+   entity ids, the taxonomy terms matched, where each tag's rule evidence sits (title, lead or
+   further down), and the rules' raw scores of all 17 tags;
 2. out-of-fold logits by cross-validation grouped by outlet (Sky News Arabia, Al Arabiya,
    France 24, the feed outlets): every fold predicts an outlet it was not fitted on, as the
    cross-outlet test does;

@@ -3,7 +3,7 @@
 One pass of the rules (:mod:`.tagger`) with every threshold lowered to "any evidence" gives each
 tag's raw rule score and its matched terms; the rules' own decision is that score reaching the
 taxonomy's threshold. The model (:mod:`.model`) reads the article's words, entities, the matched
-terms and the raw scores, and per tag
+terms, where they sit (title, lead or further down) and the raw scores, and per tag
 
     combined = model logit + rule_weight * (rule score if the rules emit the tag, else 0)
 
@@ -23,7 +23,12 @@ from collections.abc import Mapping, Sequence
 from functools import lru_cache
 
 from rasad.core.article import Entity, Evidence, TopicTag
-from stream.enrich.topics.features import FeatureRows, article_features, locate
+from stream.enrich.topics.features import (
+    FeatureRows,
+    article_features,
+    evidence_positions,
+    locate,
+)
 from stream.enrich.topics.model import TopicModel, default_model, sigmoid
 from stream.enrich.topics.tagger import EvidenceRow, Tagger, to_evidence
 from stream.enrich.topics.taxonomy import Taxonomy, default_taxonomy
@@ -57,10 +62,12 @@ class Signals:
     # the rules' raw score and evidence rows per tag with any evidence: plain tuples, made into
     # pydantic objects only for the few tags emitted
     raw: RawScores
+    positions: set[str]  # where each tag's rule evidence sits (``p:`` features, see .features)
 
     def model_features(self) -> set[str]:
-        """The features plus one ``h:<tag>:<term>`` per matched rule term or entity hook."""
-        return self.features | rule_hits(self.raw)
+        """The features, the positions and one ``h:<tag>:<term>`` per matched rule term or
+        entity hook."""
+        return self.features | self.positions | rule_hits(self.raw)
 
 
 def rule_hits(raw: RawScores) -> set[str]:
@@ -85,7 +92,8 @@ class Signaller:
         return {tag: (score, rows) for tag, score, rows in self.rules.raw(fields, entities)}
 
     def signals(self, fields: Mapping[str, str], entities: Sequence[Entity]) -> Signals:
-        return Signals(article_features(fields, entities), self.raw(fields, entities))
+        raw = self.raw(fields, entities)
+        return Signals(article_features(fields, entities), raw, evidence_positions(fields, raw))
 
     def rule_scores(self, raw: RawScores) -> dict[str, float]:
         """The rules' own decisions: score by tag, for the tags the rules alone emit."""
@@ -107,7 +115,7 @@ class TopicCombiner:
         raw = self.signaller.raw(fields, entities)
         rules = self.signaller.rule_scores(raw)
         raw_scores = {tag: score for tag, (score, _) in raw.items()}
-        hits = self.model.rows_of(rule_hits(raw))
+        hits = self.model.rows_of(rule_hits(raw) | evidence_positions(fields, raw))
         rows = sorted(self.feature_rows.of(fields, entities).union(hits))
         logits = self.model.logits(rows, raw_scores)
         out: list[TopicTag] = []

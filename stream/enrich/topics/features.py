@@ -9,7 +9,11 @@ Features are strings with a one-letter prefix, all over normalized, article-stri
 * ``m:<stem>``  the stem occurs at least :data:`MANY` times (a subject is repeated, a passing
   mention is not);
 * ``b:<stem> <stem>``  two adjacent stems in one field (word bigrams: "حقوق انسان");
-* ``e:<entity id>``  an entity the pipeline extracted (``loc.iran``, ``org.un``).
+* ``e:<entity id>``  an entity the pipeline extracted (``loc.iran``, ``org.un``);
+* ``p:<tag>:<where>``  where the taxonomy rules' evidence for ``<tag>`` sits
+  (:func:`evidence_positions`): ``title``, ``lead`` (summary, or the body's first
+  :data:`LEAD_PARAGRAPHS` paragraphs within :data:`LEAD_CHARS` characters) or ``aside`` (neither:
+  the signature of a passing mention, docs/annotation.md 2.1 "subject, not mention").
 
 Presence only: a feature is in the set or not, so inference is a sum of weights over the set.
 Training (``stream/training/train_topics.py``) and inference (:mod:`.model`) call the same
@@ -24,8 +28,19 @@ from itertools import chain, pairwise
 
 from rasad.core.article import Entity, TextField
 from stream.enrich.normalize import article_stem, scan
+from stream.enrich.topics.credits import EvidenceRow
 
-__all__ = ["MANY", "MIN_LETTERS", "FeatureRows", "Where", "article_features", "locate"]
+__all__ = [
+    "LEAD_CHARS",
+    "LEAD_PARAGRAPHS",
+    "MANY",
+    "MIN_LETTERS",
+    "FeatureRows",
+    "Where",
+    "article_features",
+    "evidence_positions",
+    "locate",
+]
 
 FIELDS: tuple[TextField, ...] = ("title", "summary", "body")
 # A stem seen this often is more than a passing mention: a background clause names a topic once
@@ -34,7 +49,38 @@ MANY = 3
 # Stems shorter than this carry no topic (a split-off digit or letter); training drops them.
 MIN_LETTERS = 2
 
+# The lead: what an article is about is stated in its first paragraphs (one sentence each at
+# BBC, two or three at Sky News Arabia); a passing mention sits further down.
+LEAD_PARAGRAPHS = 2
+LEAD_CHARS = 400
+
 Where = tuple[TextField, int, int]  # field and character offsets of a feature's first occurrence
+
+
+def evidence_positions(
+    fields: Mapping[str, str], raw: Mapping[str, tuple[float, Sequence[EvidenceRow]]]
+) -> set[str]:
+    """``p:<tag>:title|lead|aside`` for each tag with rule evidence (``raw``: the rules' raw
+    score and evidence rows by tag): whether any of it is in the title, in the lead, or only
+    further down the body. The model learns per tag how much each weighs: an article about
+    sanctions names them in its title or lead, a war report gives them one clause below."""
+    body = fields.get("body") or ""
+    end = body.find("\n")
+    for _ in range(LEAD_PARAGRAPHS - 1):
+        if end >= 0:
+            end = body.find("\n", end + 1)
+    lead_end = min(LEAD_CHARS, len(body) if end < 0 else end)
+    found: set[str] = set()
+    for tag, (_, rows) in raw.items():
+        title = any(row[3] == "title" for row in rows)
+        lead = any(row[3] == "summary" or (row[3] == "body" and row[4] < lead_end) for row in rows)
+        if title:
+            found.add(f"p:{tag}:title")
+        if lead:
+            found.add(f"p:{tag}:lead")
+        if not title and not lead:
+            found.add(f"p:{tag}:aside")
+    return found
 
 
 def article_features(fields: Mapping[str, str], entities: Sequence[Entity]) -> set[str]:

@@ -9,8 +9,9 @@ UTF-8, tab-separated, one record per line; ``#`` starts a comment line:
   ``rule_weight`` times the taxonomy rules' score when the rules emit the tag, and the tag is
   emitted when that reaches ``threshold`` (both chosen on the training outlets).
 * ``w <name> <feature> <weight>``: a feature's weight for one tag. Features are those of
-  :mod:`.features` plus ``h:<tag>:<term>`` (a taxonomy term or entity hook of ``<tag>`` matched)
-  and ``r:<tag>`` (the rules' raw score of ``<tag>``, a number in [0, 1], times its weight).
+  :mod:`.features` (``p:<tag>:<where>``: where the rules' evidence for ``<tag>`` sits) plus
+  ``h:<tag>:<term>`` (a taxonomy term or entity hook of ``<tag>`` matched) and ``r:<tag>`` (the
+  rules' raw score of ``<tag>``, a number in [0, 1], times its weight).
 
 A file that breaks the format is refused with ``file:line`` in the message.
 """
@@ -38,7 +39,7 @@ __all__ = [
 ]
 
 DEFAULT_MODEL = Path(__file__).resolve().parents[2] / "data" / "topic-model.tsv"
-_PREFIXES = ("w:", "t:", "m:", "b:", "e:", "h:", "r:")
+_PREFIXES = ("w:", "t:", "m:", "b:", "e:", "h:", "p:", "r:")
 
 
 class ModelError(ValueError):
