@@ -51,8 +51,7 @@ _PARTICLE_WORDS = (
     "في من إن أن عن مع قد لم لن ما التي الذي الذين هذا هذه كان كانت ثم أو حيث لقد إنه أنه"
 )
 _PARTICLES = frozenset(normalize(w) for w in _PARTICLE_WORDS.split())
-# Currency words are never a name alone (docs/annotation.md 1.5): "3 آلاف ريال" is money,
-# "ريال مدريد" a club the gazetteer and the tagger find as two words.
+# Currency words are never a name alone ("3 آلاف ريال"; "ريال مدريد" is two): annotation 1.5.
 _CURRENCIES = frozenset(
     normalize(w) for w in ["ريال", "دولار", "جنيه", "يورو", "درهم", "دينار", "ليرة"]
 )
