@@ -35,6 +35,8 @@ def _articles() -> dict[str, tuple[str, str]]:
         "FR-internationalNews-2553-20180801",
         "SK-internationalNews-2649-20180715",
         "FR-culture-69-20180515",
+        "AL-economy-653-20180523",
+        "AL-internationalNews-249-20180227",
     }
     found: dict[str, tuple[str, str]] = {}
     with gzip.open(CORPUS, "rt", encoding="utf-8") as f:
@@ -98,6 +100,16 @@ def test_a_head_noun_cut_from_its_quoted_name_is_no_entity() -> None:
     found = mentions(text)
     assert ("ORG", "سوذبيز") in found
     assert not any("دار" in name for _, name in found)
+
+
+def test_a_company_named_by_an_everyday_word_is_not_found_in_that_word() -> None:
+    text = sentence("AL-economy-653-20180523", "عقود مبادلة")
+    assert not any("مبادلة" in name for _, name in mentions(text))
+
+
+def test_an_olympic_host_town_is_a_place_not_a_person() -> None:
+    text = sentence("AL-internationalNews-249-20180227", "في بيونغ تشانغ")
+    assert ("LOC", "بيونغ تشانغ") in mentions(text)
 
 
 def test_a_news_agency_is_one_organisation_with_its_head_noun() -> None:
