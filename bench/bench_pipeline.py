@@ -237,11 +237,13 @@ async def freshness(
         line.close()
 
 
-def kafka_timestamps(settings: Settings) -> dict[str, float]:
-    """Raw-topic key -> the time its first message was sent (Kafka CreateTime, seconds)."""
+def kafka_timestamps(settings: Settings, topic: str | None = None) -> dict[str, float]:
+    """Key -> the time its first message was sent to ``topic`` (the raw topic by default;
+    Kafka CreateTime, seconds)."""
     consumer = KafkaConsumer(enable_auto_commit=False, **client_config(settings))
     try:
-        tps = [TopicPartition(settings.topic_raw, p) for p in range(settings.topic_partitions)]
+        name = topic or settings.topic_raw
+        tps = [TopicPartition(name, p) for p in range(settings.topic_partitions)]
         consumer.assign(tps)
         consumer.seek_to_beginning(*tps)
         end = consumer.end_offsets(tps)

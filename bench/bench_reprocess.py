@@ -32,6 +32,7 @@ import argparse
 import asyncio
 import gzip
 import itertools
+import os
 import sys
 import tempfile
 import time
@@ -63,6 +64,11 @@ def _corpus_rounds() -> Iterator[tuple[int, bytes]]:
         with gzip.open(CORPUS, "rb") as source:
             for line in source:
                 yield round_, line
+
+
+def load_text() -> str:
+    """The box's load average (1, 5, 15 min): speed figures mean little without it."""
+    return "load average {:.1f} {:.1f} {:.1f}".format(*os.getloadavg())
 
 
 def live_slice(path: Path, start: int, count: int) -> list[str]:
@@ -122,9 +128,11 @@ async def reprocess_under_load(
     line.replay(live_corpus, rate, name="live")
     await asyncio.sleep(LIVE_ALONE_S)  # live traffic alone first: the control figures
     window_start, started = time.time(), time.monotonic()
+    print(f"reprocess starts, {load_text()}", flush=True)
     cli = line.rasad("reprocess", "reprocess", "--json")
     await asyncio.to_thread(cli.wait)
     seconds, window_end = time.monotonic() - started, time.time()
+    print(f"reprocess ends, {load_text()}", flush=True)
     done.set()
     await poller
     return seconds, cli.returncode, seen, window_start, window_end
@@ -155,16 +163,33 @@ async def main(args: argparse.Namespace) -> None:
                 run = await last_run(engine, line.settings)
             articles = run.total if run is not None else 0
             sent = kafka_timestamps(line.settings)
-            latency = {k: seen[k] - sent[k] for k in seen if k in sent}
-            during = sorted(v for k, v in latency.items() if start <= sent[k] <= end)
-            alone = sorted(v for k, v in latency.items() if sent[k] < start)
+            enriched = kafka_timestamps(line.settings, line.settings.topic_enriched)
             print(f"reprocess of {articles} articles ({len(expected)} stored, the rest live)")
-            report(args, articles, seconds, code, during, line)
-            p50, p95 = percentile(alone, 0.5), percentile(alone, 0.95)
-            print(f"  control, live alone before it: {len(alone)} articles,", end=" ")
-            print(f"p50 {p50:.2f} s, p95 {p95:.2f} s")
+            during = [k for k in seen if k in sent and start <= sent[k] <= end]
+            alone = [k for k in seen if k in sent and sent[k] < start]
+            report(args, articles, seconds, code, sorted(seen[k] - sent[k] for k in during), line)
+            print(f"  control, live alone before it: {len(alone)} articles")
+            for name, keys in (("alone", alone), ("during", during)):
+                print(f"  live {name}: {stages(keys, sent, enriched, seen)}")
         finally:
             line.close()
+
+
+def stages(
+    keys: list[str], sent: dict[str, float], enriched: dict[str, float], seen: dict[str, float]
+) -> str:
+    """p50/p95 of each stage of a live article: raw publish -> enriched (the enriched topic's
+    CreateTime) -> searchable, and end to end."""
+    parts = []
+    for label, start, end in (
+        ("raw->enriched", sent, enriched),
+        ("enriched->searchable", enriched, seen),
+        ("end to end", sent, seen),
+    ):
+        values = sorted(end[k] - start[k] for k in keys if k in start and k in end)
+        p50, p95 = percentile(values, 0.5), percentile(values, 0.95)
+        parts.append(f"{label} p50 {p50:.2f} s p95 {p95:.2f} s")
+    return "; ".join(parts)
 
 
 def report(

@@ -168,14 +168,14 @@ def _batches(stream: StreamT[bytes], size: int, within_s: float) -> Any:
 async def enrich_articles(stream: StreamT[bytes]) -> None:
     """raw -> enriched; a message that cannot be decoded or enriched goes to the dead letters."""
     async for batch in _batches(stream, ENRICH_BATCH, ENRICH_BATCH_S):
-        live.mark()  # the reprocess agent gives way to live articles
-        for event in cast(Sequence[EventT[bytes]], batch):
-            await _enrich_one(event)
-            await stream.ack(event)
-            # Enrichment never awaits: without this, a batch held the event loop for its whole
-            # length (100 articles: 1 s of CPU, 10 s and more on a loaded machine), and the
-            # indexer, offset commits and heartbeats waited behind it.
-            await asyncio.sleep(0)
+        with live.working():  # the reprocess agent waits until the batch is enriched
+            for event in cast(Sequence[EventT[bytes]], batch):
+                await _enrich_one(event)
+                await stream.ack(event)
+                # Enrichment never awaits: without this, a batch held the event loop for its
+                # whole length (100 articles: 1 s of CPU, 10 s and more on a loaded machine),
+                # and the indexer, offset commits and heartbeats waited behind it.
+                await asyncio.sleep(0)
 
 
 async def _enrich_one(event: EventT[bytes]) -> None:
@@ -339,7 +339,8 @@ def _log_failed_batch(done: asyncio.Future[None]) -> None:
 async def _finish_batch(
     stream: StreamT[bytes], events: Sequence[EventT[bytes]], articles: Sequence[EnrichedArticle]
 ) -> None:
-    await asyncio.gather(indexer.flush(), _match_alerts(articles))
+    with live.working():  # live articles are indexed before the reprocess goes on
+        await asyncio.gather(indexer.flush(), _match_alerts(articles))
     for event in events:
         await stream.ack(event)
 

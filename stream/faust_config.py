@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import faust
 from faust.types import TransportT
 
@@ -30,6 +32,20 @@ def _credentials(settings: Settings) -> faust.SASLCredentials | faust.SSLCredent
     return None
 
 
+# mode's flow control stops fetching a partition once its topic's stream buffer holds
+# maxsize / 1.25 records (FlowControlQueue.pressure_high_ratio), but the drain under way still
+# delivers every record it took from the fetcher, and a full buffer makes Faust wait for that one
+# agent before it delivers anything else. Unbounded, a drain held ~8 MB per partition
+# (stream_fetch_max_bytes: hundreds of reprocess requests), filled the reprocess agent's buffer,
+# and live articles then waited behind reprocess work (seconds to minutes).
+PRESSURE_HIGH_RATIO = 1.25
+
+
+def max_poll_records(buffer_maxsize: int) -> int:
+    """Records per drain: the headroom above flow control's pause point, so no buffer fills."""
+    return max(1, buffer_maxsize - math.floor(buffer_maxsize / PRESSURE_HIGH_RATIO))
+
+
 class App(faust.App):
     """Faust's app on the worker's own transport (:mod:`stream.faust_consumer`)."""
 
@@ -52,6 +68,7 @@ def create_app(settings: Settings) -> faust.App:
         topic_partitions=settings.topic_partitions,
         topic_replication_factor=settings.kafka_replication_factor,
         stream_buffer_maxsize=settings.stream_buffer_maxsize,
+        broker_max_poll_records=max_poll_records(settings.stream_buffer_maxsize),
         # At least Kafka's default largest message (1 MB): per partition, so the worst case is
         # partitions x topics x this, ~100 MB at the defaults.
         consumer_max_fetch_size=settings.stream_fetch_max_bytes,

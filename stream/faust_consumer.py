@@ -1,5 +1,5 @@
 """The worker's Kafka consumer: Faust's aiokafka consumer, with one fix to where a rebalanced
-partition resumes.
+partition resumes and one to pausing a partition.
 
 After every rebalance Faust seeks each assigned partition back to the group's committed offset,
 so messages it fetched but dropped while the rebalance suspended the flow are read again. A
@@ -12,18 +12,29 @@ Here such a partition is sought to its beginning, which is what the group's rese
 (``earliest``) means for a partition with nothing committed: every message in it is read, once
 more at worst (the pipeline is at-least-once; documents are written by id). Changelog partitions
 of tables are left alone: recovery reads them, and the group never commits them.
+
+Pausing (``pause_partitions``, used to hold the reprocess topic while live articles are being
+enriched): Faust removes the partition from the very set a drain under way (``getmany``) checks
+each fetched record against, so the rest of a paused partition's records already taken from the
+fetcher were dropped: never processed, never read again, and the partition's commits stuck at
+the gap. Here a pause replaces the set, so a drain under way delivers what it took and the next
+fetch leaves the partition out. A resume leaves out a partition whose stream buffer is full (Faust's
+own flow control takes it back when the buffer drains), and a buffer that drains while its
+partition is paused leaves it paused.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
+from faust.transport.consumer import ensure_TPset
 from faust.transport.drivers import aiokafka as aiokafka_driver
 from faust.types import TP
 
 
 class CommittedOrEarliestConsumer(aiokafka_driver.Consumer):
-    """Seeks a stream partition without a committed offset to its beginning after a rebalance."""
+    """Seeks a stream partition without a committed offset to its beginning after a rebalance,
+    and pauses a partition without dropping the records a drain under way holds."""
 
     async def seek_to_committed(self) -> Mapping[TP, int]:
         committed = await super().seek_to_committed()
@@ -34,6 +45,22 @@ class CommittedOrEarliestConsumer(aiokafka_driver.Consumer):
         if uncommitted:
             await self._thread.seek_to_beginning(*uncommitted)
         return committed
+
+    def pause_partitions(self, tps: Iterable[TP]) -> None:
+        paused = ensure_TPset(tps)
+        self._active_partitions = self._get_active_partitions() - paused
+        self._paused_partitions.update(paused)
+
+    def resume_partitions(self, tps: Iterable[TP]) -> None:
+        resumed = ensure_TPset(tps)
+        self._paused_partitions.difference_update(resumed)
+        self._get_active_partitions().update(resumed - self._buffered_partitions)
+
+    def on_buffer_drop(self, tp: TP) -> None:
+        if tp in self._paused_partitions:
+            self._buffered_partitions.discard(tp)  # resume_partitions takes it back
+        else:
+            super().on_buffer_drop(tp)
 
 
 class Transport(aiokafka_driver.Transport):

@@ -17,8 +17,8 @@ ledger: by default a reprocess never notifies again.
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 
 from indexers.index.reprocess_store import write_changes
@@ -107,39 +107,59 @@ class Reprocessor:
                 await asyncio.sleep(delay)
 
 
-# While the live agent had work this recently, the reprocess agent pauses briefly after each
-# article; otherwise it only yields. Live articles arrive every ~50 ms at 20 articles/s: a
-# second covers any gap between them, and 1 ms per article gives the event loop to the live
-# agent and the consumer's fetches without slowing a reprocess of an idle pipeline.
-LIVE_RECENT_S = 1.0
-GIVE_WAY_S = 0.001
-
-
 # Live messages this worker may be behind (its raw-topic lag, measured every 5 s by
-# stream/lag.py) before the reprocess agent stops until it has caught up: an enrichment batch,
-# ~0.5 s of work; a live rate of 20/s with 1 s commits keeps the lag far below it.
+# stream/lag.py) before the reprocess agent stops until it has caught up: live articles the
+# worker has not taken yet (still in Kafka or in its buffers), which the live agent's batches
+# alone do not show; a live rate of 20/s with 1 s commits keeps the lag far below it.
 LIVE_BACKLOG = 100
 BACKLOG_WAIT_S = 0.2
 
 
 class LiveActivity:
-    """The live enrichment agent's state, to which the reprocess agent gives way: it waits
-    while live articles are backed up, and yields after every reprocessed article, so a live
-    article waits at most for one reprocessed one."""
+    """The live enrichment agent's state, to which the reprocess agent gives way.
+
+    Live first, one article at a time: the reprocess agent enriches its next article (and
+    writes its batch) only while no live batch is in hand (:meth:`working`: being enriched, or
+    being indexed) and the worker is not backed up on live messages, so a live article waits at
+    most for the one reprocessed article under way. While a live batch is in hand the hook
+    (:meth:`on_change`) holds the reprocess partitions back too, so the consumer spends no
+    delivery on reprocess requests meanwhile.
+    """
 
     def __init__(self) -> None:
-        self.last = float("-inf")
+        self._batches = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
         self._backlog: Callable[[], int] = lambda: 0
+        self._hook: Callable[[bool], None] = lambda busy: None
 
     def use_backlog(self, live_backlog: Callable[[], int]) -> None:
         self._backlog = live_backlog
 
-    def mark(self) -> None:
-        self.last = time.monotonic()
+    def on_change(self, hook: Callable[[bool], None]) -> None:
+        """``hook(True)`` when live work starts, ``hook(False)`` when it is done."""
+        self._hook = hook
+
+    @contextmanager
+    def working(self) -> Iterator[None]:
+        """Around each live batch: the reprocess agent waits until it is done."""
+        self._batches += 1
+        if self._batches == 1:
+            self._idle.clear()
+            self._hook(True)
+        try:
+            yield
+        finally:
+            self._batches -= 1
+            if not self._batches:
+                self._idle.set()
+                self._hook(False)
 
     async def give_way(self) -> None:
         # A polled number, not an event: the lag is measured by a timer of its own.
         while self._backlog() > LIVE_BACKLOG:  # noqa: ASYNC110
             await asyncio.sleep(BACKLOG_WAIT_S)
-        recent = time.monotonic() - self.last < LIVE_RECENT_S
-        await asyncio.sleep(GIVE_WAY_S if recent else 0)
+        await self._idle.wait()
+        # Enrichment never awaits, and a set event returns without yielding: this is where the
+        # consumer delivers live messages that arrived during the last reprocessed article.
+        await asyncio.sleep(0)

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import cast
 
+from faust.exceptions import ConsumerNotStarted
 from faust.types import EventT, StreamT
 
 from indexers.index.sink import IndexSink
@@ -35,9 +36,10 @@ from stream.reprocess import Reprocessor
 
 log = get_logger(__name__)
 
-# Requests per batch: ~0.25 s of enrichment, one bulk request and one changes write; small
-# enough that a stop waits little and a live article never queues behind a big batch.
-REPROCESS_BATCH = 50
+# Requests per batch: ~0.1 s of enrichment, one bulk request (~20 articles, ~200 KB) and one
+# changes write; small enough that a stop waits little and a live bulk never queues in the
+# engine behind a big reprocess one.
+REPROCESS_BATCH = 20
 REPROCESS_BATCH_S = 0.5
 
 reprocess_topic = app.topic(settings.topic_reprocess, partitions=settings.topic_partitions)
@@ -75,6 +77,22 @@ async def _match_reprocessed(articles: Sequence[EnrichedArticle]) -> None:
 _reprocessor = _Lazy()
 
 
+def _hold_reprocess(live_busy: bool) -> None:
+    """While a live batch is enriched, the consumer delivers no reprocess requests."""
+    topic = settings.topic_reprocess
+    try:
+        mine = {tp for tp in app.consumer.assignment() if tp.topic == topic}
+    except ConsumerNotStarted:  # stopping: the last live batch ended after the consumer
+        return
+    if live_busy:
+        app.consumer.pause_partitions(mine)
+    else:
+        app.consumer.resume_partitions(mine)
+
+
+live.on_change(_hold_reprocess)
+
+
 def _bytes(value: object) -> bytes:
     if not isinstance(value, bytes):  # a tombstone (None) or a non-raw serializer's object
         raise SchemaError(f"expected bytes, got {type(value).__name__}")
@@ -84,7 +102,7 @@ def _bytes(value: object) -> bytes:
 @app.agent(reprocess_topic)
 async def reprocess_articles(stream: StreamT[bytes]) -> None:
     """reprocess -> engine and changes; acked once both are durable. Gives way to live
-    articles after every article (:class:`stream.reprocess.LiveActivity`)."""
+    articles before every article (:class:`stream.reprocess.LiveActivity`)."""
     async for batch in _batches(stream, REPROCESS_BATCH, REPROCESS_BATCH_S):
         events = cast(Sequence[EventT[bytes]], batch)
         reprocessor = await _reprocessor.get()
@@ -100,6 +118,7 @@ async def reprocess_articles(stream: StreamT[bytes]) -> None:
             change = reprocessor.enrich_one(request, pending)
             if change is not None:
                 failed.append(change)
+        await live.give_way()  # the batch's bulk waits for live articles in hand too
         await reprocessor.finish(pending, failed)
         for event in events:
             await stream.ack(event)

@@ -1,8 +1,10 @@
 """The pure parts of reprocessing: versions that order both ways, the per-article change, the
-diff report, the enrichment version and taxonomy reloads that refuse a bad file."""
+diff report, the enrichment version, taxonomy reloads that refuse a bad file, and the reprocess
+agent giving way to live batches."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -16,7 +18,7 @@ from stream.enrich import version
 from stream.enrich.pipeline import enrich
 from stream.enrich.topics.reload import TaxonomyError, TaxonomyWatch
 from stream.enrich.version import DATA_DIR
-from stream.reprocess import reenrich
+from stream.reprocess import LiveActivity, reenrich
 from tests.stream_fixtures import first_corpus_articles
 
 NOW = datetime(2026, 12, 1, tzinfo=UTC)
@@ -88,3 +90,16 @@ def test_a_bad_taxonomy_edit_is_refused_by_line_and_the_old_one_keeps_running(
         version.use_taxonomy_path(None)
         TaxonomyWatch(DATA_DIR / "taxonomy.yaml").start()
         version.use_taxonomy_path(None)
+
+
+async def test_a_reprocessed_article_waits_until_the_live_batch_in_hand_is_enriched() -> None:
+    live, held = LiveActivity(), list[bool]()
+    live.on_change(held.append)
+    with live.working():
+        next_reprocessed = asyncio.ensure_future(live.give_way())
+        for _ in range(10):  # the event loop runs the waiting reprocess agent ten times
+            await asyncio.sleep(0)
+        assert not next_reprocessed.done()
+        assert held == [True]  # the reprocess partitions are held back meanwhile
+    await asyncio.wait_for(next_reprocessed, timeout=60)
+    assert held == [True, False]
