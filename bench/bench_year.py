@@ -161,7 +161,7 @@ async def open_loop(
         try:
             async with http.get("/api/search", params=_query(params)) as answer:
                 await answer.read()
-        except aiohttp.ClientError as exc:  # an overloaded server's 503: counted, not hidden
+        except (aiohttp.ClientError, TimeoutError) as exc:  # overloaded: counted, not hidden
             failures.append(f"{type(exc).__name__}: {exc}"[:120])
             return
         latencies.append(time.perf_counter() - started - at)
