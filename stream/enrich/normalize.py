@@ -221,26 +221,16 @@ def token_breaks(text: str, tokens: list[Token]) -> list[bool]:
 
 def gaps_break(text: str, starts: list[int], ends: list[int]) -> list[bool]:
     """``token_breaks`` over parallel start/end lists (see :func:`scan`)."""
-    if len(starts) != len(ends):
-        raise ValueError(f"{len(starts)} token starts but {len(ends)} ends")
-    # The gap before each token, and whether it breaks, by C-level maps: the few distinct gaps
-    # (a space, a comma and a space, a newline …) are judged once, not once per token.
-    gaps = list(map(text.__getitem__, map(slice, [0, *ends[:-1]], starts)))
-    known = _GAP_BREAKS
-    out = list(map(known.get, gaps))
-    if None in out:
-        if len(known) + len(gaps) > _GAP_BREAKS_MAX:
-            known.clear()
-        for i, gap in enumerate(gaps):
-            if out[i] is None:
-                out[i] = known[gap] = gap not in _PLAIN_GAPS and bool(normalize(gap).strip())
-    return cast("list[bool]", out)
+    out: list[bool] = []
+    prev_end = 0
+    for start, end in zip(starts, ends, strict=True):
+        gap = text[prev_end:start]
+        out.append(gap not in _PLAIN_GAPS and bool(normalize(gap).strip()))
+        prev_end = end
+    return out
 
 
 _PLAIN_GAPS = frozenset(("", " ", "\n"))
-# gap text -> does it break (see gaps_break); bounded like the per-word caches
-_GAP_BREAKS: dict[str, bool] = {}
-_GAP_BREAKS_MAX = 50_000
 
 
 @lru_cache(maxsize=200_000)  # ~ the distinct surface forms of a day of news; bounded memory

@@ -190,8 +190,7 @@ def _propagate(
         start, end = starts[i] + orig_offset(surfaces[i], strip), ends[i + len(key) - 1]
         after = i + len(key)
         if taken.find(_TAKEN, start, end) < 0:
-            surface = text[start:end]  # offsets into text itself: trusted (see extract._Group)
-            mention = Mention.model_construct(field=fname, start=start, end=end, text=surface)
+            mention = Mention(field=fname, start=start, end=end, text=text[start:end])
             keys[key].mentions.append(mention)
             taken[start:end] = _TAKEN * (end - start)
 

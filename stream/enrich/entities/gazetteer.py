@@ -104,9 +104,8 @@ class Gazetteer:
     # key -> {entry id: 0 if it is the entry's canonical name, 1 if an alias}
     _claims: dict[tuple[str, ...], dict[str, int]] = field(default_factory=dict)
     _built: bool = False
-    # per word: (reading, longest key starting with it) of its readings that start a key, in
-    # clitic_variants order (empty: none, most words)
-    _heads: dict[str, tuple[tuple[str, int], ...]] = field(default_factory=dict)
+    # per word: the longest key starting with any of its readings (0: none, most words)
+    _heads: dict[str, int] = field(default_factory=dict)
 
     def add(self, entry: GazetteerEntry) -> None:
         if entry.id in self.entries:
@@ -154,31 +153,26 @@ class Gazetteer:
         index, heads = self.index, self._heads
         if len(heads) + n >= _HEADS_CACHE:
             heads.clear()
-        readings = list(map(heads.get, norms))
-        if None in readings:
+        longest = list(map(heads.get, norms))
+        if None in longest:
             first = self.first
             for k, norm in enumerate(norms):
-                if readings[k] is None:
-                    readings[k] = heads[norm] = tuple(
-                        (v, first[v]) for v in clitic_variants(norm) if v in first
-                    )
+                if longest[k] is None:
+                    longest[k] = heads[norm] = max(first.get(v, 0) for v in clitic_variants(norm))
         end = 0  # first token not inside a match yet
-        for i in compress(range(n), readings):  # only the tokens that may start a name
+        for i in compress(range(n), longest):  # only the tokens that may start a name
             if i < end:
                 continue
             span = 1
-            starting = cast(tuple[tuple[str, int], ...], readings[i])
-            most = max(longest for _, longest in starting)
+            most = cast(int, longest[i])
             while span < most and i + span < n and not breaks[i + span]:
                 span += 1
+            variants = clitic_variants(norms[i])
             rest = tuple(norms[i + 1 : i + span])
             found = None
             for length in range(span, 0, -1):
                 tail = rest[: length - 1]
-                # a reading whose keys are all shorter cannot match here: not looked up
-                for v, longest in starting:
-                    if longest < length:
-                        continue
+                for v in variants:
                     key = (v, *tail)
                     entry_id = index.get(key)
                     if entry_id is not None:
