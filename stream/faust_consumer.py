@@ -1,4 +1,4 @@
-"""The worker's Kafka consumer: Faust's aiokafka consumer, with one fix to where a rebalanced
+"""The worker's Kafka consumer: Faust's aiokafka consumer, with two fixes to where a rebalanced
 partition resumes and one to pausing a partition.
 
 After every rebalance Faust seeks each assigned partition back to the group's committed offset,
@@ -12,6 +12,18 @@ Here such a partition is sought to its beginning, which is what the group's rese
 (``earliest``) means for a partition with nothing committed: every message in it is read, once
 more at worst (the pipeline is at-least-once; documents are written by id). Changelog partitions
 of tables are left alone: recovery reads them, and the group never commits them.
+
+Second, the fetcher stops while the partitions are sought. Faust (0.15.3) resumes the flow while
+it recovers the tables (to read their changelogs), resumes the stream partitions, seeks them to
+the committed offsets, and then resumes the flow again, which empties every stream's buffer
+(``FlowControlEvent.resume`` clears the queues). The fetcher went on delivering meanwhile: a
+message it delivered after the seek had reset its read offsets was then dropped from the buffer
+unprocessed, the read offset stayed past it (a message below it is dropped when the partition is
+read again), and the offsets the delivery jumped over were marked done (``_add_gap``), so commits
+went past it. Seen with two workers when one stopped mid-stream: the other committed past
+articles it never enriched or indexed. Here the flow is stopped before the seek (the fetcher
+drops the batch in hand, to be read again) and stays stopped until the caller resumes it, after
+the buffers are emptied; gaps recorded before the seek are forgotten, the offsets are read again.
 
 Pausing (``pause_partitions``, used to hold the reprocess topic while live articles are being
 enriched): Faust removes the partition from the very set a drain under way (``getmany``) checks
@@ -34,7 +46,15 @@ from faust.types import TP
 
 class CommittedOrEarliestConsumer(aiokafka_driver.Consumer):
     """Seeks a stream partition without a committed offset to its beginning after a rebalance,
-    and pauses a partition without dropping the records a drain under way holds."""
+    with the fetcher stopped until the flow resumes, and pauses a partition without dropping
+    the records a drain under way holds."""
+
+    async def perform_seek(self) -> None:
+        # Every caller resumes the flow afterwards (Faust's recovery, right after it empties the
+        # stream buffers), or calls this with the flow stopped already.
+        self.stop_flow()
+        self._gap.clear()
+        await super().perform_seek()
 
     async def seek_to_committed(self) -> Mapping[TP, int]:
         committed = await super().seek_to_committed()
@@ -43,7 +63,9 @@ class CommittedOrEarliestConsumer(aiokafka_driver.Consumer):
             tp for tp, offset in committed.items() if not offset and tp.topic not in changelogs
         ]
         if uncommitted:
-            await self._thread.seek_to_beginning(*uncommitted)
+            # To the first offset, not seek_to_beginning(): that leaves the position unknown
+            # until a reset finishes, and Faust's livelock check asserts on it meanwhile.
+            await self._thread.seek_wait(await self._thread.earliest_offsets(*uncommitted))
         return committed
 
     def pause_partitions(self, tps: Iterable[TP]) -> None:
