@@ -30,9 +30,10 @@ enriched): Faust removes the partition from the very set a drain under way (``ge
 each fetched record against, so the rest of a paused partition's records already taken from the
 fetcher were dropped: never processed, never read again, and the partition's commits stuck at
 the gap. Here a pause replaces the set, so a drain under way delivers what it took and the next
-fetch leaves the partition out. A resume leaves out a partition whose stream buffer is full (Faust's
-own flow control takes it back when the buffer drains), and a buffer that drains while its
-partition is paused leaves it paused.
+fetch leaves the partition out. A buffer that drains while its partition is paused leaves it
+paused. A resume is Faust's own: it takes the partition back even if its stream buffer was
+marked full (the buffer then grows past its size until the agent drains it), because a stale
+mark left from before a rebalance would otherwise keep the partition out of every fetch.
 """
 
 from __future__ import annotations
@@ -72,11 +73,6 @@ class CommittedOrEarliestConsumer(aiokafka_driver.Consumer):
         paused = ensure_TPset(tps)
         self._active_partitions = self._get_active_partitions() - paused
         self._paused_partitions.update(paused)
-
-    def resume_partitions(self, tps: Iterable[TP]) -> None:
-        resumed = ensure_TPset(tps)
-        self._paused_partitions.difference_update(resumed)
-        self._get_active_partitions().update(resumed - self._buffered_partitions)
 
     def on_buffer_drop(self, tp: TP) -> None:
         if tp in self._paused_partitions:

@@ -78,7 +78,10 @@ _reprocessor = _Lazy()
 
 
 def _hold_reprocess(live_busy: bool) -> None:
-    """While a live batch is enriched, the consumer delivers no reprocess requests."""
+    """While a live batch is enriched, the consumer delivers no reprocess requests. During a
+    rebalance Faust pauses and resumes every partition itself; this leaves them to it."""
+    if app.rebalancing or app.in_recovery:
+        return
     topic = settings.topic_reprocess
     try:
         mine = {tp for tp in app.consumer.assignment() if tp.topic == topic}
