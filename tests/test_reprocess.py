@@ -35,12 +35,14 @@ from tests.stream_fixtures import (
 )
 
 ARTICLES = 60
-# The edit: "artist" words now count against culture, and everyday reporting words for it.
-ARTIST = "      الفنان|الفنانة|فنان|فنانة|فنانين|الفنانين|الفن|الفنون|الفنانات: 2.5\n"
+# The edit: "health" words now count against health, and everyday reporting words for it. The
+# rules add at most the tag's rule weight to the learned model's score (combined.py); health's
+# weight is among the largest, so the edit moves articles both ways (35 gained, 1 lost of these 60).
+TAG = "health"
+HEALTH = "      الصحة|صحة|الصحية|صحية|الصحي|صحي: 2\n"
 EDITED = (
-    "      الفنان|الفنانة|فنان|فنانة|فنانين|الفنانين|الفن|الفنون|الفنانات: -6\n"
-    "      الذكاء الاصطناعي|تطبيق|التطبيق|الهاتف|المستشفى|مستشفى|الصحة|وزارة الصحة|قال|وقال|"
-    "أضاف|وأضاف|اليوم|العام: 9\n"
+    "      الصحة|صحة|الصحية|صحية|الصحي|صحي: -6\n"
+    "      الذكاء الاصطناعي|تطبيق|التطبيق|الهاتف|الفنان|فنان|قال|وقال|أضاف|وأضاف|اليوم|العام: 9\n"
 )
 
 
@@ -92,10 +94,10 @@ def test_an_edited_tag_is_reprocessed_into_search_and_the_diff(
     pipeline: tuple[StreamEnv, Path], taxonomy: Path
 ) -> None:
     env, data = pipeline
-    for name, opt_in in (("culture", []), ("culture-reprocess-digest", ["--reprocess-digest"])):
+    for name, opt_in in ((TAG, []), (f"{TAG}-reprocess-digest", ["--reprocess-digest"])):
         added = subprocess.run(
             [sys.executable, "-m", "rasad.cli", "alerts", "add", "--name", name,
-             "--topic", "culture", *opt_in],
+             "--topic", TAG, *opt_in],
             cwd=REPO, env=env.env(data), capture_output=True, check=False,
         )  # fmt: skip
         assert added.returncode == 0, added.stderr.decode()
@@ -103,16 +105,16 @@ def test_an_edited_tag_is_reprocessed_into_search_and_the_diff(
     ids = {a.id for a in articles}
     publish(env, articles)
     wait_for(f"{ARTICLES} articles indexed", lambda: ids <= set(search(env, {"match_all": {}})))
-    before = tagged(env, "culture")
+    before = tagged(env, TAG)
     stored = search(env, {"match_all": {}})
     assert len({d["enrichment"]["id"] for d in stored.values()}) == 1, "one enrichment version"
 
-    taxonomy.write_text(taxonomy.read_text(encoding="utf-8").replace(ARTIST, EDITED), "utf-8")
+    taxonomy.write_text(taxonomy.read_text(encoding="utf-8").replace(HEALTH, EDITED), "utf-8")
     dry = reprocess(env, data, "--dry-run")
     assert dry.returncode == 0, dry.stderr.decode()
     dry_report = json.loads(dry.stdout)
-    assert tagged(env, "culture") == before, "a dry run writes nothing"
-    gained_lost = dry_report["tags"]["culture"]
+    assert tagged(env, TAG) == before, "a dry run writes nothing"
+    gained_lost = dry_report["tags"][TAG]
     assert gained_lost["gained"] > 0 and gained_lost["lost"] > 0, dry_report
 
     done = reprocess(env, data)
@@ -120,10 +122,10 @@ def test_an_edited_tag_is_reprocessed_into_search_and_the_diff(
     report = json.loads(done.stdout)
     assert report["tags"] == dry_report["tags"], "the workers ran what the dry run ran"
     assert report["outcomes"]["changed"] >= gained_lost["gained"] + gained_lost["lost"]
-    after = tagged(env, "culture")
+    after = tagged(env, TAG)
     assert len(after - before) == gained_lost["gained"]
     assert len(before - after) == gained_lost["lost"]
-    examples = [e for e in report["examples"] if e["tag"] == "culture"]
+    examples = [e for e in report["examples"] if e["tag"] == TAG]
     assert {e["direction"] for e in examples} == {"gained", "lost"}
     assert all(e["title"] and e["evidence"] for e in examples if e["direction"] == "gained")
     # Alerts: only the alert that opted in gets the reprocess's new hits, queued for its digest.
@@ -136,7 +138,7 @@ def test_an_edited_tag_is_reprocessed_into_search_and_the_diff(
         return [h["_source"] for h in found["hits"]["hits"]]
 
     wait_for("the reprocess's alert hits", lambda: len(reprocess_hits()) >= len(after - before))
-    assert {h["alert_name"] for h in reprocess_hits()} == {"culture-reprocess-digest"}
+    assert {h["alert_name"] for h in reprocess_hits()} == {f"{TAG}-reprocess-digest"}
     assert {h["article_id"] for h in reprocess_hits()} == after - before
     assert {h["status"] for h in reprocess_hits()} <= {"queued", "digested"}
     reprocessed = search(env, {"match_all": {}})
