@@ -162,9 +162,15 @@ class Publisher:
         return None if self._connected() is not None else self.last_error
 
     def close(self) -> None:
-        if self._producer is not None:
-            self._producer.close(timeout=self.settings.producer_send_timeout_s)
-            self._producer = None
+        if self._producer is None:
+            return
+        producer, self._producer = self._producer, None
+        try:
+            producer.close(timeout=self.settings.producer_send_timeout_s)
+        except KafkaTimeoutError as exc:
+            # The broker is away. Every record the producer still holds was booked when its send
+            # timed out: it is in the spool, and the caller says so.
+            log.warning("Kafka producer closed with records unacknowledged", error=str(exc))
 
     # --- sending -------------------------------------------------------------------------------
     def _send_to(
