@@ -37,6 +37,12 @@ def _articles() -> dict[str, tuple[str, str]]:
         "FR-culture-69-20180515",
         "AL-economy-653-20180523",
         "AL-internationalNews-249-20180227",
+        "AL-internationalNews-1282-20180522",
+        "AL-culture-522-20180622",
+        "AL-sport-1846-20180606",
+        "AL-culture-250-20180411",
+        "AL-sport-1686-20180525",
+        "AL-sport-1551-20180514",
     }
     found: dict[str, tuple[str, str]] = {}
     with gzip.open(CORPUS, "rt", encoding="utf-8") as f:
@@ -122,6 +128,29 @@ def test_a_stadium_is_a_place_never_a_person() -> None:
     found = mentions(text)
     assert ("LOC", "استاد سان سيرو") in found
     assert not any(etype == "PER" and "سيرو" in m for etype, m in found)
+
+
+def test_a_town_after_its_generic_head_noun_is_a_place() -> None:
+    text = sentence("AL-internationalNews-1282-20180522", "قرية الزعيف")
+    assert ("LOC", "الزعيف") in mentions(text)
+
+
+def test_a_venue_named_after_a_royal_is_one_place_never_a_person() -> None:
+    text = sentence("AL-culture-522-20180622", "مدينة الملك عبدالله")
+    found = mentions(text)
+    assert ("LOC", "مدينة الملك عبدالله الاقتصادية") in found
+    assert not any(etype == "PER" and "عبدالله" in m for etype, m in found)
+    text = sentence("AL-sport-1846-20180606", "استاد الملك فهد")
+    assert ("LOC", "استاد الملك فهد") in mentions(text)
+
+
+def test_the_conjunction_is_outside_a_name_and_a_name_letter_inside() -> None:
+    text = sentence("AL-culture-250-20180411", "وفادي إسماعيل")
+    assert {("PER", "علي جعفر"), ("PER", "فادي إسماعيل")} <= mentions(text)
+    text = sentence("AL-sport-1551-20180514", "وإيلكاي غندوغان")
+    assert ("PER", "إيلكاي غندوغان") in mentions(text)
+    text = sentence("AL-sport-1686-20180525", "بالميراس")
+    assert ("ORG", "بالميراس") in mentions(text)
 
 
 def test_latin_initials_spelled_in_arabic_letters_are_one_organisation() -> None:

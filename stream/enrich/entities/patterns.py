@@ -18,8 +18,13 @@ on 2002 newswire finds them reliably, yet their shape is fixed:
   after لل is the body's owner and stays outside ("اللجنة الثورية العليا للحوثيين"); without
   a remit or owner it is a description ("الوكالة الإيرانية");
 - "منتخب" + a place: "منتخب مصر";
-- and one place shape: a facility head (استاد، ملعب، مطار، سجن، ميناء، قاعدة) + a name
-  found already: "استاد سان سيرو", "مطار دمشق" are one LOC (guidelines 1.6), never a person.
+- and two place shapes: a facility head (استاد، ملعب، مطار، سجن، ميناء، قاعدة) + a name
+  found already, or a royal title + a name ("استاد الملك فهد", where the tagger saw a person),
+  + any nisbas: "استاد سان سيرو", "مطار دمشق الدولي", "استاد الملك فهد الدولي" are one LOC
+  (guidelines 1.6), never a person, and so is a town head + a royal title ("مدينة الملك
+  عبدالله الاقتصادية"); a town head (بلدة، قرية، مدينة) + a definite word that
+  may name a place (place_words.py) nothing has found: "بلدة الطارمية" -> LOC "الطارمية" (the
+  generic head outside, guidelines 1.3), unless a nisba follows ("مدينة الإنتاج الإعلامي").
 
 A nisba here is a definite word ending in ي or ية. Function words never extend a pattern.
 
@@ -31,7 +36,7 @@ conventions (which tag "فرانس برس" alone and leave "البرلمان" un
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 from itertools import compress
 from operator import itemgetter
@@ -58,7 +63,16 @@ _TEAM = frozenset((normalize("منتخب"),))
 _FACILITIES: frozenset[str] = frozenset(
     normalize(w) for w in ["استاد", "ملعب", "مطار", "سجن", "ميناء", "قاعدة"]
 )
-_ALL_HEADS = _CONSTRUCT_HEADS | _NISBA_HEADS | _REMIT_HEADS | _DEFINITE_HEADS | _TEAM | _FACILITIES
+# Titles facilities are named after: "استاد الملك فهد", "مطار الملكة علياء".
+_ROYAL_TITLES = frozenset(
+    normalize(w) for w in ["الملك", "الملكة", "الأمير", "الأميرة", "السلطان", "الشيخ"]
+)
+_KIN = frozenset(normalize(w) for w in ["بن", "بنت"])
+# Heads of a town's name, generic (outside the name): "بلدة الطارمية" names "الطارمية".
+_TOWNS = frozenset(normalize(w) for w in ["بلدة", "قرية", "مدينة", "بلدات", "قرى"])
+_ALL_HEADS = (
+    _CONSTRUCT_HEADS | _NISBA_HEADS | _REMIT_HEADS | _DEFINITE_HEADS | _TEAM | _FACILITIES | _TOWNS
+)
 _HEAD_ENDS = frozenset(h[-2:] for h in _ALL_HEADS)
 _LAST_TWO = itemgetter(slice(-2, None))  # a word's last two letters
 # Definite words ending in ي/ية that are not adjectives of a body ("الماضي" = last, "الحالي").
@@ -121,11 +135,15 @@ def _nisbas(norms: Sequence[str], breaks: Sequence[bool], k: int) -> int:
 
 
 def shape_names(
-    norms: Sequence[str], breaks: Sequence[bool], names: Sequence[tuple[int, int, str]]
+    norms: Sequence[str],
+    breaks: Sequence[bool],
+    names: Sequence[tuple[int, int, str]],
+    place_word: Callable[[str], bool],
 ) -> list[tuple[int, int, int, EntityType]]:
     """(start, end, proclitic chars of the first token, type) token spans of names by
     shape (module docstring), left to right, non-overlapping; ``names`` are the (start, end,
-    type) names found already (gazetteer and tagger)."""
+    type) names found already (gazetteer and tagger); ``place_word`` tells whether a word may
+    name a town."""
     places = {i: j for i, j, t in names if t == "LOC"}
     anything = {i: j for i, j, _ in names}
     out: list[tuple[int, int, int, EntityType]] = []
@@ -136,15 +154,66 @@ def shape_names(
         if i < after:
             continue
         facility = _head(norms[i], _FACILITIES)
-        if facility is not None and i + 1 in anything and not breaks[i + 1]:
-            out.append((i, anything[i + 1], facility, "LOC"))
-            after = anything[i + 1]
+        if facility is None and i + 1 < len(norms) and norms[i + 1] in _ROYAL_TITLES:
+            facility = _head(norms[i], _TOWNS)  # "مدينة الملك عبدالله الاقتصادية"
+        if facility is not None:
+            end = _facility_end(norms, breaks, i, anything)
+            if end > i:
+                out.append((i, end, facility, "LOC"))
+                after = end
+                continue
+        town = _head(norms[i], _TOWNS) is not None
+        if town and _town_name(norms, breaks, i + 1, place_word, names):
+            out.append((i + 1, i + 2, 0, "LOC"))
+            after = i + 2
             continue
         end, strip = _shape_at(norms, breaks, i, places, anything)
         if end > i:
             out.append((i, end, strip, "ORG"))
             after = end
     return out
+
+
+def _facility_end(
+    norms: Sequence[str], breaks: Sequence[bool], i: int, anything: dict[int, int]
+) -> int:
+    """End of a facility's name from its head at ``i`` (i when none): a name found after the
+    head, or after a royal title (a one-word name and its "بن" chain when nothing found it),
+    then any nisbas ("الدولي")."""
+    k = i + 1
+    while k < len(norms) and not breaks[k] and norms[k] in _ROYAL_TITLES:
+        k += 1
+    if k >= len(norms) or breaks[k]:
+        return i
+    if k in anything:
+        end = anything[k]
+    elif k > i + 1 and not norms[k].startswith("ال") and norms[k] not in _KIN:
+        end = k + 1
+        while end + 1 < len(norms) and norms[end] in _KIN and not breaks[end + 1]:
+            end += 2
+    else:
+        return i
+    return _nisbas(norms, breaks, end)
+
+
+def _town_name(
+    norms: Sequence[str],
+    breaks: Sequence[bool],
+    k: int,
+    place_word: Callable[[str], bool],
+    names: Sequence[tuple[int, int, str]],
+) -> bool:
+    """Whether token ``k``, after a town head, is a town's one-word name nothing found:
+    definite, not a known non-name, no nisba after it (a facility: "مدينة الإنتاج
+    الإعلامي"), and a word that may name a place."""
+    if k >= len(norms) or breaks[k] or any(s <= k < e for s, e, _ in names):
+        return False
+    word = norms[k]
+    if not word.startswith("ال") or len(word) <= 4 or word in _NOT_NISBA:
+        return False
+    if k + 1 < len(norms) and not breaks[k + 1] and _nisba(norms[k + 1]):
+        return False
+    return place_word(word)
 
 
 def _shape_at(
