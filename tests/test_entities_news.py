@@ -43,6 +43,7 @@ def _articles() -> dict[str, tuple[str, str]]:
         "AL-culture-250-20180411",
         "AL-sport-1686-20180525",
         "AL-sport-1551-20180514",
+        "AL-internationalNews-1200-20180516",
     }
     found: dict[str, tuple[str, str]] = {}
     with gzip.open(CORPUS, "rt", encoding="utf-8") as f:
@@ -151,6 +152,14 @@ def test_the_conjunction_is_outside_a_name_and_a_name_letter_inside() -> None:
     assert ("PER", "إيلكاي غندوغان") in mentions(text)
     text = sentence("AL-sport-1686-20180525", "بالميراس")
     assert ("ORG", "بالميراس") in mentions(text)
+
+
+def test_a_group_head_noun_joins_the_organisation_it_names_which_stays_one_entity() -> None:
+    text = sentence("AL-internationalNews-1200-20180516", "ميليشيات حزب الله")
+    group = next(e for e in extract_entities({"body": text}) if e.type == "ORG")
+    assert [m.text for m in group.mentions] == ["ميليشيات حزب الله"]
+    plain = extract_entities({"body": "وقال حزب الله في بيان"})
+    assert [e.id for e in plain] == [group.id]
 
 
 def test_latin_initials_spelled_in_arabic_letters_are_one_organisation() -> None:

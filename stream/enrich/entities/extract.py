@@ -119,8 +119,10 @@ def find_spans(text: str) -> list[Span]:
     for i, j, strip, etype in shape_names(norms, breaks, names, may_name_place):
         inside = [c for c in combined if c[0] < j and c[1] > i]
         if all(i <= c[0] and c[1] <= j and (c[0], c[1]) != (i, j) for c in inside):
-            # longest outermost span wins (docs/annotation.md 1.1): "منتخب مصر" over "مصر"
-            combined = [c for c in combined if c not in inside] + [(i, j, etype, None)]
+            # longest outermost span wins (docs/annotation.md 1.1): "منتخب مصر" over "مصر";
+            # a group's head noun joins its name and keeps its identity ("جماعة حزب الله")
+            same = inside[0][3] if [c[:3] for c in inside] == [(i + 1, j, etype)] else None
+            combined = [c for c in combined if c not in inside] + [(i, j, etype, same)]
             pattern_strip[i] = strip
         elif any((c[0], c[1]) == (i, j) for c in inside):
             # the same name found by the tagger: the shape knows its proclitic ("ومنتخب")

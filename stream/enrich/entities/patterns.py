@@ -18,6 +18,9 @@ on 2002 newswire finds them reliably, yet their shape is fixed:
   after لل is the body's owner and stays outside ("اللجنة الثورية العليا للحوثيين"); without
   a remit or owner it is a description ("الوكالة الإيرانية");
 - "منتخب" + a place: "منتخب مصر";
+- a *group head* (حركة، جماعة، ميليشيا/ميليشيات) + an organisation found already: "جماعة
+  حزب الله", "ميليشيات حزب الله" (the head directly before the name is inside, guidelines
+  1.5); not "تنظيم", as often the verbal noun ("تنظيم الهيئة العامة للطيران", its regulation);
 - and two place shapes: a facility head (استاد، ملعب، مطار، سجن، ميناء، قاعدة) + a name
   found already, or a royal title + a name ("استاد الملك فهد", where the tagger saw a person),
   + any nisbas: "استاد سان سيرو", "مطار دمشق الدولي", "استاد الملك فهد الدولي" are one LOC
@@ -60,6 +63,9 @@ _REMIT_HEADS = frozenset(
     for w in ["اللجنة", "المفوضية", "الأمانة", "الهيئة", "الوكالة", "المؤسسة", "المجلس"]
 )
 _TEAM = frozenset((normalize("منتخب"),))
+_GROUPS = frozenset(
+    normalize(w) for w in ["حركة", "جماعة", "ميليشيا", "ميليشيات", "مليشيا", "مليشيات"]
+)
 _FACILITIES: frozenset[str] = frozenset(
     normalize(w) for w in ["استاد", "ملعب", "مطار", "سجن", "ميناء", "قاعدة"]
 )
@@ -71,7 +77,14 @@ _KIN = frozenset(normalize(w) for w in ["بن", "بنت"])
 # Heads of a town's name, generic (outside the name): "بلدة الطارمية" names "الطارمية".
 _TOWNS = frozenset(normalize(w) for w in ["بلدة", "قرية", "مدينة", "بلدات", "قرى"])
 _ALL_HEADS = (
-    _CONSTRUCT_HEADS | _NISBA_HEADS | _REMIT_HEADS | _DEFINITE_HEADS | _TEAM | _FACILITIES | _TOWNS
+    _CONSTRUCT_HEADS
+    | _NISBA_HEADS
+    | _REMIT_HEADS
+    | _DEFINITE_HEADS
+    | _TEAM
+    | _GROUPS
+    | _FACILITIES
+    | _TOWNS
 )
 _HEAD_ENDS = frozenset(h[-2:] for h in _ALL_HEADS)
 _LAST_TWO = itemgetter(slice(-2, None))  # a word's last two letters
@@ -145,6 +158,7 @@ def shape_names(
     type) names found already (gazetteer and tagger); ``place_word`` tells whether a word may
     name a town."""
     places = {i: j for i, j, t in names if t == "LOC"}
+    orgs = {i: j for i, j, t in names if t == "ORG"}
     anything = {i: j for i, j, _ in names}
     out: list[tuple[int, int, int, EntityType]] = []
     after = 0  # a shape found ends here: the next cannot start inside it
@@ -166,6 +180,11 @@ def shape_names(
         if town and _town_name(norms, breaks, i + 1, place_word, names):
             out.append((i + 1, i + 2, 0, "LOC"))
             after = i + 2
+            continue
+        group = _head(norms[i], _GROUPS)
+        if group is not None and i + 1 in orgs and not breaks[i + 1]:
+            out.append((i, orgs[i + 1], group, "ORG"))
+            after = orgs[i + 1]
             continue
         end, strip = _shape_at(norms, breaks, i, places, anything)
         if end > i:
