@@ -20,8 +20,8 @@
    seconds per 1,000 articles over the same span make runs comparable on a loaded machine (the
    wall-clock rates depend on what else runs, so the load average is printed beside them).
    Topics and indices are deleted afterwards.
-   ``--py-spy OUT`` samples the (first) worker, every thread, with py-spy (if on PATH; `pip install
-   py-spy` beside the venv) into a speedscope file; sampling costs the worker little.
+   ``--py-spy OUT`` samples the (first) worker, every thread, with py-spy (a dev dependency)
+   into a speedscope file; sampling costs the worker little.
 """
 
 from __future__ import annotations

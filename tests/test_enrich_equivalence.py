@@ -1,9 +1,9 @@
 """The fast paths of enrichment compute exactly what their plain definitions say.
 
-Tokens, shingles, MinHash signatures and script counts are built with caches, table lookups and
-vectorised steps; each is checked here against the straightforward definition it replaces, on
-real corpus text and on generated hostile text (marks, bidi controls, presentation forms,
-underscores, digits, characters beyond the BMP).
+Tokens, name breaks, shingles, MinHash signatures and script counts are built with caches,
+table lookups and vectorised steps; each is checked here against the straightforward definition
+it replaces, on real corpus text and on generated hostile text (marks, bidi controls,
+presentation forms, underscores, digits, characters beyond the BMP).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from stream.enrich import language
 from stream.enrich.cluster import StoryClusters, shingle_hashes
-from stream.enrich.normalize import normalize, scan
+from stream.enrich.normalize import gaps_break, normalize, scan, scan_breaks
 from tests.stream_fixtures import REWRITTEN_PAIR, UNRELATED, WIRE_PAIR, corpus_row
 
 FAST = settings(max_examples=300, deadline=None)
@@ -56,6 +56,21 @@ def test_scan_of_corpus_articles_is_the_regex_tokens() -> None:
         row = corpus_row(corpus_id)
         for text in (row["title"], row["text"]):
             assert scan(text) == reference_scan(text)
+
+
+@FAST
+@given(text=HOSTILE)
+def test_breaks_from_the_scanned_gaps_are_the_breaks_between_the_tokens(text: str) -> None:
+    _, _, starts, ends = scan(text)
+    assert scan_breaks(text) == gaps_break(text, starts, ends)
+
+
+def test_breaks_of_corpus_articles_from_the_scanned_gaps() -> None:
+    for corpus_id in CORPUS_IDS:
+        row = corpus_row(corpus_id)
+        for text in (row["title"], row["text"]):
+            _, _, starts, ends = scan(text)
+            assert scan_breaks(text) == gaps_break(text, starts, ends)
 
 
 ARTICLE = re.compile(r"(?<!\w)[وف]?(?:[بك]?ال|لل)(?=\w{3})")

@@ -235,6 +235,25 @@ def test_precomputed_word_scores_are_those_of_first_sight() -> None:
         assert batch._table[row].tobytes() == lazy._table[first_sight].tobytes()
 
 
+def test_a_batch_of_word_scores_is_each_words_weights_added_one_by_one() -> None:
+    """Scoring words in one padded batch adds each word's attribute weights from zero in
+    feature order, as CRFsuite does: bit for bit, whatever the other words' lengths."""
+    import numpy as np
+
+    from stream.enrich.entities.crf import default_clusters
+    from stream.enrich.entities.extract import _resources
+
+    _gaz, tagger = _resources()
+    decoder = tagger._dec
+    lists = [ids for w in list(default_clusters())[:500] for ids in tagger._word_ids(w)]
+    weights = decoder._matrix
+    for ids, scores in zip(lists, decoder.score_ids(lists), strict=True):
+        expected = np.zeros(weights.shape[1])
+        for i in ids:
+            expected = expected + weights[i]
+        assert scores.tobytes() == expected.tobytes()
+
+
 def test_attribute_ids_of_a_word_are_those_of_its_spelled_out_features() -> None:
     """New words are scored from attribute ids found part by part; they are the ids of the
     feature strings, in the same order (which the bit-exact sums depend on)."""

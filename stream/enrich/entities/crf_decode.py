@@ -140,8 +140,9 @@ class Decoder:
         Each list is summed from a zero row, first attribute first, then padded with zero rows:
         the same additions in the same order as adding each ``w`` to a zero vector one by one,
         so the scores are bit-identical and CRFsuite's close decisions are kept. (A running sum
-        from +0.0 is never -0.0, so the padding changes no bit; ``add.reduceat`` and ``sum`` may
-        add in another order and are not used.)
+        from +0.0 is never -0.0, so the padding changes no bit. The sum runs over the middle
+        axis, which numpy adds row after row, never pairwise: pairwise summation is only for
+        the innermost axis. ``add.reduceat`` may add in another order and is not used.)
         """
         get = self._index.get
         return self.score_ids([list(filter(None, map(get, attrs))) for attrs in lists])
@@ -160,7 +161,7 @@ class Decoder:
         rows[(span > 0) & (span <= lengths[:, None])] = np.fromiter(
             chain.from_iterable(ids), dtype=np.intp, count=int(lengths.sum())
         )
-        out: Vec = np.cumsum(self._matrix[rows], axis=1)[:, -1]
+        out: Vec = self._matrix[rows].sum(axis=1)
         return out
 
     def decode(self, emit: Vec) -> list[str]:

@@ -32,7 +32,7 @@ from stream.enrich.entities.patterns import shape_names
 from stream.enrich.entities.place_words import may_name_place
 from stream.enrich.entities.proclitics import model_strip
 from stream.enrich.entities.triggers import trigger_classes
-from stream.enrich.normalize import clitic_variants, gaps_break, normalize, scan
+from stream.enrich.normalize import clitic_variants, normalize, scan, scan_breaks
 
 __all__ = ["EntityInputError", "Span", "extract_entities", "find_spans"]
 
@@ -101,7 +101,7 @@ def find_spans(text: str) -> list[Span]:
     surfaces, norms, starts, ends = scan(text)
     if not norms:
         return []
-    breaks = gaps_break(text, starts, ends)
+    breaks = scan_breaks(text)
     matches = gaz.match(norms, breaks)
     labels = tagger.tag(norms, breaks, matches)
     spans: list[Span] = []

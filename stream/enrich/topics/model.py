@@ -85,8 +85,8 @@ class TopicModel:
     def strongest(self, rows: list[int], tag: int) -> list[tuple[float, str]]:
         """The article's features that raise ``tag``, strongest first, with their weights."""
         column = self.weights[rows, tag]
-        order = np.argsort(-column, kind="stable")  # ties: the model file's order
-        order = order[column[order] > 0]
+        raising = np.flatnonzero(column > 0)  # a few of the article's rows: sort only those
+        order = raising[np.argsort(-column[raising], kind="stable")]  # ties: the file's order
         features = self.features
         return [
             (w, features[rows[k]])
