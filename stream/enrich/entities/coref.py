@@ -62,6 +62,7 @@ def resolve(
     docstring); ``first_names`` are normalized common first names. Most salient first."""
     found = [_Found(e, list(e.mentions)) for e in entities]
     _join_parts(found)
+    _join_kingdom(found)
     found = [f for f in found if f.mentions]
     keys = _keys(found)
     # per field, one byte per character: 1 where a mention already covers it
@@ -133,6 +134,19 @@ def _join_parts(found: list[_Found]) -> None:
         owners = [full[k][0] for k in fewest if full[k][0] is not f and parts <= full[k][1]]
         if len(owners) == 1:
             owners[0].mentions.extend(f.mentions)
+            f.mentions = []
+
+
+def _join_kingdom(found: list[_Found]) -> None:
+    """Step 3 for an "المملكة" found as a place of its own (the tagger tags it in Saudi
+    news): its mentions move to the one kingdom the article names."""
+    kingdoms = [f for f in found if f.entity.id in KINGDOMS]
+    if len(kingdoms) != 1:
+        return
+    for f in found:
+        alone = all(_raw(m.text) == (_KINGDOM_WORD,) for m in f.mentions)
+        if f.entity.type == "LOC" and f is not kingdoms[0] and alone:
+            kingdoms[0].mentions.extend(f.mentions)
             f.mentions = []
 
 
