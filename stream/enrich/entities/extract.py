@@ -227,11 +227,17 @@ def extract_entities(fields: Mapping[str, str]) -> list[Entity]:
     if unknown:
         raise EntityInputError(f"unknown field(s) {sorted(unknown)}; expected {FIELDS}")
     found: list[tuple[TextField, str, list[Span]]] = []
+    # A feed item without full text has its summary as body too (producers.parse): its names
+    # are found once. find_spans is a function of the text alone.
+    spans_of: dict[str, list[Span]] = {}
     for fname in FIELDS:
         text = fields.get(fname, "")
         if not isinstance(text, str):
             raise EntityInputError(f"field {fname!r} must be a string, not {type(text).__name__}")
-        found.append((fname, text, find_spans(text)))
+        spans = spans_of.get(text)
+        if spans is None:
+            spans = spans_of[text] = find_spans(text)
+        found.append((fname, text, spans))
     names = {span.tokens for _, _, spans in found for span in spans}
     groups: dict[str, _Group] = {}
     surnames: dict[str, list[str]] = {}  # last word -> keys of full names without an entry
