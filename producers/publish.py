@@ -8,6 +8,7 @@ rest in the spool with the error. The spool is retried before every new batch an
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -150,7 +151,7 @@ class Publisher:
                 self._producer = producer
             except (KafkaError, OSError, ValueError) as exc:
                 if producer is not None:
-                    _discard(producer, self.settings.producer_send_timeout_s)
+                    _close(producer, self.settings.producer_send_timeout_s)
                     self.last_error = f"topic {self.topic} not on the broker (run `rasad setup`)"
                 else:
                     self.last_error = f"broker unreachable: {exc}"
@@ -162,15 +163,13 @@ class Publisher:
         return None if self._connected() is not None else self.last_error
 
     def close(self) -> None:
-        if self._producer is None:
-            return
+        if self._producer is not None:
+            self._drop_producer()
+
+    def _drop_producer(self) -> None:
+        """Close the producer; the next send connects a new one."""
         producer, self._producer = self._producer, None
-        try:
-            producer.close(timeout=self.settings.producer_send_timeout_s)
-        except KafkaTimeoutError as exc:
-            # The broker is away. Every record the producer still holds was booked when its send
-            # timed out: it is in the spool, and the caller says so.
-            log.warning("Kafka producer closed with records unacknowledged", error=str(exc))
+        _close(producer, self.settings.producer_send_timeout_s)
 
     # --- sending -------------------------------------------------------------------------------
     def _send_to(
@@ -187,10 +186,17 @@ class Publisher:
                 futures.append(producer.send(topic, key=key, value=value))
             except KafkaError as exc:
                 futures.append(exc)
+        deadline = time.monotonic() + self.settings.producer_send_timeout_s + 5
         try:
             producer.flush(timeout=self.settings.producer_send_timeout_s + 5)
         except KafkaError as exc:
             self.last_error = f"{type(exc).__name__}: {exc}"
+            # The flush also gives up on a batch the broker made it split ("Future not done"):
+            # a record's own future follows the split, so wait on those, in the same budget.
+            for f in futures:
+                if not isinstance(f, BaseException):
+                    with contextlib.suppress(KafkaError):  # its outcome is read below
+                        f.get(timeout=max(0.0, deadline - time.monotonic()))
         for f in futures:
             if isinstance(f, BaseException):
                 results.append(f)
@@ -203,8 +209,8 @@ class Publisher:
         if any(refused_for_good(e) for e in errors):
             # An idempotent kafka-python producer treats a refusal as fatal and aborts every
             # later batch: start a fresh one (what was acked stays acked).
-            _discard(producer, self.settings.producer_send_timeout_s)
-            self._producer, self._retry_at = None, 0.0
+            self._drop_producer()
+            self._retry_at = 0.0
             if len(items) > 1:
                 # The abort fails the batch's other records with the same error: send each
                 # refused one alone, so only a record the broker refuses itself is dead-lettered.
@@ -212,6 +218,13 @@ class Publisher:
                     self._send_to(topic, [item])[0] if e is not None and refused_for_good(e) else e
                     for item, e in zip(items, results, strict=True)
                 ]
+        elif len(errors) == len(results):
+            # Nothing acknowledged. The broker may be away (a new producer learns that as fast),
+            # or this producer has stopped sending: kafka-python's idempotent producer was seen
+            # to go silent for good after batches expired during a broker restart, with a
+            # drain of 180 s sending nothing. Results are taken (all spooled): start afresh.
+            self._drop_producer()
+            self._retry_at = time.monotonic() + self.settings.producer_spool_retry_s
         return results
 
     def _settle(self, rows: Sequence[Spooled], results: Sequence[BaseException | None]) -> int:
@@ -345,15 +358,19 @@ class Publisher:
         return report
 
 
-def _discard(producer: KafkaProducer, wait_s: float) -> None:
-    """Close a producer that is being replaced. kafka-python's close flushes first, and a flush
-    with no time left raises while the sender thread is still failing aborted batches (their
-    records' results are already taken; what was not acked stays in the spool), skipping the
-    sender's shutdown: then close again, waiting for the aborts to finish."""
+def _close(producer: Any, wait_s: float) -> None:
+    """Close a producer, giving what it holds ``wait_s`` to be acknowledged; what it does not
+    acknowledge was booked already (a send's result is taken before any close: not acked ->
+    spooled). kafka-python's close flushes first and, when the flush times out, raises before
+    it stops its sender thread: the sender is then told to stop without sending, and closed
+    again, so no thread outlives its producer still holding records."""
     try:
-        producer.close(timeout=0)
-    except KafkaTimeoutError:
-        try:
-            producer.close(timeout=wait_s)
-        except KafkaTimeoutError as exc:
-            log.warning("a replaced Kafka producer did not close", error=str(exc))
+        producer.close(timeout=wait_s)
+        return
+    except KafkaError as exc:  # a timeout, or "Future not done" from a batch being aborted
+        log.warning("Kafka producer closed with records unacknowledged", error=_describe(exc))
+    producer._sender.force_close()
+    try:
+        producer.close(timeout=wait_s)
+    except KafkaError as exc:
+        log.error("a Kafka producer's sender did not stop", error=_describe(exc))

@@ -118,11 +118,18 @@ def test_broker_restart_mid_stream_loses_nothing(pipeline: Pipeline, tmp_path: P
     expected = corpus_slice(tmp_path / "slice.jsonl", 2 * SLICE, SLICE)
     pipeline.worker()
     _ready(pipeline, 1)
-    producer = pipeline.replay(tmp_path / "slice.jsonl", RATE)
+    # Slower than the others, so the replay is still sending when the broker goes away.
+    producer = pipeline.replay(tmp_path / "slice.jsonl", RATE / 4)
     _mid_stream(pipeline)
 
     stack.stop_service(pipeline.settings, stack.KAFKA, progress=lambda _m: None)
-    stack.start_service(pipeline.settings, stack.KAFKA, progress=lambda _m: None)
+    try:
+        # Away longer than the producer's send timeout, as a restart on a loaded box is: sends
+        # time out, articles are spooled, and the same producer must publish them once the
+        # broker is back (the expired batches wedged kafka-python's producer once).
+        wait_until(lambda: pipeline.spooled() > 0, DONE_TIMEOUT_S, "a send to time out", pipeline)
+    finally:
+        stack.start_service(pipeline.settings, stack.KAFKA, progress=lambda _m: None)
 
     _finished(producer, pipeline)
     _all_indexed(pipeline, expected)
