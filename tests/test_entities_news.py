@@ -44,6 +44,9 @@ def _articles() -> dict[str, tuple[str, str]]:
         "AL-sport-1686-20180525",
         "AL-sport-1551-20180514",
         "AL-internationalNews-1200-20180516",
+        "AL-sport-1771-20180601",
+        "AL-sport-12-20180218",
+        "AL-culture-383-20180519",
     }
     found: dict[str, tuple[str, str]] = {}
     with gzip.open(CORPUS, "rt", encoding="utf-8") as f:
@@ -160,6 +163,19 @@ def test_a_group_head_noun_joins_the_organisation_it_names_which_stays_one_entit
     assert [m.text for m in group.mentions] == ["ميليشيات حزب الله"]
     plain = extract_entities({"body": "وقال حزب الله في بيان"})
     assert [e.id for e in plain] == [group.id]
+
+
+def test_a_league_or_cup_named_after_a_royal_names_no_person() -> None:
+    text = sentence("AL-sport-1771-20180601", "دوري الأمير محمد بن سلمان")
+    assert not any(etype == "PER" for etype, _ in mentions(text))
+    text = sentence("AL-sport-12-20180218", "كأس الملك سلمان")
+    assert not any(etype == "PER" and "سلمان" in m for etype, m in mentions(text))
+
+
+def test_the_lead_actors_of_a_series_are_people() -> None:
+    # "بطولة" is also "starring": the person after it is a person
+    text = sentence("AL-culture-383-20180519", "بطولة هيا")
+    assert ("PER", "هيا عبدالسلام") in mentions(text)
 
 
 def test_latin_initials_spelled_in_arabic_letters_are_one_organisation() -> None:

@@ -25,6 +25,7 @@ from functools import lru_cache
 from rasad.core.article import Entity, EntityType, Mention, TextField
 from stream.enrich.entities.coref import LEAD_CHARS, canonical_words, orig_offset, resolve
 from stream.enrich.entities.crf import MODEL_PATH, CrfTagger, default_clusters
+from stream.enrich.entities.events import names_an_event
 from stream.enrich.entities.gazetteer import Gazetteer, GazetteerEntry, Match, default_gazetteer
 from stream.enrich.entities.head_nouns import head_nouns_only
 from stream.enrich.entities.joins import join_pieces
@@ -127,6 +128,10 @@ def find_spans(text: str) -> list[Span]:
         elif any((c[0], c[1]) == (i, j) for c in inside):
             # the same name found by the tagger: the shape knows its proclitic ("ومنتخب")
             shape_strip[i] = strip
+    # a person or place inside a league's or prize's name is none ("كأس الملك سلمان")
+    combined = [
+        c for c in combined if c[2] == "ORG" or not names_an_event(norms, breaks, c[0], c[2])
+    ]
     match_strip = {m.start: m.strip for m in matches}  # matches never overlap: one per start
     for i, j, etype, entry in sorted(combined, key=lambda c: c[0]):
         known = pattern_strip.get(i, shape_strip.get(i))
