@@ -11,9 +11,15 @@ import pytest
 
 from rasad.core.article import TopicTag
 from stream.enrich.entities.extract import extract_entities
-from stream.enrich.topics.combined import signals, tag_topics
+from stream.enrich.topics.combined import TopicCombiner, signals, tag_topics
 from stream.enrich.topics.features import FeatureRows, article_features
-from stream.enrich.topics.model import DEFAULT_MODEL, ModelError, default_model, load_model
+from stream.enrich.topics.model import (
+    DEFAULT_MODEL,
+    ModelError,
+    default_model,
+    load_model,
+    parse_model,
+)
 from stream.enrich.topics.taxonomy import default_taxonomy
 from tests.shared_data import CORPUS, SEED_DIR
 
@@ -57,6 +63,35 @@ def test_the_model_reads_where_each_tags_evidence_sits() -> None:
     assert not {"p:sanctions:title", "p:sanctions:lead"} & found
 
 
+def test_the_model_reads_how_many_ways_a_tag_is_named() -> None:
+    """The seed names the opposition many ways (معارضون، منشقين، المجلس الوطني للمقاومة
+    الإيرانية…) and its sanctions paragraph several (فرض العقوبات، حظر الأسلحة): more than the
+    one term of a background clause."""
+    title, _, body = SEED.read_text(encoding="utf-8").partition("\n")
+    fields = {"title": title, "body": body}
+    found = signals(fields, extract_entities(fields)).positions
+    assert {"p:opposition:terms2", "p:opposition:terms3", "p:sanctions:terms3"} <= found
+    fields = {"title": "قمة في جنيف", "body": "وجاءت القمة وسط العقوبات المفروضة على البلاد."}
+    found = signals(fields, extract_entities(fields)).positions
+    assert "p:sanctions:lead" in found
+    assert "p:sanctions:terms2" not in found
+
+
+def test_the_rules_decision_on_a_passing_mention_counts_its_aside_share() -> None:
+    """A model with no word weights, rule weight 4, threshold 2 and aside weight 0: the seed's
+    sanctions sentence decides the tag as a headline, not as a sentence far down the body."""
+    title, _, body = SEED.read_text(encoding="utf-8").partition("\n")
+    start = body.index("وأعادت فرض موجات من العقوبات")
+    sentence = body[start : body.index(".", start)]
+    combiner = TopicCombiner(default_taxonomy(), parse_model("tag\tsanctions\t0\t4\t2\t0\n", "t"))
+    for fields, emitted in (
+        ({"title": title, "body": body}, False),
+        ({"title": sentence, "body": body}, True),
+    ):
+        found = {t.tag for t in combiner.tag(fields, extract_entities(fields))}
+        assert ("sanctions" in found) is emitted
+
+
 @pytest.mark.parametrize("article_id", [SINGER_FINED, AUCTION])
 def test_money_words_in_a_culture_story_are_not_economy(
     corpus: dict[str, dict[str, str]], article_id: str
@@ -91,7 +126,7 @@ def test_every_tag_names_its_evidence_with_offsets_into_the_text(
         for ev in tag.evidence:
             assert fields[ev.field][ev.start : ev.end].strip()
         model = [ev for ev in tag.evidence if ev.kind == "model"]
-        assert all(ev.value[:2] in ("w:", "t:", "m:", "b:", "e:") and ev.weight > 0 for ev in model)
+        assert all(ev.value[:2] in ("w:", "t:", "m:", "e:") and ev.weight > 0 for ev in model)
 
 
 def test_the_model_finds_the_rows_of_exactly_the_features_training_reads(
@@ -110,7 +145,7 @@ def test_the_shipped_model_loads_with_every_taxonomy_tag() -> None:
     assert DEFAULT_MODEL.stat().st_size < 500_000  # small enough to commit and load at start
 
 
-GOOD = "tag\tiran\t-2.5\t4\t0.5\nw\tiran\tw:ايران\t1.5\n"
+GOOD = "tag\tiran\t-2.5\t4\t0.5\t1\nw\tiran\tw:ايران\t1.5\n"
 
 
 @pytest.mark.parametrize(
@@ -120,7 +155,8 @@ GOOD = "tag\tiran\t-2.5\t4\t0.5\nw\tiran\tw:ايران\t1.5\n"
         (GOOD.replace("1.5", "nan"), 2, "not a finite number"),
         (GOOD.replace("w:ايران", "ايران"), 2, "no known prefix"),
         (GOOD + "w\tsport\tw:مباراه\t1\n", 3, "undeclared tag 'sport'"),
-        (GOOD + "tag\tiran\t0\t0\t0\n", 3, "declared twice"),
+        (GOOD + "tag\tiran\t0\t0\t0\t1\n", 3, "declared twice"),
+        (GOOD.replace("0.5\t1\n", "0.5\t1.5\n"), 1, "aside weight 1.5 is not in"),
         (GOOD + "w iran w:طهران 1\n", 3, "expected"),
     ],
 )

@@ -103,7 +103,7 @@ def test_evidence_offsets_point_at_the_original_text(seed: dict[str, str]) -> No
             if ev.kind == "term":
                 words = ev.value.split(" ~ ")[0].split()
             elif ev.kind == "model" and not ev.value.startswith("e:"):
-                words = ev.value[2:].split()  # "w:<stem>", "b:<stem> <stem>"...
+                words = ev.value[2:].split()  # "w:<stem>", "t:<stem>"...
             else:
                 continue  # an entity id names the entity, not its spelling
             assert all(stem in normalize(surface) for stem in words)

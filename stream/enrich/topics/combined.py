@@ -7,8 +7,10 @@ terms, where they sit (title, lead or further down) and the raw scores, and per 
 
     combined = model logit + rule_weight * (rule score if the rules emit the tag, else 0)
 
-is compared with the tag's threshold (``rule_weight`` and the threshold were chosen on the
-training outlets by ``stream/training/train_topics.py``). An emitted tag's score is
+(the rule score times ``aside_weight`` when none of the tag's rule evidence is in the title or
+lead: a passing mention, docs/annotation.md 2.1) is compared with the tag's threshold
+(``rule_weight``, ``aside_weight`` and the threshold were chosen on the training outlets by
+``stream/training/train_topics.py``). An emitted tag's score is
 ``sigmoid(combined - threshold)``: 0.5 at the threshold, towards 1 with more evidence.
 
 Evidence: the rules' terms and entity hooks (what an analyst reads), then the model's strongest
@@ -58,7 +60,7 @@ RawScores = dict[str, tuple[float, list[EvidenceRow]]]
 class Signals:
     """What the model reads of one article."""
 
-    features: set[str]  # words, bigrams, entities (see .features)
+    features: set[str]  # words, entities (see .features)
     # the rules' raw score and evidence rows per tag with any evidence: plain tuples, made into
     # pydantic objects only for the few tags emitted
     raw: RawScores
@@ -115,12 +117,16 @@ class TopicCombiner:
         raw = self.signaller.raw(fields, entities)
         rules = self.signaller.rule_scores(raw)
         raw_scores = {tag: score for tag, (score, _) in raw.items()}
-        hits = self.model.rows_of(rule_hits(raw) | evidence_positions(fields, raw))
+        positions = evidence_positions(fields, raw)
+        hits = self.model.rows_of(rule_hits(raw) | positions)
         rows = sorted(self.feature_rows.of(fields, entities).union(hits))
         logits = self.model.logits(rows, raw_scores)
         out: list[TopicTag] = []
         for i, (spec, z) in enumerate(zip(self.model.tags, logits, strict=True)):
-            margin = z + spec.rule_weight * rules.get(spec.name, 0.0) - spec.threshold
+            rule = rules.get(spec.name, 0.0)
+            if rule and f"p:{spec.name}:aside" in positions:
+                rule *= spec.aside_weight
+            margin = z + spec.rule_weight * rule - spec.threshold
             if margin < 0:
                 continue
             evidence = to_evidence(raw[spec.name][1]) if spec.name in raw else []
@@ -134,7 +140,7 @@ class TopicCombiner:
     def _model_evidence(
         self, tag: int, rows: list[int], fields: Mapping[str, str], entities: Sequence[Entity]
     ) -> list[Evidence]:
-        """The located features (words, bigrams, entities) that raised this tag the most."""
+        """The located features (words, entities) that raised this tag the most."""
         out = []
         for w, feature in self.model.strongest(rows, tag):
             where = locate(feature, fields, entities)

@@ -8,12 +8,13 @@ Features are strings with a one-letter prefix, all over normalized, article-stri
 * ``t:<stem>``  the stem occurs in the title (a headline states the subject);
 * ``m:<stem>``  the stem occurs at least :data:`MANY` times (a subject is repeated, a passing
   mention is not);
-* ``b:<stem> <stem>``  two adjacent stems in one field (word bigrams: "حقوق انسان");
 * ``e:<entity id>``  an entity the pipeline extracted (``loc.iran``, ``org.un``);
 * ``p:<tag>:<where>``  where the taxonomy rules' evidence for ``<tag>`` sits
   (:func:`evidence_positions`): ``title``, ``lead`` (summary, or the body's first
   :data:`LEAD_PARAGRAPHS` paragraphs within :data:`LEAD_CHARS` characters) or ``aside`` (neither:
-  the signature of a passing mention, docs/annotation.md 2.1 "subject, not mention").
+  the signature of a passing mention, docs/annotation.md 2.1 "subject, not mention");
+  ``terms2`` / ``terms3``: at least 2 / 3 distinct taxonomy terms or hooks of ``<tag>`` matched
+  (a background clause names its topic one way, a developed part names it several).
 
 Presence only: a feature is in the set or not, so inference is a sum of weights over the set.
 Training (``stream/training/train_topics.py``) and inference (:mod:`.model`) call the same
@@ -24,7 +25,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from itertools import chain, pairwise
+from itertools import chain
 
 from rasad.core.article import Entity, TextField
 from stream.enrich.normalize import article_stem, scan
@@ -80,6 +81,11 @@ def evidence_positions(
             found.add(f"p:{tag}:lead")
         if not title and not lead:
             found.add(f"p:{tag}:aside")
+        terms = len({row[2] for row in rows})
+        if terms >= 2:
+            found.add(f"p:{tag}:terms2")
+            if terms >= 3:
+                found.add(f"p:{tag}:terms3")
     return found
 
 
@@ -93,7 +99,6 @@ def article_features(fields: Mapping[str, str], entities: Sequence[Entity]) -> s
     for name, stems in per_field:
         if name == "title":
             found.update(map("t:".__add__, stems))
-        found.update(map("b:{} {}".format, stems, stems[1:]))
     counts = Counter(chain.from_iterable(stems for _, stems in per_field))
     found.update(map("w:".__add__, counts))
     found.update(["m:" + s for s, n in counts.items() if n >= MANY])
@@ -108,13 +113,12 @@ class FeatureRows:
     more than the model's sum). Same features, same rows: a test checks it on real articles."""
 
     def __init__(self, rows: Mapping[str, int]) -> None:
-        kinds: dict[str, dict[str, int]] = {k: {} for k in ("w", "t", "m", "b", "e")}
+        kinds: dict[str, dict[str, int]] = {k: {} for k in ("w", "t", "m", "e")}
         for feature, row in rows.items():
             kind, _, value = feature.partition(":")
             if kind in kinds:
                 kinds[kind][value] = row
         self.words, self.titles, self.many = kinds["w"], kinds["t"], kinds["m"]
-        self.bigrams = {tuple(v.split(" ")): r for v, r in kinds["b"].items()}
         self.entities = kinds["e"]
 
     def of(self, fields: Mapping[str, str], entities: Sequence[Entity]) -> set[int]:
@@ -124,7 +128,6 @@ class FeatureRows:
         for name, stems in per_field:
             if name == "title":
                 found.update(map(self.titles.get, stems))
-            found.update(map(self.bigrams.get, pairwise(stems)))
         counts = Counter(chain.from_iterable(stems for _, stems in per_field))
         found.update(map(self.words.get, counts))
         found.update([self.many.get(s) for s, n in counts.items() if n >= MANY])
@@ -148,25 +151,17 @@ def locate(feature: str, fields: Mapping[str, str], entities: Sequence[Entity]) 
                 m = entity.mentions[0]
                 return m.field, m.start, m.end
         return None
-    if kind not in ("w", "t", "m", "b"):
+    if kind not in ("w", "t", "m"):
         return None
-    wanted = value.split(" ")
-    n = len(wanted)
     for name in ("title",) if kind == "t" else FIELDS:
         text = fields.get(name) or ""
         if not text:
             continue
-        _, _, starts, ends = scan(text)
         stems = field_stems(text)
-        i = 0
-        while True:  # list.index: a C loop to each occurrence of the first word
-            try:
-                i = stems.index(wanted[0], i)
-            except ValueError:
-                break
-            if stems[i : i + n] == wanted:
-                return name, starts[i], ends[i + n - 1]
-            i += 1
+        if value in stems:
+            _, _, starts, ends = scan(text)
+            i = stems.index(value)
+            return name, starts[i], ends[i]
     return None
 
 

@@ -4,10 +4,12 @@ scikit-learn.
 The file (``stream/data/topic-model.tsv``, written by ``stream/training/train_topics.py``) is
 UTF-8, tab-separated, one record per line; ``#`` starts a comment line:
 
-* ``tag <name> <bias> <rule_weight> <threshold>``: one line per tag, before its weights.
-  ``bias`` is the regression's intercept; the combined logit is the regression's logit plus
-  ``rule_weight`` times the taxonomy rules' score when the rules emit the tag, and the tag is
-  emitted when that reaches ``threshold`` (both chosen on the training outlets).
+* ``tag <name> <bias> <rule_weight> <threshold> <aside_weight>``: one line per tag, before its
+  weights. ``bias`` is the regression's intercept; the combined logit is the regression's logit
+  plus ``rule_weight`` times the taxonomy rules' score when the rules emit the tag (times
+  ``aside_weight`` too, in [0, 1], when none of the rules' evidence is in the title or lead: a
+  passing mention), and the tag is emitted when that reaches ``threshold`` (all chosen on the
+  training outlets).
 * ``w <name> <feature> <weight>``: a feature's weight for one tag. Features are those of
   :mod:`.features` (``p:<tag>:<where>``: where the rules' evidence for ``<tag>`` sits) plus
   ``h:<tag>:<term>`` (a taxonomy term or entity hook of ``<tag>`` matched) and ``r:<tag>`` (the
@@ -39,7 +41,7 @@ __all__ = [
 ]
 
 DEFAULT_MODEL = Path(__file__).resolve().parents[2] / "data" / "topic-model.tsv"
-_PREFIXES = ("w:", "t:", "m:", "b:", "e:", "h:", "p:", "r:")
+_PREFIXES = ("w:", "t:", "m:", "e:", "h:", "p:", "r:")
 
 
 class ModelError(ValueError):
@@ -52,6 +54,7 @@ class TagModel:
     bias: float
     rule_weight: float
     threshold: float
+    aside_weight: float  # the rules' share when their evidence is only aside (not title/lead)
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,12 +125,14 @@ def parse_model(text: str, name: str) -> TopicModel:
             continue
         where = f"{name}:{lineno}"
         cells = line.split("\t")
-        if cells[0] == "tag" and len(cells) == 5:
+        if cells[0] == "tag" and len(cells) == 6:
             if cells[1] in index:
                 raise ModelError(f"{where}: tag {cells[1]!r} is declared twice")
             index[cells[1]] = len(tags)
-            bias, rule_weight, threshold = (_number(c, where) for c in cells[2:])
-            tags.append(TagModel(cells[1], bias, rule_weight, threshold))
+            bias, rule_weight, threshold, aside = (_number(c, where) for c in cells[2:])
+            if not 0 <= aside <= 1:
+                raise ModelError(f"{where}: aside weight {aside:g} is not in [0, 1]")
+            tags.append(TagModel(cells[1], bias, rule_weight, threshold, aside))
         elif cells[0] == "w" and len(cells) == 4:
             tag, feature = cells[1], cells[2]
             if tag not in index:
@@ -137,7 +142,8 @@ def parse_model(text: str, name: str) -> TopicModel:
             weights.setdefault(feature, []).append((index[tag], _number(cells[3], where)))
         else:
             raise ModelError(
-                f"{where}: expected 'tag<TAB>name<TAB>bias<TAB>rule_weight<TAB>threshold' or "
+                f"{where}: expected 'tag<TAB>name<TAB>bias<TAB>rule_weight<TAB>threshold<TAB>"
+                f"aside_weight' or "
                 f"'w<TAB>tag<TAB>feature<TAB>weight', got {line[:60]!r}"
             )
     if not tags:
