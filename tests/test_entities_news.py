@@ -47,6 +47,7 @@ def _articles() -> dict[str, tuple[str, str]]:
         "AL-sport-1771-20180601",
         "AL-sport-12-20180218",
         "AL-culture-383-20180519",
+        "AL-internationalNews-1310-20180525",
     }
     found: dict[str, tuple[str, str]] = {}
     with gzip.open(CORPUS, "rt", encoding="utf-8") as f:
@@ -176,6 +177,13 @@ def test_the_lead_actors_of_a_series_are_people() -> None:
     # "بطولة" is also "starring": the person after it is a person
     text = sentence("AL-culture-383-20180519", "بطولة هيا")
     assert ("PER", "هيا عبدالسلام") in mentions(text)
+
+
+def test_a_foreign_name_is_found_with_its_hard_g_written_either_way() -> None:
+    text = sentence("AL-internationalNews-1310-20180525", "بطرسبرج")
+    found = {(e.id, m.text) for e in extract_entities({"body": text}) for m in e.mentions}
+    written_with_ghain = extract_entities({"body": "في سان بطرسبرغ"})
+    assert (written_with_ghain[0].id, "سان بطرسبرج") in found
 
 
 def test_latin_initials_spelled_in_arabic_letters_are_one_organisation() -> None:

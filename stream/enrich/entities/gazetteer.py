@@ -58,6 +58,8 @@ _COMMON_WORDS = frozenset(("العديد", "مالي", "سيول", "اب", "دي
 _HEADS_CACHE = 150_000
 # Names written both joined and split in the press ("عبدالله" / "عبد الله").
 _JOINABLE = ("عبد", "ابو")
+# Word endings of foreign names whose غ is also written ج (see _hard_g).
+_HARD_G_ENDINGS = ("نغ", "رغ")
 
 # The C loader parses the ~3,000 entries several times faster; PyYAML without libyaml lacks it.
 _Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -196,6 +198,24 @@ def _strip_len(norm: str, variant: str) -> int:
 
 
 def _spellings(key: tuple[str, ...]) -> Iterable[tuple[str, ...]]:
+    """The key, plus its joined or split spelling when it holds "عبد الله"-like pairs, plus the
+    hard-g spelling of its foreign words (see :func:`_hard_g`)."""
+    for spelling in _joined_or_split(key):
+        yield spelling
+        other = _hard_g(spelling)
+        if other != spelling:
+            yield other
+
+
+def _hard_g(key: tuple[str, ...]) -> tuple[str, ...]:
+    """Foreign names write the hard g as غ or, in Egyptian and some Gulf outlets, as ج:
+    "بيونغ يانغ" / "بيونج يانج", "كيم جونغ أون" / "كيم جونج أون", "هامبورغ" / "هامبورج". Only
+    words ending in "نغ" or "رغ" (-ng, -rg) are respelled: Arabic words hardly end so, and
+    respelling every غ would turn "المغرب" into "المجرب" (tried)."""
+    return tuple(w[:-1] + "ج" if w.endswith(_HARD_G_ENDINGS) else w for w in key)
+
+
+def _joined_or_split(key: tuple[str, ...]) -> Iterable[tuple[str, ...]]:
     """The key, plus its joined or split spelling when it holds "عبد الله"-like pairs."""
     yield key
     joined: list[str] = []
