@@ -1,7 +1,7 @@
 """Topic tags: per-tag precision / recall / F1 of the rules alone and of rules + learned model,
 side by side, and the cost of tagging, printed (not asserted).
 
-Gold: the 2,055 hand-labelled articles of ``stream/data/labels/topics.jsonl`` (docs/annotation.md,
+Gold: the hand-labelled articles of ``stream/data/labels/topics.jsonl`` (docs/annotation.md,
 docs/topic-evaluation.md), split by outlet:
 
 * ``test``: BBC Arabic and CNN Arabic, outlets nothing was written, trained or tuned on — the
@@ -16,6 +16,11 @@ Cost: mean / p50 / p99 wall time per article of each tagger (tokenization includ
 extraction not), fastest of :data:`REPEATS` runs, on the dev and test articles.
 
     .venv/bin/python bench/bench_topics.py [--split test,dev] [--errors TAG --split dev]
+        [--drawn PREFIX] [--exclude-drawn PREFIX]
+
+``--drawn`` / ``--exclude-drawn`` keep only the items whose ``drawn`` (how the sampling drew them,
+docs/topic-evaluation.md) starts / does not start with PREFIX: ``--split test --drawn test-boost``
+scores the keyword-drawn test additions alone, ``--exclude-drawn test-`` the original 629.
 """
 
 from __future__ import annotations
@@ -83,6 +88,15 @@ def report(
     print(f"  {'micro':<13} {'':>5} | {micro[0]} | {micro[1]}")
 
 
+def drawn_filter(items: Sequence[TopicItem], keep: str, drop: str | None) -> list[TopicItem]:
+    """The items whose ``drawn`` starts with ``keep`` and (if given) not with ``drop``."""
+    return [
+        i
+        for i in items
+        if i.drawn.startswith(keep) and (drop is None or not i.drawn.startswith(drop))
+    ]
+
+
 def show_errors(tag: str, items: Sequence[TopicItem], pred: Sequence[set[str]], what: str) -> None:
     print(f"\n{what} errors on {tag}:")
     for item, p in zip(items, pred, strict=True):
@@ -131,12 +145,14 @@ def main() -> None:
     parser.add_argument("--split", default="test,dev", help="comma-separated: test, dev")
     parser.add_argument("--errors", metavar="TAG", help="list false positives/negatives of TAG")
     parser.add_argument("--no-cost", action="store_true", help="skip the timing")
+    parser.add_argument("--drawn", default="", metavar="PREFIX", help="only items drawn so")
+    parser.add_argument("--exclude-drawn", metavar="PREFIX", help="leave out items drawn so")
     args = parser.parse_args()
     splits = [s for s in args.split.split(",") if s]
     if set(splits) - set(SPLIT_NAMES):
         parser.error(f"--split takes {sorted(SPLIT_NAMES)}")
     tags = [t.name for t in default_taxonomy().tags]
-    items = load_topic_items()
+    items = drawn_filter(load_topic_items(), args.drawn, args.exclude_drawn)
     timed: list[tuple[dict[str, str], Sequence[Entity]]] = []
     for split in splits:
         chosen = [i for i in items if i.split == split]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 
 import pytest
@@ -38,6 +39,15 @@ def test_test_outlets_are_never_in_training(
     items: list[TopicItem | EntityItem] = [*topics, *entities]
     for item in items:
         assert (item.split == "test") == (item.source.outlet in TEST_OUTLETS), item.source.id
+
+
+def test_test_additions_are_test_items_drawn_at_random_or_by_a_keyword_route(
+    topics: list[TopicItem],
+) -> None:
+    additions = [t for t in topics if t.drawn.startswith("test-")]
+    assert len(additions) >= 60 and all(t.split == "test" for t in additions)
+    for item in additions:
+        assert re.fullmatch(r"test-random|test-boost:[^:]+:(title|body)", item.drawn), item.drawn
 
 
 def test_entity_items_cover_80000_tokens_and_every_span_lies_on_its_text(

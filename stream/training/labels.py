@@ -60,6 +60,7 @@ class TopicItem:
     split: Split
     labels: frozenset[str]
     annotator: str
+    drawn: str  # how the sampling drew it: "stratified", "test-random", "test-boost:<kw>:title"...
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,7 +200,8 @@ def load_topic_items(path: Path = LABELS_DIR / "topics.jsonl") -> list[TopicItem
     rows = _rows(path)
     texts = sources(r["id"] for r in rows)
     return [
-        TopicItem(texts[r["id"]], r["split"], frozenset(r["labels"]), r["annotator"]) for r in rows
+        TopicItem(texts[r["id"]], r["split"], frozenset(r["labels"]), r["annotator"], r["drawn"])
+        for r in rows
     ]
 
 
