@@ -16,11 +16,12 @@ Cost: mean / p50 / p99 wall time per article of each tagger (tokenization includ
 extraction not), fastest of :data:`REPEATS` runs, on the dev and test articles.
 
     .venv/bin/python bench/bench_topics.py [--split test,dev] [--errors TAG --split dev]
-        [--drawn PREFIX] [--exclude-drawn PREFIX]
+        [--drawn PREFIX] [--exclude-drawn PREFIX] [--ci 2000]
 
 ``--drawn`` / ``--exclude-drawn`` keep only the items whose ``drawn`` (how the sampling drew them,
 docs/topic-evaluation.md) starts / does not start with PREFIX: ``--split test --drawn test-boost``
 scores the keyword-drawn test additions alone, ``--exclude-drawn test-`` the original 629.
+``--ci ROUNDS`` adds each tag's 95% bootstrap interval of the combined F1 (articles resampled).
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
+
+import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -66,16 +69,34 @@ def prf(c: Counts) -> tuple[float, float, float]:
     return precision, recall, f1
 
 
+def f1_interval(
+    tag: str, gold: Sequence[frozenset[str]], pred: Sequence[set[str]], rounds: int
+) -> tuple[float, float]:
+    """95% bootstrap interval of the tag's F1: the articles resampled with replacement ``rounds``
+    times (seeded), the 2.5th and 97.5th percentiles of the resamples' F1."""
+    per = np.array([counts(tag, [g], [p]) for g, p in zip(gold, pred, strict=True)], dtype=np.int64)
+    picks = np.random.default_rng(17).integers(0, len(per), size=(rounds, len(per)))
+    tp, fp, fn = (per[:, j][picks].sum(axis=1) for j in range(3))
+    f1 = np.where(tp > 0, 2 * tp / np.maximum(2 * tp + fp + fn, 1), 0.0)
+    low, high = np.percentile(f1, [2.5, 97.5])
+    return float(low), float(high)
+
+
 def report(
     title: str,
     tags: Sequence[str],
     gold: Sequence[frozenset[str]],
     rules: Sequence[set[str]],
     combined: Sequence[set[str]],
+    ci_rounds: int = 0,
 ) -> None:
     print(f"\n{title} (n={len(gold)})")
+    ci_head = " | combined F1 95% CI" if ci_rounds else ""
     print(f"  {'':<13} {'':>5} | {'rules alone':^20} | {'rules + model':^20}")
-    print(f"  {'tag':<13} {'gold':>5} | {'P':>6} {'R':>6} {'F1':>6} | {'P':>6} {'R':>6} {'F1':>6}")
+    print(
+        f"  {'tag':<13} {'gold':>5} | {'P':>6} {'R':>6} {'F1':>6} | {'P':>6} {'R':>6} {'F1':>6}"
+        + ci_head
+    )
     total = {"rules": [0, 0, 0], "combined": [0, 0, 0]}
     for tag in tags:
         row = []
@@ -83,7 +104,10 @@ def report(
             c = counts(tag, gold, pred)
             total[name] = [a + b for a, b in zip(total[name], c, strict=True)]
             row.append(" ".join(f"{v:6.3f}" for v in prf(c)))
-        print(f"  {tag:<13} {sum(tag in g for g in gold):5d} | {row[0]} | {row[1]}")
+        ci = ""
+        if ci_rounds:
+            ci = " | {:.3f}-{:.3f}".format(*f1_interval(tag, gold, combined, ci_rounds))
+        print(f"  {tag:<13} {sum(tag in g for g in gold):5d} | {row[0]} | {row[1]}{ci}")
     micro = [" ".join(f"{v:6.3f}" for v in prf((t[0], t[1], t[2]))) for t in total.values()]
     print(f"  {'micro':<13} {'':>5} | {micro[0]} | {micro[1]}")
 
@@ -147,6 +171,9 @@ def main() -> None:
     parser.add_argument("--no-cost", action="store_true", help="skip the timing")
     parser.add_argument("--drawn", default="", metavar="PREFIX", help="only items drawn so")
     parser.add_argument("--exclude-drawn", metavar="PREFIX", help="leave out items drawn so")
+    parser.add_argument(
+        "--ci", type=int, default=0, metavar="ROUNDS", help="bootstrap 95%% CI of each tag's F1"
+    )
     args = parser.parse_args()
     splits = [s for s in args.split.split(",") if s]
     if set(splits) - set(SPLIT_NAMES):
@@ -163,7 +190,7 @@ def main() -> None:
         timed += inputs
         rules, combined = predict(rule_topics, inputs), predict(tag_topics, inputs)
         gold = [i.labels for i in chosen]
-        report(SPLIT_NAMES[split], tags, gold, rules, combined)
+        report(SPLIT_NAMES[split], tags, gold, rules, combined, args.ci)
         if args.errors in tags:
             show_errors(args.errors, chosen, rules, f"{split}, rules alone")
             show_errors(args.errors, chosen, combined, f"{split}, rules + model")
