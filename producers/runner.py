@@ -194,14 +194,28 @@ async def run_replay(
         except asyncio.CancelledError:
             totals.stopped = True
             log.info("replay stopped: publishing what is spooled first")
-        totals.spool_left = await in_sink(publisher.drain, settings.producer_drain_timeout_s)
+        drain = loop.run_in_executor(sink, publisher.drain, settings.producer_drain_timeout_s)
+        totals.spool_left = await _through_signals(drain)
         totals.dead_lettered = publisher.dead_lettered
     finally:
-        await in_sink(publisher.close)
+        await _through_signals(loop.run_in_executor(sink, publisher.close))
         sink.shutdown(wait=True)
         state.close()
         spool.close()
     return totals
+
+
+async def _through_signals(work: asyncio.Future[T]) -> T:
+    """Wait for the final drain (or close) even when SIGTERM or Ctrl-C comes while it runs: it
+    is bounded by its own timeout, and cancelling the wait would end the process in a
+    traceback with the spool's count unsaid instead of the exit that names it."""
+    while True:
+        try:
+            return await asyncio.shield(work)
+        except asyncio.CancelledError:
+            if work.cancelled():
+                raise
+            log.info("stop asked while draining: the drain ends within its timeout")
 
 
 def at_present(articles: list[Article], now: datetime) -> list[Article]:
