@@ -144,7 +144,7 @@ async def run_forever(settings: Settings, feeds: Sequence[FeedSpec]) -> None:
             await poller.run_forever()
         except asyncio.CancelledError:
             log.info("stopping: publishing what is spooled first")
-        await _drained(settings, poller)
+        await _through_signals(asyncio.ensure_future(_drained(settings, poller)))
 
 
 def feed_health(settings: Settings) -> dict[str, FeedHealth]:
