@@ -8,7 +8,13 @@ from collections import Counter
 import pytest
 
 from stream.enrich.topics.taxonomy import default_taxonomy
-from stream.training.labels import EntityItem, TopicItem, load_entity_items, load_topic_items
+from stream.training.labels import (
+    LABELS_DIR,
+    EntityItem,
+    TopicItem,
+    load_entity_items,
+    load_topic_items,
+)
 
 TEST_OUTLETS = {"BBC", "CNN"}
 
@@ -31,6 +37,24 @@ def test_every_topic_item_decides_known_tags_and_every_tag_has_25_positives(
     assert all(t.labels <= tags for t in topics)
     positives = Counter(tag for t in topics for tag in t.labels)
     assert {tag: positives[tag] for tag in tags if positives[tag] < 25} == {}
+
+
+def test_a_tenth_of_the_topic_items_is_labelled_again_by_another_annotator(
+    topics: list[TopicItem],
+) -> None:
+    """docs/annotation.md 3.6: the second file holds the same items, decided independently."""
+    second = load_topic_items(LABELS_DIR / "topics_second.jsonl")
+    first = {t.source.id: t for t in topics}
+    tags = {spec.name for spec in default_taxonomy().tags}
+    assert len({s.source.id for s in second}) == len(second) >= len(topics) / 10
+    for item in second:
+        original = first[item.source.id]
+        assert (item.source, item.split, item.drawn) == (
+            original.source,
+            original.split,
+            original.drawn,
+        )
+        assert item.annotator != original.annotator and item.labels <= tags
 
 
 def test_test_outlets_are_never_in_training(
