@@ -184,7 +184,7 @@ def sources(ids: Iterable[str]) -> dict[str, Source]:
     return found
 
 
-def _rows(path: Path) -> list[dict[str, Any]]:
+def label_rows(path: Path) -> list[dict[str, Any]]:
     rows = []
     for lineno, line in enumerate(path.read_bytes().splitlines(), start=1):
         if not line.strip():
@@ -197,7 +197,7 @@ def _rows(path: Path) -> list[dict[str, Any]]:
 
 
 def load_topic_items(path: Path = LABELS_DIR / "topics.jsonl") -> list[TopicItem]:
-    rows = _rows(path)
+    rows = label_rows(path)
     texts = sources(r["id"] for r in rows)
     return [
         TopicItem(texts[r["id"]], r["split"], frozenset(r["labels"]), r["annotator"], r["drawn"])
@@ -206,7 +206,7 @@ def load_topic_items(path: Path = LABELS_DIR / "topics.jsonl") -> list[TopicItem
 
 
 def load_entity_items(path: Path = LABELS_DIR / "entities.jsonl") -> list[EntityItem]:
-    rows = _rows(path)
+    rows = label_rows(path)
     texts = sources(r["id"] for r in rows)
     items = []
     for lineno, row in enumerate(rows, start=1):
