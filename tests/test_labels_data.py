@@ -60,6 +60,19 @@ def test_a_tenth_of_each_split_is_labelled_again_by_another_annotator(
         assert item.annotator != original.annotator and item.labels <= tags
 
 
+def test_a_tenth_of_the_entity_items_is_labelled_again_by_another_annotator(
+    entities: list[EntityItem],
+) -> None:
+    """docs/annotation.md 3.6: the same texts (hash-checked by the loader), spans decided again."""
+    second = load_entity_items(LABELS_DIR / "entities_second.jsonl")
+    first = {e.source.id: e for e in entities}
+    assert len({s.source.id for s in second}) == len(second) >= len(entities) / 10
+    for item in second:
+        original = first[item.source.id]
+        assert (item.text, item.split) == (original.text, original.split)
+        assert item.annotator != original.annotator
+
+
 def test_test_outlets_are_never_in_training(
     topics: list[TopicItem], entities: list[EntityItem]
 ) -> None:
