@@ -6,9 +6,16 @@ STAMP := $(VENV)/.installed-stamp
 
 .PHONY: install run test lint stack-up stack-down clean frontend chromium
 
-$(STAMP): pyproject.toml
+# The entity tagger's compiled core (Rust, pyo3): pip builds it with maturin, cargo fetches the
+# crates of its Cargo.lock; rebuilt whenever its sources change.
+NATIVE := stream/enrich/entities/native
+NATIVE_SOURCES := $(NATIVE)/Cargo.toml $(NATIVE)/Cargo.lock $(NATIVE)/pyproject.toml \
+	$(NATIVE)/entities_native.pyi $(wildcard $(NATIVE)/src/*.rs)
+
+$(STAMP): pyproject.toml $(NATIVE_SOURCES)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet --force-reinstall --no-deps ./$(NATIVE)
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
@@ -38,6 +45,7 @@ lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy .
 	$(BIN)/lint-imports
+	cd $(NATIVE) && cargo fmt --check && PYO3_PYTHON=$(abspath $(BIN)/python) cargo clippy --locked --quiet -- -D warnings
 
 # Reuses a running stack; stops it afterwards only if this run started it. Test temp dirs live in
 # the clone (.pytest-tmp): pytest prunes old runs' dirs under the shared /tmp, which on a machine
@@ -59,5 +67,5 @@ stack-down: install
 	$(BIN)/rasad stack down
 
 clean:
-	rm -rf $(VENV) .rasad .mypy_cache .ruff_cache .pytest_cache .pytest-tmp .import_linter_cache test-artifacts \
+	rm -rf $(VENV) $(NATIVE)/target .rasad .mypy_cache .ruff_cache .pytest_cache .pytest-tmp .import_linter_cache test-artifacts \
 		$(FRONTEND)/node_modules

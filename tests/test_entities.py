@@ -198,25 +198,6 @@ def test_tagging_from_cached_scores_matches_crfsuite_on_anercorp_dev() -> None:
         assert tagger.tag(norms, breaks, matches) == expected
 
 
-def test_decoding_past_proven_o_tokens_is_crfsuite_viterbi_over_the_whole_text() -> None:
-    """Tokens proven O are left out of CRFsuite's Viterbi; the labels are those of decoding all."""
-    from stream.enrich.entities.extract import _resources
-    from stream.enrich.normalize import gaps_break, scan
-    from tests.stream_fixtures import REWRITTEN_PAIR, UNRELATED, WIRE_PAIR, corpus_row
-
-    gaz, tagger = _resources()
-    decoder, named = tagger._dec, 0
-    for corpus_id in (*WIRE_PAIR, *REWRITTEN_PAIR, UNRELATED):
-        text = corpus_row(corpus_id)["text"]
-        _, norms, starts, ends = scan(text)
-        breaks = gaps_break(text, starts, ends)
-        emit = tagger.scores(norms, breaks, gaz.match(norms, breaks))
-        labels = decoder.decode(emit)
-        assert labels == decoder._viterbi(emit)
-        named += sum(label != "O" for label in labels)
-    assert named > 10  # names were decoded, not only O
-
-
 def test_precomputed_word_scores_are_those_of_first_sight() -> None:
     """Scores precomputed in a batch (the worker's warm-up) are bit for bit a word's scores."""
     from stream.enrich.entities.crf import MODEL_PATH, CrfTagger, default_clusters
@@ -244,10 +225,9 @@ def test_a_batch_of_word_scores_is_each_words_weights_added_one_by_one() -> None
     from stream.enrich.entities.extract import _resources
 
     _gaz, tagger = _resources()
-    decoder = tagger._dec
     lists = [ids for w in list(default_clusters())[:500] for ids in tagger._word_ids(w)]
-    weights = decoder._matrix
-    for ids, scores in zip(lists, decoder.score_ids(lists), strict=True):
+    weights = tagger._weights._matrix
+    for ids, scores in zip(lists, tagger._weights.score_ids(lists), strict=True):
         expected = np.zeros(weights.shape[1])
         for i in ids:
             expected = expected + weights[i]
@@ -263,7 +243,7 @@ def test_attribute_ids_of_a_word_are_those_of_its_spelled_out_features() -> None
     from stream.training.train_ner import ANERCORP, read_conll
 
     _gaz, tagger = _resources()
-    index = tagger._dec.attribute_ids
+    index = tagger._weights.attribute_ids
     words = [*list(default_clusters())[:3000], "١٢٣", "2018", "abc1", "ول", "للامم", "وبالعقوبات"]
     words += [t.norm for s in read_conll(ANERCORP / "dev_data.txt")[:150] for t in tokenize(s.text)]
     for w in words:

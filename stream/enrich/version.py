@@ -18,6 +18,8 @@ __all__ = ["DATA_DIR", "current", "forget", "taxonomy_path", "use_taxonomy_path"
 
 DATA_DIR = Path(__file__).resolve().parents[1] / "data"
 CODE_DIR = Path(__file__).resolve().parent
+# The compiled core of the entity tagger: its Rust sources and the crate versions they build with.
+_NATIVE_CODE = ("entities/native/src/*.rs", "entities/native/Cargo.lock")
 # Training labels live beside the data the enrichment loads but are never read by it.
 _NOT_LOADED = frozenset({"labels"})
 # 12 hex digits (48 bits): unique across any plausible number of model and taxonomy versions.
@@ -59,7 +61,8 @@ def _data_files() -> dict[str, Path]:
 def current() -> Enrichment:
     """The version of the enrichment this process runs."""
     code = hashlib.sha256()
-    for path in sorted(CODE_DIR.rglob("*.py")):
+    native = (path for pattern in _NATIVE_CODE for path in sorted(CODE_DIR.glob(pattern)))
+    for path in [*sorted(CODE_DIR.rglob("*.py")), *native]:
         code.update(str(path.relative_to(CODE_DIR)).encode() + b"\0" + path.read_bytes() + b"\0")
     files = {name: _digest(path.read_bytes()) for name, path in _data_files().items()}
     code_hash = code.hexdigest()[:HASH_CHARS]

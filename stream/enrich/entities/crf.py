@@ -10,9 +10,11 @@ organisation/place head nouns, speech verbs) of the word and its neighbours, and
 breaks.
 
 The same :func:`sequence_features` serves training (``python -m stream.training.train_ner``)
-and the reference tagging; :class:`CrfTagger` computes exactly the same scores, but sums each word's
-feature weights once per distinct word (see :mod:`stream.enrich.entities.crf_decode`), so
-tagging costs a table gather and CRFsuite's Viterbi, whatever the number of features.
+and the reference tagging (CRFsuite's own); :class:`CrfTagger` finds exactly the same labels, but
+sums each word's feature weights once per distinct word (see
+:mod:`stream.enrich.entities.crf_weights`), and the compiled core
+(``stream/enrich/entities/native``) adds a sentence's rows and decodes them, whatever the number
+of features.
 """
 
 from __future__ import annotations
@@ -23,15 +25,16 @@ from pathlib import Path
 
 import numpy as np
 import pycrfsuite
+from entities_native import Chain
 
 from stream.enrich.entities.crf_attrs import AttributeIds, WordIds
-from stream.enrich.entities.crf_decode import ROLES, Decoder, Vec
 from stream.enrich.entities.crf_features import (
     CACHE_WORDS,
     Clusters,
     FeatureCache,
     shape,
 )
+from stream.enrich.entities.crf_weights import ROLES, Vec, Weights
 from stream.enrich.entities.gazetteer import Gazetteer, Match
 
 __all__ = [
@@ -51,6 +54,8 @@ CLUSTERS_PATH = Path(__file__).resolve().parents[2] / "data" / "word-clusters.ts
 # At most this many words are kept scored across resets (CrfTagger.precompute), so a reset
 # still frees room for half the cache: the 56k clustered words fit.
 _PINNED_WORDS = CACHE_WORDS // 2
+# Entity types of gazetteer matches, in the order the compiled core is given their weights.
+_TYPES = ("PER", "ORG", "LOC")
 # Words scored per batch when precomputing: one gather of ~300k weight rows, ~20 MB at a time.
 _SCORE_CHUNK = 4096
 
@@ -105,7 +110,7 @@ def load_known_names(model: Path) -> frozenset[tuple[str, ...]]:
 
 class CrfTagger:
     """A loaded model, tagging with exactly the scores of :func:`sequence_features` but summed
-    once per distinct word (see :mod:`stream.enrich.entities.crf_decode`); load once and reuse."""
+    once per distinct word (see :mod:`stream.enrich.entities.crf_weights`); load once and reuse."""
 
     def __init__(self, model: Path, gazetteer: Gazetteer, clusters: Clusters) -> None:
         if not model.is_file():
@@ -117,17 +122,27 @@ class CrfTagger:
         # Gazetteer names the model's training text holds: its "O" on them is informed (see
         # stream.enrich.entities.extract._combine).
         self.known = load_known_names(model)
-        self._dec = Decoder(tagger)
+        self._weights = weights = Weights(tagger)
         self.cache = FeatureCache(gazetteer, clusters)
-        self._attrs = AttributeIds(self._dec.attribute_ids)
-        dec = self._dec
-        self._fixed = {name: dec.score([name]) for name in ("BOS", "EOS", "brk", "brk+")}
-        for t in ("PER", "ORG", "LOC"):
-            for name in (f"G=B-{t}", f"G=I-{t}", f"G=E-{t}", f"G+1={t}", f"G-1={t}"):
-                self._fixed[name] = dec.score([name])
+        self._attrs = AttributeIds(weights.attribute_ids)
+        self.labels = weights.labels
+
+        def score(name: str) -> list[float]:
+            return weights.score([name]).tolist()  # type: ignore[no-any-return]
+
+        self._chain = Chain(
+            weights.transitions.tolist(),
+            (score("BOS"), score("EOS")),
+            (score("brk"), score("brk+")),
+            [
+                [score(f"G={p}-{t}") for p in "BIE"] + [score(f"G+1={t}"), score(f"G-1={t}")]
+                for t in _TYPES
+            ],
+        )
+        self._type_ids = {t: k for k, t in enumerate(_TYPES)}
         self._rows: dict[str, int] = {}
         # (word row, role, label) score table; grows by doubling, reset with the word caches
-        self._table: Vec = np.zeros((1024, ROLES, len(dec.labels)))
+        self._table: Vec = np.zeros((1024, ROLES, len(weights.labels)))
         # Words whose rows survive the reset of the table (see precompute)
         self._pinned: list[str] = []
 
@@ -152,8 +167,8 @@ class CrfTagger:
         rows = self._table[first : first + len(words)]
         # A word's own features are ~3x its neighbour features: scored apart, the short lists
         # are not padded to the long ones' width.
-        rows[:, 0] = self._dec.score_ids([r[0] for r in roles])
-        near = self._dec.score_ids([ids for r in roles for ids in r[1:]])
+        rows[:, 0] = self._weights.score_ids([r[0] for r in roles])
+        near = self._weights.score_ids([ids for r in roles for ids in r[1:]])
         rows[:, 1:] = near.reshape(len(words), ROLES - 1, -1)
         self._rows.update(zip(words, range(first, first + len(words)), strict=True))
 
@@ -196,35 +211,13 @@ class CrfTagger:
     def tag(
         self, norms: Sequence[str], breaks: Sequence[bool], matches: Sequence[Match]
     ) -> list[str]:
-        return self._dec.decode(self.scores(norms, breaks, matches)) if norms else []
-
-    def scores(self, norms: Sequence[str], breaks: Sequence[bool], matches: Sequence[Match]) -> Vec:
-        """State scores (tokens x labels) of a non-empty sentence: its features' weights."""
-        n = len(norms)
-        if len(self._rows) + n > CACHE_WORDS:
+        """CRFsuite's best labels of a sentence with gazetteer ``matches`` (see
+        :func:`sequence_features`)."""
+        if not norms:
+            return []
+        if len(self._rows) + len(norms) > CACHE_WORDS:
             self._reset()  # before, not during, an article: its rows must stay valid
         rows = self.rows(norms)  # before reading the table: it may grow
-        m = self._table[rows]
-        emit = m[:, 0].copy()
-        emit[1:] += m[:-1, 1]
-        emit[:-1] += m[1:, 2]
-        fixed = self._fixed
-        emit[0] += fixed["BOS"]
-        emit[-1] += fixed["EOS"]
-        brk = np.fromiter(breaks, dtype=bool, count=n)
-        if n > 2:
-            emit[2:] += m[:-2, 3] * ~brk[1:-1, None]
-            emit[:-2] += m[2:, 4] * ~brk[2:, None]
-        emit[brk] += fixed["brk"]
-        emit[:-1][brk[1:]] += fixed["brk+"]
-        for g in matches:  # the additions of _match_features, in its order
-            t, start, end = g.entry.type, g.start, g.end
-            emit[start] += fixed["G=B-" + t]
-            if end - start > 1:
-                emit[start + 1 : end] += fixed["G=I-" + t]
-                emit[end - 1] += fixed["G=E-" + t]
-            if start > 0:
-                emit[start - 1] += fixed["G+1=" + t]
-            if end < n:
-                emit[end] += fixed["G-1=" + t]
-        return emit
+        types = self._type_ids
+        found = [(types[g.entry.type], g.start, g.end) for g in matches]
+        return list(map(self.labels.__getitem__, self._chain.tag(self._table, rows, breaks, found)))
