@@ -17,7 +17,8 @@ rules weigh, thresholds); the ``dev`` split is printed for information; the ``te
    (not in the title or lead) and the threshold, chosen on the out-of-fold logits among the
    settings that keep the seed article's tags (:data:`SEED_TAGS`): of those within
    :data:`F1_TOLERANCE` of the best out-of-fold F1, the one with the best F0.5 (precision
-   first: a tag on a passing mention is what analysts and strict labellers reject);
+   first: a tag on a passing mention is what analysts and strict labellers reject), each
+   threshold scored as the mean over it and its neighbours (:func:`smoothed`);
 4. a final fit on all of train, pruned to the :data:`KEEP` strongest weights, written as TSV.
 """
 
@@ -54,6 +55,8 @@ THRESHOLDS = tuple(np.round(np.arange(-3.0, 5.01, 0.25), 2))
 # Settings this close to the best out-of-fold F1 are as good (a few articles apart); of those,
 # the most precise (best F0.5) is chosen.
 F1_TOLERANCE = 0.005
+# Thresholds on each side averaged into a threshold's F1 and F0.5 (0.25 logit apart: +-0.5).
+SMOOTHING = 2
 MIN_DF = 3  # a feature seen in fewer training articles is noise, not vocabulary
 KEEP = 400  # weights kept per tag: ~17 x 400 lines, ~300 KB; the rest are near zero
 MAIN_OUTLETS = ("skynews", "alarabia", "france24")
@@ -184,6 +187,14 @@ def out_of_fold(train: Sequence[Example], tags: Sequence[str]) -> dict[float, np
 Setting = tuple[float, float, float, float]  # C, rule weight, aside weight, threshold
 
 
+def smoothed(scores: Sequence[float]) -> np.ndarray:
+    """Each threshold's score as the mean over it and its :data:`SMOOTHING` neighbours on each
+    side (the ends repeated): a threshold is chosen on a plateau, not on a spike that a few
+    articles of the training outlets make."""
+    padded = np.pad(np.asarray(scores, dtype=float), SMOOTHING, mode="edge")
+    return np.convolve(padded, np.ones(2 * SMOOTHING + 1) / (2 * SMOOTHING + 1), "valid")
+
+
 def choose(
     train: Sequence[Example], tags: Sequence[str], logits: dict[float, np.ndarray], spec: Seed
 ) -> dict[str, Setting]:
@@ -198,11 +209,11 @@ def choose(
             rule = np.array([ex.rule(tag, b) for ex in train])
             for c, a in ((c, a) for c in CS for a in RULE_WEIGHTS):
                 combined = logits[c][:, k] + a * rule
-                for threshold in THRESHOLDS:
+                f1 = smoothed([f_beta(gold, combined >= t) for t in THRESHOLDS])
+                f05 = smoothed([f_beta(gold, combined >= t, 0.5) for t in THRESHOLDS])
+                for j, threshold in enumerate(THRESHOLDS):
                     if spec.keeps(k, tag, c, (a, b), threshold):
-                        pred = combined >= threshold
-                        setting = (c, a, b, float(threshold))
-                        scored.append((f_beta(gold, pred), f_beta(gold, pred, 0.5), setting))
+                        scored.append((float(f1[j]), float(f05[j]), (c, a, b, float(threshold))))
         best = max(f for f, _, _ in scored)
         f, _, setting = max((s for s in scored if s[0] >= best - F1_TOLERANCE), key=lambda s: s[1])
         chosen[tag] = setting
