@@ -9,11 +9,12 @@ names its training text contains (see stream.enrich.entities.extract._combine). 
 features come from ``stream/data/word-clusters.tsv`` (``python -m stream.training.train_clusters``).
 Deterministic: same data and parameters, same model. The shipped model (issue 17):
 ``--with-dev --news 3``: ANERcorp train+dev plus the project's labelled news train split
-(stream.training.news_ner) three times over, so ~40k tokens of current news weigh against
-ANERcorp's ~150k; the news dev split and the cross-outlet test split are not trained on
-(figures in docs/benchmarks.md). Chosen on the news dev split with the same extractor code:
-whole-extractor F1 0.867 (``--news 2``, trained before the session-7 gazetteer rows), 0.870
-(``--news 3``), 0.868 (``--news 4``). Before it, ``--with-dev`` with the default c1/c2,
+(stream.training.news_ner) three times over, so ~62k tokens of current news (300 items since
+session 9, 196 before) weigh against ANERcorp's ~150k; the news dev split and the cross-outlet
+test split are not trained on (figures in docs/benchmarks.md). Chosen on the news dev split
+(session 8, 196 news train items) with the same extractor code: whole-extractor F1 0.867
+(``--news 2``, trained before the session-7 gazetteer rows), 0.870 (``--news 3``), 0.868
+(``--news 4``). Before it, ``--with-dev`` with the default c1/c2,
 chosen on dev with the model trained on train alone (CRF-alone dev F1: c1 0.02 /
 c2 0.05 0.838; c1 0.05 / c2 0.05 0.835; c1 0.1 / c2 0.05 0.829; c1 0.05 / c2 0.01 0.817;
 c1 0.02 / c2 0.1 0.834; 400 iterations 0.832 against 200; a +-3 word window 0.830;
