@@ -3,11 +3,7 @@ the same labels on real news, and clear errors for input it cannot score."""
 
 from __future__ import annotations
 
-import gzip
-from itertools import islice
-
 import numpy as np
-import orjson
 import pycrfsuite
 import pytest
 
@@ -15,7 +11,7 @@ from stream.enrich.entities.crf import MODEL_PATH
 from stream.enrich.entities.crf_features import sequence_features
 from stream.enrich.entities.extract import _resources
 from stream.enrich.normalize import scan, scan_breaks
-from tests.shared_data import CORPUS
+from tests.shared_data import corpus_texts
 
 # Every 60th corpus article (~525 of 31,525, every outlet and category), title and body.
 _EVERY = 60
@@ -28,18 +24,15 @@ def test_corpus_articles_get_crfsuites_own_labels() -> None:
     reference = pycrfsuite.Tagger()
     reference.open(str(MODEL_PATH))
     texts = named = 0
-    with gzip.open(CORPUS, "rb") as f:
-        for line in islice(f, 0, None, _EVERY):
-            row = orjson.loads(line)
-            for text in (row["title"], row["text"]):
-                _, norms, _, _ = scan(text)
-                breaks = scan_breaks(text)
-                matches = gaz.match(norms, breaks)
-                labels = tagger.tag(norms, breaks, matches)
-                features = sequence_features(norms, breaks, matches, tagger.cache)
-                assert labels == (reference.tag(features) if norms else []), row["id"]
-                texts += 1
-                named += sum(label != "O" for label in labels)
+    for article_id, text in corpus_texts(_EVERY):
+        _, norms, _, _ = scan(text)
+        breaks = scan_breaks(text)
+        matches = gaz.match(norms, breaks)
+        labels = tagger.tag(norms, breaks, matches)
+        features = sequence_features(norms, breaks, matches, tagger.cache)
+        assert labels == (reference.tag(features) if norms else []), article_id
+        texts += 1
+        named += sum(label != "O" for label in labels)
     assert texts > 1000
     assert named > 5000  # names were decoded, not only O
 

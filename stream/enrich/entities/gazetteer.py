@@ -22,14 +22,14 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from itertools import compress
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import yaml
+from entities_native import Names
 
 from rasad.core.article import EntityType
-from stream.enrich.normalize import clitic_variants, normalize, tokenize
+from stream.enrich.normalize import normalize, tokenize
 
 __all__ = [
     "DEFAULT_DIR",
@@ -54,8 +54,6 @@ _REQUIRED = ("id", "type", "name")
 # / ب + Nuuk). Alone they do not match; inside a longer name they do, and the tagger still sees
 # them as name words.
 _COMMON_WORDS = frozenset(("العديد", "مالي", "سيول", "اب", "ديلي", "عمان", "تراس", "نوك"))
-# Distinct words whose lookup is cached; a day of news has ~100k, memory stays ~20 MB.
-_HEADS_CACHE = 150_000
 # Names written both joined and split in the press ("عبدالله" / "عبد الله").
 _JOINABLE = ("عبد", "ابو")
 # Word endings of foreign names whose غ is also written ج (see _hard_g).
@@ -106,8 +104,9 @@ class Gazetteer:
     # key -> {entry id: 0 if it is the entry's canonical name, 1 if an alias}
     _claims: dict[tuple[str, ...], dict[str, int]] = field(default_factory=dict)
     _built: bool = False
-    # per word: the longest key starting with any of its readings (0: none, most words)
-    _heads: dict[str, int] = field(default_factory=dict)
+    # the compiled scan of the index's names (entry numbers: positions in _order), from build()
+    _names: Names = field(init=False)
+    _order: list[GazetteerEntry] = field(default_factory=list)
 
     def add(self, entry: GazetteerEntry) -> None:
         if entry.id in self.entries:
@@ -140,53 +139,26 @@ class Gazetteer:
                 continue
             self.index[key] = owners[0]
             self.first[key[0]] = max(self.first.get(key[0], 0), len(key))
-        self._heads.clear()
+        self._order = list(self.entries.values())
+        number = {entry.id: k for k, entry in enumerate(self._order)}
+        self._names = Names([(list(key), number[eid]) for key, eid in self.index.items()])
         self._built = True
 
     def match(self, norms: Sequence[str], breaks: Sequence[bool]) -> list[Match]:
-        """Longest-first, left-to-right, non-overlapping matches over normalized tokens.
+        """Longest-first, left-to-right, non-overlapping matches over normalized tokens, found
+        by the compiled scan (``stream/enrich/entities/native``, ``names.rs``).
 
         ``breaks[i]`` is true when punctuation separates token ``i`` from token ``i - 1``; a
-        name never spans a break. Only the first token of a name may carry proclitics."""
+        name never spans a break. Only the first token of a name may carry proclitics: of its
+        readings (``normalize.clitic_variants``, least-stripped first), the first that starts a
+        name of the longest length found is the one matched."""
         if not self._built:
             self.build()
-        out: list[Match] = []
-        n = len(norms)
-        index, heads = self.index, self._heads
-        if len(heads) + n >= _HEADS_CACHE:
-            heads.clear()
-        longest = list(map(heads.get, norms))
-        if None in longest:
-            first = self.first
-            for k, norm in enumerate(norms):
-                if longest[k] is None:
-                    longest[k] = heads[norm] = max(first.get(v, 0) for v in clitic_variants(norm))
-        end = 0  # first token not inside a match yet
-        for i in compress(range(n), longest):  # only the tokens that may start a name
-            if i < end:
-                continue
-            span = 1
-            most = cast(int, longest[i])
-            while span < most and i + span < n and not breaks[i + span]:
-                span += 1
-            variants = clitic_variants(norms[i])
-            rest = tuple(norms[i + 1 : i + span])
-            found = None
-            for length in range(span, 0, -1):
-                tail = rest[: length - 1]
-                for v in variants:
-                    key = (v, *tail)
-                    entry_id = index.get(key)
-                    if entry_id is not None:
-                        entry = self.entries[entry_id]
-                        found = Match(entry, i, i + length, _strip_len(norms[i], v), key)
-                        break
-                if found:
-                    break
-            if found:
-                out.append(found)
-                end = found.end
-        return out
+        entries = self._order
+        return [
+            Match(entries[k], i, j, _strip_len(norms[i], v), (v, *norms[i + 1 : j]))
+            for k, i, j, v in self._names.scan(norms, breaks)
+        ]
 
 
 def _strip_len(norm: str, variant: str) -> int:

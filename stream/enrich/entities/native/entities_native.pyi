@@ -1,4 +1,4 @@
-# The compiled core's interface (src/lib.rs), for mypy.
+# The compiled core's interface (src/lib.rs, src/names.rs), for mypy.
 from collections.abc import Sequence
 
 import numpy as np
@@ -19,3 +19,9 @@ class Chain:
         breaks: Sequence[bool],
         matches: Sequence[tuple[int, int, int]],
     ) -> list[int]: ...
+
+class Names:
+    def __init__(self, keys: Sequence[tuple[Sequence[str], int]]) -> None: ...
+    def scan(
+        self, norms: Sequence[str], breaks: Sequence[bool]
+    ) -> list[tuple[int, int, int, str]]: ...

@@ -7,6 +7,10 @@
 //! `crf_features.sequence_features`, so the scores are bit for bit the same), then the best label
 //! sequence is found by Viterbi with CRFsuite's own tie-breaking (the first best previous label,
 //! the first best last label), over the transition weights read from the model file.
+//!
+//! `names` is the gazetteer's name scan, which finds the matches the tagger is given.
+
+mod names;
 
 use pyo3::buffer::PyBuffer;
 use pyo3::exceptions::PyValueError;
@@ -260,5 +264,6 @@ impl Chain {
 
 #[pymodule]
 fn entities_native(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    m.add_class::<Chain>()
+    m.add_class::<Chain>()?;
+    m.add_class::<names::Names>()
 }

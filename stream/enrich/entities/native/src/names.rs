@@ -1,0 +1,219 @@
+//! The gazetteer's name scan (`Gazetteer.match` in `stream/enrich/entities/gazetteer.py`),
+//! compiled: longest-first, left-to-right, non-overlapping matches of the indexed names over a
+//! text's normalized tokens, each token read with its proclitics stripped as
+//! `stream.enrich.normalize.clitic_variants` reads it.
+
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use pyo3::pybacked::PyBackedStr;
+
+/// Joins a name's words into one map key: no normalized word holds it (it is no word character).
+const SEP: char = '\0';
+/// Distinct words whose longest possible name is remembered, as the Python's `_HEADS_CACHE`.
+const HEADS_CACHE: usize = 150_000;
+/// A stripped reading keeps at least this many letters (`normalize._MIN_VARIANT`).
+const MIN_VARIANT: usize = 2;
+const CONJ: [char; 2] = ['و', 'ف'];
+const PREP: [char; 3] = ['ب', 'ل', 'ك'];
+
+/// FxHash (rustc's): words are short and not chosen by an attacker, and SipHash, the default,
+/// was most of the scan's time.
+#[derive(Default)]
+struct Fx(u64);
+
+impl Hasher for Fx {
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(word))
+                .wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+        }
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+type Map<V> = HashMap<String, V, BuildHasherDefault<Fx>>;
+
+/// The names of one gazetteer: each key (its normalized words) with its entry's number.
+#[pyclass]
+pub struct Names {
+    index: Map<usize>,
+    /// the longest key starting with a given word
+    first: Map<usize>,
+    /// per word seen: what of it may start a name
+    heads: Map<Head>,
+}
+
+/// What a word may start: the readings of it that start some name, in `clitic_variants` order
+/// (no other reading can be a name's first word), and the longest of those names (0: none,
+/// most words).
+struct Head {
+    longest: usize,
+    readings: Vec<String>,
+}
+
+/// `clitic_variants`: the token, then its readings without proclitics, longest first (a stable
+/// sort, as Python's `sorted(..., key=len, reverse=True)`).
+fn clitic_variants(token: &str) -> Vec<String> {
+    let chars: Vec<char> = token.chars().collect();
+    let n = chars.len();
+    let mut out: Vec<Vec<char>> = vec![chars.clone()];
+    let mut add = |candidate: Vec<char>| {
+        if candidate.len() >= MIN_VARIANT && !out.contains(&candidate) {
+            out.push(candidate);
+        }
+    };
+    let starts_with = |at: usize, what: &[char]| chars.get(at..at + what.len()) == Some(what);
+    let conj = chars.first().is_some_and(|c| CONJ.contains(c));
+    for i in if conj { 0..2 } else { 0..1 } {
+        if i == 1 {
+            add(chars[1..].to_vec());
+        }
+        if starts_with(i, &['ل', 'ل']) && n >= i + 2 + MIN_VARIANT {
+            add(std::iter::once('ا')
+                .chain(chars[i + 1..].iter().copied())
+                .collect());
+            add(chars[i + 2..].to_vec());
+            continue;
+        }
+        let mut j = i;
+        if chars.get(i).is_some_and(|c| PREP.contains(c)) {
+            j = i + 1;
+            add(chars[j..].to_vec());
+        }
+        if starts_with(j, &['ا', 'ل']) {
+            add(chars[j + 2..].to_vec());
+        }
+    }
+    out.sort_by_key(|c| std::cmp::Reverse(c.len()));
+    out.into_iter().map(|c| c.into_iter().collect()).collect()
+}
+
+fn check_word(word: &str) -> PyResult<()> {
+    if word.contains(SEP) {
+        return Err(PyValueError::new_err(format!(
+            "name word {word:?} holds a NUL"
+        )));
+    }
+    Ok(())
+}
+
+#[pymethods]
+impl Names {
+    #[new]
+    fn new(keys: Vec<(Vec<String>, usize)>) -> PyResult<Self> {
+        let mut index = Map::default();
+        let mut first = Map::default();
+        for (words, entry) in keys {
+            let Some(head) = words.first() else {
+                return Err(PyValueError::new_err("a name without words"));
+            };
+            for word in &words {
+                check_word(word)?;
+            }
+            let longest = first.entry(head.clone()).or_insert(0);
+            *longest = (*longest).max(words.len());
+            index.insert(words.join(&SEP.to_string()), entry);
+        }
+        Ok(Names {
+            index,
+            first,
+            heads: Map::default(),
+        })
+    }
+
+    /// `(entry, start, end, reading)` of each match over `norms` (see `Gazetteer.match`):
+    /// `reading` is the clitic variant of the first token that the name starts with.
+    fn scan(
+        &mut self,
+        norms: Vec<PyBackedStr>,
+        breaks: Vec<bool>,
+    ) -> PyResult<Vec<(usize, usize, usize, String)>> {
+        let n = norms.len();
+        if breaks.len() != n {
+            return Err(PyValueError::new_err(format!(
+                "{} breaks for {n} tokens",
+                breaks.len()
+            )));
+        }
+        if self.heads.len() + n >= HEADS_CACHE {
+            self.heads.clear();
+        }
+        for norm in &norms {
+            if !self.heads.contains_key(&**norm) {
+                let head = self.head(norm);
+                self.heads.insert(norm.to_string(), head);
+            }
+        }
+        let heads = &self.heads;
+        let longest: Vec<usize> = norms.iter().map(|norm| heads[&**norm].longest).collect();
+        let mut out = Vec::new();
+        let mut end = 0; // first token not inside a match yet
+        for i in 0..n {
+            if i < end || longest[i] == 0 {
+                continue;
+            }
+            let mut span = 1;
+            while span < longest[i] && i + span < n && !breaks[i + span] {
+                span += 1;
+            }
+            if let Some(found) = self.longest_at(&norms, i, span) {
+                end = found.2;
+                out.push(found);
+            }
+        }
+        Ok(out)
+    }
+}
+
+impl Names {
+    fn head(&self, norm: &str) -> Head {
+        let mut longest = 0;
+        let mut readings = Vec::new();
+        for v in clitic_variants(norm) {
+            if let Some(&most) = self.first.get(&v) {
+                longest = longest.max(most);
+                readings.push(v);
+            }
+        }
+        Head { longest, readings }
+    }
+
+    /// The longest name (at most `span` tokens) starting at token `i`, trying its readings in
+    /// order for each length; one key buffer serves every lookup.
+    fn longest_at(
+        &self,
+        norms: &[PyBackedStr],
+        i: usize,
+        span: usize,
+    ) -> Option<(usize, usize, usize, String)> {
+        let readings = &self.heads[&*norms[i]].readings;
+        // the following words, each behind SEP; `cuts[k]`: where the first k of them end
+        let mut tail = String::new();
+        let mut cuts = vec![0];
+        for word in &norms[i + 1..i + span] {
+            tail.push(SEP);
+            tail.push_str(word);
+            cuts.push(tail.len());
+        }
+        let mut key = String::new();
+        for length in (1..=span).rev() {
+            for v in readings {
+                key.clear();
+                key.push_str(v);
+                key.push_str(&tail[..cuts[length - 1]]);
+                if let Some(&entry) = self.index.get(&key) {
+                    return Some((entry, i, i + length, v.clone()));
+                }
+            }
+        }
+        None
+    }
+}
