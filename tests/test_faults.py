@@ -118,9 +118,15 @@ def test_broker_restart_mid_stream_loses_nothing(pipeline: Pipeline, tmp_path: P
     expected = corpus_slice(tmp_path / "slice.jsonl", 2 * SLICE, SLICE)
     pipeline.worker()
     _ready(pipeline, 1)
-    # Slower than the others, so the replay is still sending when the broker goes away.
-    producer = pipeline.replay(tmp_path / "slice.jsonl", RATE / 4)
-    _mid_stream(pipeline)
+    # The broker goes away once a sixth of the slice is published, with ~50 s of sending left at
+    # this rate: the replay is still sending when the broker is gone, however long stopping it
+    # takes on a loaded box. (Waiting on what was indexed instead let a starved worker see a
+    # third of the slice only after the replay had ended: nothing was left to spool.)
+    producer = pipeline.replay(tmp_path / "slice.jsonl", RATE / 10)
+    raw = pipeline.settings.topic_raw
+    wait_until(
+        lambda: len(pipeline.topic_keys(raw)) >= SLICE // 6, DONE_TIMEOUT_S, "publishing", pipeline
+    )
 
     stack.stop_service(pipeline.settings, stack.KAFKA, progress=lambda _m: None)
     try:
