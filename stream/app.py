@@ -73,10 +73,6 @@ CLUSTER_ENTRIES_EXPIRED = Counter(
     "rasad_stream_cluster_articles_expired", "Articles forgotten by the clustering window."
 )
 
-# How often cluster state that left the window is dropped: a sweep walks the whole state, and
-# entries past the window's span are already ignored on read, so hourly only bounds memory (at
-# most stream_cluster_max_articles plus an hour of articles are held).
-CLUSTER_EXPIRY_INTERVAL_S = 3600.0
 # Raw messages per enrichment batch (taken unacked, acked one by one as each is sent), and the
 # longest the first one waits for the rest: 100 is ~0.5 s of enrichment, so a shutdown waits
 # little for the batch in hand; 0.05 s is nothing next to the freshness budget (seconds).
@@ -204,7 +200,7 @@ def _decode(value: object, model: type[A]) -> A:
     return model.from_json(value)
 
 
-@app.timer(interval=CLUSTER_EXPIRY_INTERVAL_S)  # type: ignore[untyped-decorator]  # Faust's typing
+@app.timer(interval=settings.stream_cluster_sweep_s)  # type: ignore[untyped-decorator]  # Faust's typing
 async def expire_clusters() -> None:
     """Forget articles that left the window; the leader also deletes their table records (the
     table is global, so one deleter is enough)."""

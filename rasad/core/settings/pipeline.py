@@ -130,8 +130,15 @@ class PipelineSettings(BaseModel):
     stream_cluster_max_articles: int = Field(
         200_000,
         ge=1,
-        description="Articles the clustering window keeps at most (~10 KB each in memory); "
-        "the oldest leave first, at the hourly sweep.",
+        description="Articles the clustering window keeps at most (~6-10 KB each in memory); "
+        "the oldest leave first, at the next sweep.",
+    )
+    stream_cluster_sweep_s: float = Field(
+        3600.0,
+        gt=0,
+        description="Seconds between sweeps of the clustering window: at most "
+        "stream_cluster_max_articles plus this long's articles are held. A sweep walks the "
+        "whole window, and articles past its span are ignored on read before they are swept.",
     )
     stream_enrich_max_chars: int = Field(
         200_000,
