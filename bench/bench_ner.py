@@ -34,7 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from ner_news import BEFORE, report_beside, score_items
 
-import stream.enrich.entities.extract as entities_module
+import stream.enrich.entities.spans as spans_module
 from stream.enrich.entities.crf import MODEL_PATH, CrfTagger, default_clusters
 from stream.enrich.entities.extract import extract_entities, find_spans
 from stream.enrich.entities.gazetteer import default_gazetteer
@@ -65,7 +65,7 @@ def spans_to_gold(sent: Sentence, spans: list[tuple[int, int, str]]) -> list[str
 
 
 def quality(split: str) -> None:
-    gaz, tagger = entities_module._resources()
+    gaz, tagger = spans_module.resources()  # type: ignore[attr-defined]
     test = read_conll(ANERCORP / f"{split}_data.txt")
     gold, full, gaz_only, crf_only = [], [], [], []
     for sent in test:
@@ -81,15 +81,15 @@ def quality(split: str) -> None:
     # ANERcorp's annotators leave bodies named by common words untagged ("وزارة الخارجية",
     # "البرلمان"; docs/annotation.md 1.9): the extractor under its conventions runs without the
     # shape patterns. Printed beside the extractor as it runs, never instead of it.
-    shapes = entities_module.shape_names  # type: ignore[attr-defined]
-    entities_module.shape_names = lambda *_: []  # type: ignore[attr-defined]
+    shapes = spans_module.shape_names  # type: ignore[attr-defined]
+    spans_module.shape_names = lambda *_: []  # type: ignore[attr-defined]
     try:
         conventions = [
             spans_to_gold(sent, [(s.start, s.end, s.type) for s in find_spans(sent.text)])
             for sent in test
         ]
     finally:
-        entities_module.shape_names = shapes  # type: ignore[attr-defined]
+        spans_module.shape_names = shapes  # type: ignore[attr-defined]
     for title, pred in (
         ("extractor", full),
         ("extractor without shape patterns (ANERcorp's conventions)", conventions),
@@ -196,7 +196,7 @@ def main() -> None:
     if args.model != MODEL_PATH:
         gaz = default_gazetteer()
         tagger = CrfTagger(args.model, gaz, default_clusters())
-        entities_module._resources = lambda: (gaz, tagger)  # type: ignore[assignment]
+        spans_module.resources = lambda: (gaz, tagger)  # type: ignore[attr-defined,assignment]
     if not args.skip_quality:
         news_quality(args.split)
         quality(args.split)

@@ -182,11 +182,11 @@ def test_tagging_from_cached_scores_matches_crfsuite_on_anercorp_dev() -> None:
 
     from stream.enrich.entities.crf import MODEL_PATH
     from stream.enrich.entities.crf_features import sequence_features
-    from stream.enrich.entities.extract import _resources
+    from stream.enrich.entities.resources import resources
     from stream.enrich.normalize import token_breaks, tokenize
     from stream.training.train_ner import ANERCORP, read_conll
 
-    gaz, tagger = _resources()
+    gaz, tagger = resources()
     reference = pycrfsuite.Tagger()
     reference.open(str(MODEL_PATH))
     for sent in read_conll(ANERCORP / "dev_data.txt")[:150]:
@@ -201,11 +201,11 @@ def test_tagging_from_cached_scores_matches_crfsuite_on_anercorp_dev() -> None:
 def test_precomputed_word_scores_are_those_of_first_sight() -> None:
     """Scores precomputed in a batch (the worker's warm-up) are bit for bit a word's scores."""
     from stream.enrich.entities.crf import MODEL_PATH, CrfTagger, default_clusters
-    from stream.enrich.entities.extract import _resources
+    from stream.enrich.entities.resources import resources
     from stream.enrich.normalize import tokenize
     from stream.training.train_ner import ANERCORP, read_conll
 
-    gaz, _tagger = _resources()
+    gaz, _tagger = resources()
     words = list(default_clusters())[:2000]
     words += [t.norm for s in read_conll(ANERCORP / "dev_data.txt")[:150] for t in tokenize(s.text)]
     batch, lazy = (CrfTagger(MODEL_PATH, gaz, default_clusters()) for _ in range(2))
@@ -222,9 +222,9 @@ def test_a_batch_of_word_scores_is_each_words_weights_added_one_by_one() -> None
     import numpy as np
 
     from stream.enrich.entities.crf import default_clusters
-    from stream.enrich.entities.extract import _resources
+    from stream.enrich.entities.resources import resources
 
-    _gaz, tagger = _resources()
+    _gaz, tagger = resources()
     lists = [ids for w in list(default_clusters())[:500] for ids in tagger._word_ids(w)]
     weights = tagger._weights._matrix
     for ids, scores in zip(lists, tagger._weights.score_ids(lists), strict=True):
@@ -238,11 +238,11 @@ def test_attribute_ids_of_a_word_are_those_of_its_spelled_out_features() -> None
     """New words are scored from attribute ids found part by part; they are the ids of the
     feature strings, in the same order (which the bit-exact sums depend on)."""
     from stream.enrich.entities.crf import default_clusters
-    from stream.enrich.entities.extract import _resources
+    from stream.enrich.entities.resources import resources
     from stream.enrich.normalize import tokenize
     from stream.training.train_ner import ANERCORP, read_conll
 
-    _gaz, tagger = _resources()
+    _gaz, tagger = resources()
     index = tagger._weights.attribute_ids
     words = [*list(default_clusters())[:3000], "١٢٣", "2018", "abc1", "ول", "للامم", "وبالعقوبات"]
     words += [t.norm for s in read_conll(ANERCORP / "dev_data.txt")[:150] for t in tokenize(s.text)]

@@ -9,7 +9,7 @@ import pytest
 
 from stream.enrich.entities.crf import MODEL_PATH
 from stream.enrich.entities.crf_features import sequence_features
-from stream.enrich.entities.extract import _resources
+from stream.enrich.entities.resources import resources
 from stream.enrich.normalize import scan, scan_breaks
 from tests.shared_data import corpus_texts
 
@@ -20,7 +20,7 @@ _EVERY = 60
 def test_corpus_articles_get_crfsuites_own_labels() -> None:
     """The labels of the entities Rasad reports: the compiled core's, on every text of the
     sampled articles, are those CRFsuite gives the spelled-out features of the training code."""
-    gaz, tagger = _resources()
+    gaz, tagger = resources()
     reference = pycrfsuite.Tagger()
     reference.open(str(MODEL_PATH))
     texts = named = 0
@@ -38,13 +38,13 @@ def test_corpus_articles_get_crfsuites_own_labels() -> None:
 
 
 def test_a_table_of_the_wrong_shape_is_refused() -> None:
-    _gaz, tagger = _resources()
+    _gaz, tagger = resources()
     with pytest.raises(ValueError, match=r"expected \(words, 5, 7\)"):
         tagger._chain.tag(np.zeros((4, 5, 6)), [0, 1], [False, False], [])
 
 
 def test_rows_breaks_and_matches_outside_the_sentence_are_refused() -> None:
-    _gaz, tagger = _resources()
+    _gaz, tagger = resources()
     table = np.zeros((4, 5, 7))
     with pytest.raises(ValueError, match="row 4 of a 4-row table"):
         tagger._chain.tag(table, [0, 4], [False, False], [])

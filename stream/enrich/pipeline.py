@@ -21,7 +21,7 @@ from rasad.core.article import (
     limit_text,
 )
 from stream.enrich.cluster import StoryClusters
-from stream.enrich.entities.extract import precompute_vocabulary
+from stream.enrich.entities.resources import precompute_vocabulary
 from stream.enrich.language import identify_language
 from stream.enrich.long_text import extract_long
 from stream.enrich.topics.combined import tag_topics

@@ -5,7 +5,7 @@ IOB2 PERS/LOC/ORG/MISC; PERS becomes PER and MISC is dropped), re-tokenizes ever
 with the runtime tokenizer so training and tagging see exactly the same tokens and features,
 trains on train, reports entity-level P/R/F1 on dev (and test with ``--test``) and writes
 ``stream/data/ner-crf.crfsuite`` with, beside it, ``ner-crf-known-names.tsv``: the gazetteer
-names its training text contains (see stream.enrich.entities.extract._combine). Word-cluster
+names its training text contains (see stream.enrich.entities.spans._combine). Word-cluster
 features come from ``stream/data/word-clusters.tsv`` (``python -m stream.training.train_clusters``).
 Deterministic: same data and parameters, same model. The shipped model (issue 17):
 ``--with-dev --news 3``: ANERcorp train+dev plus the project's labelled news train split
@@ -177,7 +177,7 @@ def _iter_xy(
 def write_known_names(sentences: Sequence[Sentence], gaz: Gazetteer, model: Path) -> None:
     """Write beside ``model`` the gazetteer names that its training text contains, sorted: the
     extractor trusts the model's "O" on such a name (see
-    stream.enrich.entities.extract._combine)."""
+    stream.enrich.entities.spans._combine)."""
     known: set[tuple[str, ...]] = set()
     for sent in sentences:
         tokens = tokenize(sent.text)

@@ -120,7 +120,7 @@ class CrfTagger:
         tagger = pycrfsuite.Tagger()
         tagger.open(str(model))
         # Gazetteer names the model's training text holds: its "O" on them is informed (see
-        # stream.enrich.entities.extract._combine).
+        # stream.enrich.entities.spans._combine).
         self.known = load_known_names(model)
         self._weights = weights = Weights(tagger)
         self.cache = FeatureCache(gazetteer, clusters)
