@@ -29,31 +29,24 @@ from stream.training.agreement import (
     topic_agreement,
     topics_sample,
 )
-from stream.training.labels import LABELS_DIR, label_rows
 
 
 def coverage(name: str, sample: DoubleAnnotated, keep: set[str] | None) -> None:
-    first = Counter(row["annotator"] for row in label_rows(LABELS_DIR / f"{name}.jsonl"))
-    twice = Counter(a["annotator"] for a, _ in sample.pairs)
     print(
         f"{name}: {len(sample.pairs)} of {sample.first_items} items labelled twice "
         f"({sample.share:.1%})"
     )
-    for annotator in sorted(first):
+    for annotator, batch in sample.coverage_by_batch().items():
         if keep is None or annotator in keep:
-            share = twice[annotator] / first[annotator]
             print(
-                f"  first annotator {annotator}: {twice[annotator]} of {first[annotator]} "
-                f"({share:.1%})"
+                f"  first annotator {annotator}: {batch.twice} of {batch.items} ({batch.share:.1%})"
             )
 
 
 def kept(sample: DoubleAnnotated, keep: set[str] | None) -> DoubleAnnotated:
     if keep is None:
         return sample
-    return DoubleAnnotated(
-        [p for p in sample.pairs if p[0]["annotator"] in keep], sample.first_items
-    )
+    return DoubleAnnotated([p for p in sample.pairs if p[0]["annotator"] in keep], sample.batches)
 
 
 def main() -> None:

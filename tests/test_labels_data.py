@@ -8,6 +8,7 @@ from collections import Counter
 import pytest
 
 from stream.enrich.topics.taxonomy import default_taxonomy
+from stream.training.agreement import BatchCoverage, DoubleAnnotated, entities_sample, topics_sample
 from stream.training.labels import (
     LABELS_DIR,
     EntityItem,
@@ -39,15 +40,14 @@ def test_every_topic_item_decides_known_tags_and_every_tag_has_25_positives(
     assert {tag: positives[tag] for tag in tags if positives[tag] < 25} == {}
 
 
-def under_a_tenth(first_annotator: dict[str, str], twice: list[str]) -> dict[str, int]:
-    """First annotators (batches) with some, but under 10%, of their items labelled twice.
+def under_a_tenth(sample: DoubleAnnotated) -> dict[str, BatchCoverage]:
+    """Batches (first annotators) with some, but under 10%, of their items labelled twice.
 
     A batch is sampled after it lands, by someone who is not its annotator, so a batch with no
     second item yet is not counted here; bench/bench_agreement.py prints every batch's coverage.
     """
-    size = Counter(first_annotator.values())
-    sampled = Counter(first_annotator[i] for i in twice)
-    return {a: n for a, n in sampled.items() if n < size[a] / 10}
+    batches = sample.coverage_by_batch()
+    return {a: b for a, b in batches.items() if b.twice > 0 and b.twice < b.items / 10}
 
 
 def test_a_tenth_of_each_topic_batch_is_labelled_again_by_another_annotator(
@@ -59,7 +59,7 @@ def test_a_tenth_of_each_topic_batch_is_labelled_again_by_another_annotator(
     tags = {spec.name for spec in default_taxonomy().tags}
     ids = [s.source.id for s in second]
     assert len(set(ids)) == len(ids)
-    assert under_a_tenth({t.source.id: t.annotator for t in topics}, ids) == {}
+    assert under_a_tenth(topics_sample()) == {}
     for item in second:
         original = first[item.source.id]
         assert (item.source, item.split, item.drawn) == (
@@ -78,7 +78,7 @@ def test_a_tenth_of_each_entity_batch_is_labelled_again_by_another_annotator(
     first = {e.source.id: e for e in entities}
     ids = [s.source.id for s in second]
     assert len(set(ids)) == len(ids)
-    assert under_a_tenth({e.source.id: e.annotator for e in entities}, ids) == {}
+    assert under_a_tenth(entities_sample()) == {}
     for item in second:
         original = first[item.source.id]
         assert (item.text, item.split) == (original.text, original.split)

@@ -31,16 +31,38 @@ class TagAgreement:
 
 
 @dataclass(frozen=True, slots=True)
+class BatchCoverage:
+    """One first annotator's batch: its items, and how many of them are labelled twice."""
+
+    items: int
+    twice: int
+
+    @property
+    def share(self) -> float:
+        return self.twice / self.items
+
+
+@dataclass(frozen=True, slots=True)
 class DoubleAnnotated:
-    """The second file's rows with the first file's row of the same id, and how much of the
-    first file the sample covers."""
+    """The second file's rows with the first file's row of the same id, and the first file's
+    items per first annotator (a batch is one annotator's items)."""
 
     pairs: list[tuple[dict[str, Any], dict[str, Any]]]
-    first_items: int
+    batches: Mapping[str, int]
+
+    @property
+    def first_items(self) -> int:
+        return sum(self.batches.values())
 
     @property
     def share(self) -> float:
         return len(self.pairs) / self.first_items if self.first_items else 0.0
+
+    def coverage_by_batch(self) -> dict[str, BatchCoverage]:
+        """Each first annotator's batch, by annotator id, with how much of it the sample holds
+        (docs/annotation.md 3.6: a tenth of each batch is labelled again)."""
+        twice = Counter(first["annotator"] for first, _ in self.pairs)
+        return {a: BatchCoverage(n, twice[a]) for a, n in sorted(self.batches.items())}
 
 
 def cohen_kappa(first: Sequence[bool], second: Sequence[bool]) -> float:
@@ -70,7 +92,7 @@ def paired(first_path: Path, second_path: Path) -> DoubleAnnotated:
         if original["annotator"] == row["annotator"]:
             raise LabelDataError(f"{second_path.name}: {row['id']} has its first annotator")
         pairs.append((original, row))
-    return DoubleAnnotated(pairs, len(first))
+    return DoubleAnnotated(pairs, Counter(row["annotator"] for row in first.values()))
 
 
 def topic_agreement(
