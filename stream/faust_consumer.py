@@ -1,5 +1,5 @@
 """The worker's Kafka consumer: Faust's aiokafka consumer, with two fixes to where a rebalanced
-partition resumes and one to pausing a partition.
+partition resumes, one to pausing a partition and one to skipped offsets.
 
 After every rebalance Faust seeks each assigned partition back to the group's committed offset,
 so messages it fetched but dropped while the rebalance suspended the flow are read again. A
@@ -34,6 +34,13 @@ fetch leaves the partition out. A buffer that drains while its partition is paus
 paused. A resume is Faust's own: it takes the partition back even if its stream buffer was
 marked full (the buffer then grows past its size until the agent drains it), because a stale
 mark left from before a rebalance would otherwise keep the partition out of every fetch.
+
+Skipped offsets (a gap: records retention deleted while the group was away, so a partition
+resumes past its committed offset): Faust's drain marks them done (``_add_gap``) up to and
+including the offset of the message it is about to deliver, which then counts as done before it
+is processed. Acked in offset order, as one agent instance acks, that made no difference; with
+``RASAD_STREAM_AGENT_CONCURRENCY`` above 1, a later message acked first let a commit pass it, and
+it was lost if the worker stopped before enriching it. Here a gap ends before that message.
 """
 
 from __future__ import annotations
@@ -47,8 +54,8 @@ from faust.types import TP
 
 class CommittedOrEarliestConsumer(aiokafka_driver.Consumer):
     """Seeks a stream partition without a committed offset to its beginning after a rebalance,
-    with the fetcher stopped until the flow resumes, and pauses a partition without dropping
-    the records a drain under way holds."""
+    with the fetcher stopped until the flow resumes, pauses a partition without dropping the
+    records a drain under way holds, and counts only skipped offsets as done."""
 
     async def perform_seek(self) -> None:
         # Every caller resumes the flow afterwards (Faust's recovery, right after it empties the
@@ -79,6 +86,11 @@ class CommittedOrEarliestConsumer(aiokafka_driver.Consumer):
             self._buffered_partitions.discard(tp)  # resume_partitions takes it back
         else:
             super().on_buffer_drop(tp)
+
+    async def _add_gap(self, tp: TP, offset_from: int, offset_to: int) -> None:
+        # Faust's drain calls this with the offset of the message it delivers next as the
+        # (inclusive) end; that message is acked when it is processed, like any other.
+        await super()._add_gap(tp, offset_from, offset_to - 1)
 
 
 class Transport(aiokafka_driver.Transport):
