@@ -216,40 +216,33 @@ def test_precomputed_word_scores_are_those_of_first_sight() -> None:
         assert batch._table[row].tobytes() == lazy._table[first_sight].tobytes()
 
 
-def test_a_batch_of_word_scores_is_each_words_weights_added_one_by_one() -> None:
-    """Scoring words in one padded batch adds each word's attribute weights from zero in
-    feature order, as CRFsuite does: bit for bit, whatever the other words' lengths."""
+def test_a_words_rows_are_its_spelled_out_features_weights_added_one_by_one() -> None:
+    """New words are scored by the compiled scorer (native/src/words.rs): each of its rows (own,
+    then as neighbour at -1, +1, -2, +2) is the weights of the training code's feature strings
+    for that role, added from zero in feature order as CRFsuite adds them: bit for bit."""
     import numpy as np
 
-    from stream.enrich.entities.crf import default_clusters
+    from stream.enrich.entities.crf import MODEL_PATH, CrfTagger, default_clusters
     from stream.enrich.entities.resources import resources
-
-    _gaz, tagger = resources()
-    lists = [ids for w in list(default_clusters())[:500] for ids in tagger._word_ids(w)]
-    weights = tagger._weights._matrix
-    for ids, scores in zip(lists, tagger._weights.score_ids(lists), strict=True):
-        expected = np.zeros(weights.shape[1])
-        for i in ids:
-            expected = expected + weights[i]
-        assert scores.tobytes() == expected.tobytes()
-
-
-def test_attribute_ids_of_a_word_are_those_of_its_spelled_out_features() -> None:
-    """New words are scored from attribute ids found part by part; they are the ids of the
-    feature strings, in the same order (which the bit-exact sums depend on)."""
-    from stream.enrich.entities.crf import default_clusters
-    from stream.enrich.entities.resources import resources
-    from stream.enrich.normalize import tokenize
+    from stream.enrich.normalize import scan, tokenize
     from stream.training.train_ner import ANERCORP, read_conll
+    from tests.shared_data import corpus_texts
 
-    _gaz, tagger = resources()
-    index = tagger._weights.attribute_ids
+    gaz, _tagger = resources()
+    tagger = CrfTagger(MODEL_PATH, gaz, default_clusters())  # its own table: every word new
+    index, weights = tagger._weights.attribute_ids, tagger._weights.matrix
     words = [*list(default_clusters())[:3000], "١٢٣", "2018", "abc1", "ول", "للامم", "وبالعقوبات"]
     words += [t.norm for s in read_conll(ANERCORP / "dev_data.txt")[:150] for t in tokenize(s.text)]
-    for w in words:
+    words += [w for _, text in corpus_texts(100) for w in scan(text)[1]]
+    words = list(dict.fromkeys(words))
+    for w, row in zip(words, tagger.rows(words), strict=True):
         spelled = (tagger.cache.own(w), *tagger.cache.ctx(w))
-        expected = tuple([index[f] for f in feats if f in index] for feats in spelled)
-        assert tagger._word_ids(w) == expected, w
+        for role, feats in enumerate(spelled):
+            expected = np.zeros(weights.shape[1])
+            for f in feats:
+                if f in index:
+                    expected = expected + weights[index[f]]
+            assert tagger._table[row, role].tobytes() == expected.tobytes(), (w, role)
 
 
 def test_word_cluster_errors_name_file_and_line(tmp_path: Path) -> None:

@@ -34,6 +34,8 @@ from functools import lru_cache
 from itertools import accumulate, compress
 from typing import cast
 
+from entities_native import clitic_variants as native_clitic_variants
+
 __all__ = [
     "Token",
     "article_stem",
@@ -113,11 +115,9 @@ _WORD_SPLIT_NO_UNDERSCORE = re.compile(
     r"([^\W_][\w\u0610-\u061a\u064b-\u065f\u0670\u0640\u06d6-\u06ed\u200c\u200d]*)"
 )
 
+# Proclitics of article_stem (clitic_variants strips the same ones, in clitics.rs).
 _CONJ = ("و", "ف")
 _PREP = ("ب", "ل", "ك")
-# A stripped reading must keep at least this many letters: two-letter names exist (قم, Qom),
-# one-letter stems are never names.
-_MIN_VARIANT = 2
 # The article is stripped for ``Token.stem`` only when three letters remain ("الله" stays).
 _MIN_STEM = 3
 
@@ -289,25 +289,8 @@ def clitic_variants(norm_token: str) -> tuple[str, ...]:
     """Readings of a normalized token with proclitics stripped, least-stripped first (the token
     itself) and most-stripped last, e.g. "وبطهران" -> ("وبطهران", "بطهران", "طهران") and
     "للامم" -> ("للامم", "الامم", "امم"). The preposition ل before the article drops the
-    article's alef (ل + الامم = للامم), so its article-bearing reading is restored."""
-    out: list[str] = [norm_token]
-    n = len(norm_token)
+    article's alef (ل + الامم = للامم), so its article-bearing reading is restored.
 
-    def add(candidate: str) -> None:
-        if len(candidate) >= _MIN_VARIANT and candidate not in out:
-            out.append(candidate)
-
-    for i in (0, 1) if norm_token[:1] in _CONJ else (0,):
-        if i:
-            add(norm_token[1:])
-        if norm_token[i : i + 2] == "لل" and n - i - 2 >= _MIN_VARIANT:
-            add("ا" + norm_token[i + 1 :])
-            add(norm_token[i + 2 :])
-            continue
-        j = i
-        if norm_token[i : i + 1] in _PREP:
-            j = i + 1
-            add(norm_token[j:])
-        if norm_token[j : j + 2] == "ال":
-            add(norm_token[j + 2 :])
-    return tuple(sorted(out, key=len, reverse=True))
+    One implementation (``stream/enrich/entities/native/src/clitics.rs``) serves this and the
+    compiled name scan and word scorer, which read words the same way."""
+    return native_clitic_variants(norm_token)

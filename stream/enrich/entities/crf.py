@@ -13,8 +13,9 @@ The same :func:`sequence_features` serves training (``python -m stream.training.
 and the reference tagging (CRFsuite's own); :class:`CrfTagger` finds exactly the same labels, but
 sums each word's feature weights once per distinct word (see
 :mod:`stream.enrich.entities.crf_weights`), and the compiled core
-(``stream/enrich/entities/native``) adds a sentence's rows and decodes them, whatever the number
-of features.
+(``stream/enrich/entities/native``) spells out and scores a word's features the first time it is
+seen (``words.rs``, the features of :class:`FeatureCache`), adds a sentence's rows and decodes
+them, whatever the number of features.
 """
 
 from __future__ import annotations
@@ -25,9 +26,8 @@ from pathlib import Path
 
 import numpy as np
 import pycrfsuite
-from entities_native import Chain
+from entities_native import Chain, Scorer
 
-from stream.enrich.entities.crf_attrs import AttributeIds, WordIds
 from stream.enrich.entities.crf_features import (
     CACHE_WORDS,
     Clusters,
@@ -36,6 +36,7 @@ from stream.enrich.entities.crf_features import (
 )
 from stream.enrich.entities.crf_weights import ROLES, Vec, Weights
 from stream.enrich.entities.gazetteer import Gazetteer, Match
+from stream.enrich.entities.triggers import trigger_classes
 
 __all__ = [
     "CLUSTERS_PATH",
@@ -56,8 +57,6 @@ CLUSTERS_PATH = Path(__file__).resolve().parents[2] / "data" / "word-clusters.ts
 _PINNED_WORDS = CACHE_WORDS // 2
 # Entity types of gazetteer matches, in the order the compiled core is given their weights.
 _TYPES = ("PER", "ORG", "LOC")
-# Words scored per batch when precomputing: one gather of ~300k weight rows, ~20 MB at a time.
-_SCORE_CHUNK = 4096
 
 
 class ClusterDataError(ValueError):
@@ -124,7 +123,12 @@ class CrfTagger:
         self.known = load_known_names(model)
         self._weights = weights = Weights(tagger)
         self.cache = FeatureCache(gazetteer, clusters)
-        self._attrs = AttributeIds(weights.attribute_ids)
+        self._scorer = Scorer(
+            weights.matrix,
+            weights.attribute_ids,
+            dict(clusters),
+            {word: list(types) for word, types in gazetteer.word_types.items()},
+        )
         self.labels = weights.labels
 
         def score(name: str) -> list[float]:
@@ -153,35 +157,16 @@ class CrfTagger:
         pinned = dict.fromkeys([*self._pinned, *words])
         if len(pinned) > _PINNED_WORDS:
             raise ValueError(f"{len(pinned)} words to keep scored; at most {_PINNED_WORDS}")
-        new = [w for w in pinned if w not in self._rows]
-        for at in range(0, len(new), _SCORE_CHUNK):
-            self._add_rows(new[at : at + _SCORE_CHUNK])
+        self._add_rows([w for w in pinned if w not in self._rows])
         self._pinned = list(pinned)
 
     def _add_rows(self, words: Sequence[str]) -> None:
-        """Score distinct ``words`` that have no row yet, in one batch: one gather for all
-        their feature lists costs far less than one per word (numpy's per-call overhead)."""
+        """Score distinct ``words`` that have no row yet, in one call of the compiled scorer
+        (``native/src/words.rs``), given each word's shape and trigger classes."""
         first = len(self._rows)
         self._reserve(first + len(words))
-        roles = [self._word_ids(w) for w in words]
-        rows = self._table[first : first + len(words)]
-        # A word's own features are ~3x its neighbour features: scored apart, the short lists
-        # are not padded to the long ones' width.
-        rows[:, 0] = self._weights.score_ids([r[0] for r in roles])
-        near = self._weights.score_ids([ids for r in roles for ids in r[1:]])
-        rows[:, 1:] = near.reshape(len(words), ROLES - 1, -1)
+        self._scorer.fill(self._table, first, [(w, shape(w), trigger_classes(w)) for w in words])
         self._rows.update(zip(words, range(first, first + len(words)), strict=True))
-
-    def _word_ids(self, norm: str) -> WordIds:
-        """The attribute ids of :meth:`FeatureCache.own` and :meth:`FeatureCache.ctx` of
-        ``norm``, found without spelling out the features (see
-        :mod:`stream.enrich.entities.crf_attrs`)."""
-        cache = self.cache  # a tagger's cache withholds no word's identity (no ``rare``)
-        facts = cache._facts(norm)
-        bare = facts.variants[-1]
-        marks = (facts.gaz_types, facts.triggers, facts.nisba)
-        bare_cluster = cache.clusters.get(bare)
-        return self._attrs.word(norm, bare, shape(norm), facts.cluster, bare_cluster, marks)
 
     def _reserve(self, rows: int) -> None:
         size = len(self._table)

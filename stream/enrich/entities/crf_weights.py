@@ -78,6 +78,11 @@ class Weights:
         return self.score_ids([list(filter(None, map(get, attrs))) for attrs in lists])
 
     @property
+    def matrix(self) -> Vec:
+        """Every attribute's weights (attributes + 1 rows, labels columns), row 0 all zeros."""
+        return self._matrix
+
+    @property
     def attribute_ids(self) -> dict[str, int]:
         """Each attribute's row of the weight matrix (from 1), for :meth:`score_ids`."""
         return self._index

@@ -1,5 +1,5 @@
-# The compiled core's interface (src/lib.rs, src/names.rs), for mypy.
-from collections.abc import Sequence
+# The compiled core's interface (src/lib.rs, names.rs, words.rs, clitics.rs), for mypy.
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import numpy.typing as npt
@@ -25,3 +25,20 @@ class Names:
     def scan(
         self, norms: Sequence[str], breaks: Sequence[bool]
     ) -> list[tuple[int, int, int, str]]: ...
+
+class Scorer:
+    def __init__(
+        self,
+        weights: npt.NDArray[np.float64],
+        index: Mapping[str, int],
+        clusters: Mapping[str, tuple[str, str, str]],
+        word_types: Mapping[str, Sequence[str]],
+    ) -> None: ...
+    def fill(
+        self,
+        table: npt.NDArray[np.float64],
+        first: int,
+        words: Sequence[tuple[str, str, Sequence[str]]],
+    ) -> None: ...
+
+def clitic_variants(token: str) -> tuple[str, ...]: ...

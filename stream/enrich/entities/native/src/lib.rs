@@ -1,23 +1,27 @@
 //! The per-sentence core of Rasad's CRF tagger (`stream/enrich/entities/crf.py`), compiled.
 //!
-//! Python keeps what depends on words: each distinct word's score rows (its own features and its
-//! features as a neighbour at -1, +1, -2, +2), summed once per word from the model's weights into
-//! a table. Here, per sentence: the table rows of its tokens become state scores (neighbour rows,
+//! Each distinct word's score rows (its own features and its features as a neighbour at -1, +1,
+//! -2, +2) are summed once per word from the model's weights into a table (`words`, the
+//! `Scorer`). Here, per sentence: the table rows of its tokens become state scores (neighbour rows,
 //! sentence ends, punctuation breaks and gazetteer matches added in the order of
 //! `crf_features.sequence_features`, so the scores are bit for bit the same), then the best label
 //! sequence is found by Viterbi with CRFsuite's own tie-breaking (the first best previous label,
 //! the first best last label), over the transition weights read from the model file.
 //!
-//! `names` is the gazetteer's name scan, which finds the matches the tagger is given.
+//! `names` is the gazetteer's name scan, which finds the matches the tagger is given; `clitics`
+//! the proclitic readings of a word both read (and Python's `normalize.clitic_variants` too).
 
+mod clitics;
+mod fx;
 mod names;
+mod words;
 
 use pyo3::buffer::PyBuffer;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 
 /// The roles a word's row holds: its own scores, then as neighbour at -1, +1, -2, +2.
-const ROLES: usize = 5;
+pub(crate) const ROLES: usize = 5;
 /// A gazetteer match adds, per entity type: B on its first token, I on the others, E on its
 /// last, and "+1"/"-1" on the tokens just before and just after it.
 const MATCH_PARTS: usize = 5;
@@ -265,5 +269,7 @@ impl Chain {
 #[pymodule]
 fn entities_native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Chain>()?;
-    m.add_class::<names::Names>()
+    m.add_class::<names::Names>()?;
+    m.add_class::<words::Scorer>()?;
+    m.add_function(wrap_pyfunction!(clitics::clitic_variants, m)?)
 }

@@ -1,45 +1,18 @@
 //! The gazetteer's name scan (`Gazetteer.match` in `stream/enrich/entities/gazetteer.py`),
 //! compiled: longest-first, left-to-right, non-overlapping matches of the indexed names over a
-//! text's normalized tokens, each token read with its proclitics stripped as
-//! `stream.enrich.normalize.clitic_variants` reads it.
-
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
+//! text's normalized tokens, each token read with its proclitics stripped (`clitics.rs`).
 
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedStr;
 
+use crate::clitics::variants;
+use crate::fx::Map;
+
 /// Joins a name's words into one map key: no normalized word holds it (it is no word character).
 const SEP: char = '\0';
 /// Distinct words whose longest possible name is remembered, as the Python's `_HEADS_CACHE`.
 const HEADS_CACHE: usize = 150_000;
-/// A stripped reading keeps at least this many letters (`normalize._MIN_VARIANT`).
-const MIN_VARIANT: usize = 2;
-const CONJ: [char; 2] = ['و', 'ف'];
-const PREP: [char; 3] = ['ب', 'ل', 'ك'];
-
-/// FxHash (rustc's): words are short and not chosen by an attacker, and SipHash, the default,
-/// was most of the scan's time.
-#[derive(Default)]
-struct Fx(u64);
-
-impl Hasher for Fx {
-    fn write(&mut self, bytes: &[u8]) {
-        for chunk in bytes.chunks(8) {
-            let mut word = [0u8; 8];
-            word[..chunk.len()].copy_from_slice(chunk);
-            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(word))
-                .wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-        }
-    }
-
-    fn finish(&self) -> u64 {
-        self.0
-    }
-}
-
-type Map<V> = HashMap<String, V, BuildHasherDefault<Fx>>;
 
 /// The names of one gazetteer: each key (its normalized words) with its entry's number.
 #[pyclass]
@@ -57,43 +30,6 @@ pub struct Names {
 struct Head {
     longest: usize,
     readings: Vec<String>,
-}
-
-/// `clitic_variants`: the token, then its readings without proclitics, longest first (a stable
-/// sort, as Python's `sorted(..., key=len, reverse=True)`).
-fn clitic_variants(token: &str) -> Vec<String> {
-    let chars: Vec<char> = token.chars().collect();
-    let n = chars.len();
-    let mut out: Vec<Vec<char>> = vec![chars.clone()];
-    let mut add = |candidate: Vec<char>| {
-        if candidate.len() >= MIN_VARIANT && !out.contains(&candidate) {
-            out.push(candidate);
-        }
-    };
-    let starts_with = |at: usize, what: &[char]| chars.get(at..at + what.len()) == Some(what);
-    let conj = chars.first().is_some_and(|c| CONJ.contains(c));
-    for i in if conj { 0..2 } else { 0..1 } {
-        if i == 1 {
-            add(chars[1..].to_vec());
-        }
-        if starts_with(i, &['ل', 'ل']) && n >= i + 2 + MIN_VARIANT {
-            add(std::iter::once('ا')
-                .chain(chars[i + 1..].iter().copied())
-                .collect());
-            add(chars[i + 2..].to_vec());
-            continue;
-        }
-        let mut j = i;
-        if chars.get(i).is_some_and(|c| PREP.contains(c)) {
-            j = i + 1;
-            add(chars[j..].to_vec());
-        }
-        if starts_with(j, &['ا', 'ل']) {
-            add(chars[j + 2..].to_vec());
-        }
-    }
-    out.sort_by_key(|c| std::cmp::Reverse(c.len()));
-    out.into_iter().map(|c| c.into_iter().collect()).collect()
 }
 
 fn check_word(word: &str) -> PyResult<()> {
@@ -177,7 +113,7 @@ impl Names {
     fn head(&self, norm: &str) -> Head {
         let mut longest = 0;
         let mut readings = Vec::new();
-        for v in clitic_variants(norm) {
+        for v in variants(norm) {
             if let Some(&most) = self.first.get(&v) {
                 longest = longest.max(most);
                 readings.push(v);
