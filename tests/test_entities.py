@@ -245,6 +245,43 @@ def test_a_words_rows_are_its_spelled_out_features_weights_added_one_by_one() ->
             assert tagger._table[row, role].tobytes() == expected.tobytes(), (w, role)
 
 
+@pytest.mark.parametrize(
+    ("word", "kind"),
+    [
+        ("2018", "num"),
+        ("²", "num"),  # Python's str.isdigit: a superscript two is a digit
+        ("abc", "latin"),
+        ("abc1", "mixed"),
+        ("a-b", "mixed"),
+        ("عام2018", "armix"),
+        ("½", "ar"),  # numeric, but no digit
+        ("طهران", "ar"),
+    ],
+)
+def test_a_words_shape(word: str, kind: str) -> None:
+    from stream.enrich.entities.crf_features import shape
+
+    assert shape(word) == kind
+
+
+@pytest.mark.parametrize(
+    ("word", "classes"),
+    [
+        ("والرئيس", ("ptitle",)),  # through its proclitics
+        ("شقيقه", ("ptitle",)),  # a title with a possessive pronoun
+        ("قائدهم", ("ptitle",)),
+        ("وقالت", ("say",)),
+        ("ولوزارة", ("orghead",)),
+        ("مدينه", ("lochead",)),
+        ("طهران", ()),
+    ],
+)
+def test_a_words_trigger_classes(word: str, classes: tuple[str, ...]) -> None:
+    from stream.enrich.entities.triggers import trigger_classes
+
+    assert trigger_classes(normalize(word)) == classes
+
+
 def test_word_cluster_errors_name_file_and_line(tmp_path: Path) -> None:
     from stream.enrich.entities.crf import ClusterDataError, load_clusters
 

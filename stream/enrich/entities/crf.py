@@ -28,15 +28,10 @@ import numpy as np
 import pycrfsuite
 from entities_native import Chain, Scorer
 
-from stream.enrich.entities.crf_features import (
-    CACHE_WORDS,
-    Clusters,
-    FeatureCache,
-    shape,
-)
+from stream.enrich.entities.crf_features import CACHE_WORDS, Clusters, FeatureCache
 from stream.enrich.entities.crf_weights import ROLES, Vec, Weights
 from stream.enrich.entities.gazetteer import Gazetteer, Match
-from stream.enrich.entities.triggers import trigger_classes
+from stream.enrich.entities.triggers import TRIGGERS
 
 __all__ = [
     "CLUSTERS_PATH",
@@ -128,6 +123,7 @@ class CrfTagger:
             weights.attribute_ids,
             dict(clusters),
             {word: list(types) for word, types in gazetteer.word_types.items()},
+            TRIGGERS,
         )
         self.labels = weights.labels
 
@@ -162,10 +158,10 @@ class CrfTagger:
 
     def _add_rows(self, words: Sequence[str]) -> None:
         """Score distinct ``words`` that have no row yet, in one call of the compiled scorer
-        (``native/src/words.rs``), given each word's shape and trigger classes."""
+        (``native/src/words.rs``)."""
         first = len(self._rows)
         self._reserve(first + len(words))
-        self._scorer.fill(self._table, first, [(w, shape(w), trigger_classes(w)) for w in words])
+        self._scorer.fill(self._table, first, words)
         self._rows.update(zip(words, range(first, first + len(words)), strict=True))
 
     def _reserve(self, rows: int) -> None:

@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from entities_native import word_shape
+
 from stream.enrich.entities.gazetteer import Gazetteer, Match
 from stream.enrich.entities.triggers import trigger_classes
 from stream.enrich.normalize import clitic_variants
@@ -21,13 +23,10 @@ CACHE_WORDS = 150_000
 
 
 def shape(norm: str) -> str:
-    if norm.isdigit():
-        return "num"
-    if norm.isascii():
-        return "latin" if norm.isalpha() else "mixed"
-    if any(ch.isdigit() for ch in norm):
-        return "armix"
-    return "ar"
+    """A word's shape: num (digits only), latin (ASCII letters only), mixed (other ASCII), armix
+    (other, with a digit) or ar; defined once, in the compiled core (``native/src/words.rs``), which
+    scores the tagger's new words."""
+    return word_shape(norm)
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,9 +12,11 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from stream.enrich.normalize import clitic_variants, normalize
+from entities_native import Triggers
 
-__all__ = ["TRIGGER_CLASSES", "trigger_classes"]
+from stream.enrich.normalize import normalize
+
+__all__ = ["TRIGGERS", "TRIGGER_CLASSES", "trigger_classes"]
 
 _PERSON_TITLES = """
 رئيس رئيسة زعيم زعيمة ملك ملكة أمير أميرة عاهل سلطان شيخ شيخة سيد سيدة وزير وزيرة نائب
@@ -62,22 +64,17 @@ TRIGGER_CLASSES: dict[str, frozenset[str]] = {
 }
 
 
+# The classes' words, read by the compiled core (``native/src/triggers.rs``), which finds a word's
+# classes for Python and for the tagger's word scorer.
+TRIGGERS = Triggers(
+    [(name, sorted(words)) for name, words in TRIGGER_CLASSES.items()], "ptitle", _POSSESSIVES
+)
+
+
 @lru_cache(maxsize=200_000)  # one entry per distinct word, like the normalizer's caches
 def trigger_classes(norm: str) -> tuple[str, ...]:
-    """Trigger classes of a normalized word under any of its clitic readings."""
-    variants = clitic_variants(norm)
-    found = [name for name, words in TRIGGER_CLASSES.items() if any(v in words for v in variants)]
-    if "ptitle" not in found and _kin_title(variants):
-        found.insert(0, "ptitle")
-    return tuple(found)
-
-
-def _kin_title(variants: tuple[str, ...]) -> bool:
-    """A title with a possessive pronoun ("شقيقه رالف", "زميلها", "قائدهم"): the pronoun
-    attaches to relations and ranks, which precede a name as the bare title does."""
-    titles = TRIGGER_CLASSES["ptitle"]
-    for v in variants:
-        for suffix in _POSSESSIVES:
-            if v.endswith(suffix) and len(v) - len(suffix) >= 3 and v[: -len(suffix)] in titles:
-                return True
-    return False
+    """Trigger classes of a normalized word under any of its clitic readings, in the order of
+    TRIGGER_CLASSES; "ptitle" (first) also for a title with a possessive pronoun ("شقيقه رالف",
+    "زميلها", "قائدهم"): the pronoun attaches to relations and ranks, which precede a name as
+    the bare title does."""
+    return TRIGGERS.classes(norm)

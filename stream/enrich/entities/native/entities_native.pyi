@@ -1,4 +1,4 @@
-# The compiled core's interface (src/lib.rs, names.rs, words.rs, clitics.rs), for mypy.
+# The compiled core's interface (src/lib.rs, names.rs, words.rs, triggers.rs, clitics.rs), for mypy.
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -33,12 +33,20 @@ class Scorer:
         index: Mapping[str, int],
         clusters: Mapping[str, tuple[str, str, str]],
         word_types: Mapping[str, Sequence[str]],
+        triggers: Triggers,
     ) -> None: ...
     def fill(
         self,
         table: npt.NDArray[np.float64],
         first: int,
-        words: Sequence[tuple[str, str, Sequence[str]]],
+        words: Sequence[str],
     ) -> None: ...
 
+class Triggers:
+    def __init__(
+        self, classes: Sequence[tuple[str, Sequence[str]]], titles: str, possessives: Sequence[str]
+    ) -> None: ...
+    def classes(self, norm: str) -> tuple[str, ...]: ...
+
 def clitic_variants(token: str) -> tuple[str, ...]: ...
+def word_shape(norm: str) -> str: ...

@@ -14,6 +14,7 @@
 mod clitics;
 mod fx;
 mod names;
+mod triggers;
 mod words;
 
 use pyo3::buffer::PyBuffer;
@@ -271,5 +272,7 @@ fn entities_native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Chain>()?;
     m.add_class::<names::Names>()?;
     m.add_class::<words::Scorer>()?;
+    m.add_class::<triggers::Triggers>()?;
+    m.add_function(wrap_pyfunction!(words::word_shape, m)?)?;
     m.add_function(wrap_pyfunction!(clitics::clitic_variants, m)?)
 }

@@ -3,16 +3,17 @@
 //! the same order and looked up in the model's attribute index, their weight rows added from
 //! zero one by one as CRFsuite adds them, so every score is bit for bit the same.
 //!
-//! Python gives each word its shape and trigger classes (`crf_features.shape`,
-//! `triggers.trigger_classes`, their one definition); the rest (clitic readings, clusters,
-//! gazetteer word types, nisba) is read here.
+//! A word's shape (`shape`, which `crf_features.shape` calls) is defined here, its trigger
+//! classes in `triggers.rs`; clusters and gazetteer word types are given by Python.
 
 use pyo3::buffer::PyBuffer;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
+use pyo3::types::PyString;
 
 use crate::clitics::variants;
 use crate::fx::Map;
+use crate::triggers::Triggers;
 use crate::ROLES;
 
 type Cluster = (String, String, String);
@@ -28,6 +29,7 @@ pub struct Scorer {
     clusters: Map<Cluster>,
     /// word -> entity types of the gazetteer names holding it
     word_types: Map<Vec<String>>,
+    triggers: Py<Triggers>,
 }
 
 /// The first `k` characters of `s` (Python's `s[:k]`).
@@ -59,6 +61,7 @@ impl Scorer {
         index: Map<usize>,
         clusters: Map<Cluster>,
         word_types: Map<Vec<String>>,
+        triggers: Py<Triggers>,
     ) -> PyResult<Self> {
         let buf = PyBuffer::<f64>::get(weights)?;
         let shape = buf.shape();
@@ -79,17 +82,18 @@ impl Scorer {
             index,
             clusters,
             word_types,
+            triggers,
         })
     }
 
-    /// Write the rows of `words` ((word, shape, trigger classes) each) into `table` (words x
-    /// roles x labels, float64), from its row `first` on.
+    /// Write the rows of `words` into `table` (words x roles x labels, float64), from its row
+    /// `first` on.
     fn fill(
         &self,
         py: Python<'_>,
         table: &Bound<'_, PyAny>,
         first: usize,
-        words: Vec<(String, String, Vec<String>)>,
+        words: Vec<String>,
     ) -> PyResult<()> {
         let l = self.labels;
         let out = PyBuffer::<f64>::get(table)?;
@@ -123,11 +127,12 @@ impl Scorer {
             )
         };
         let size = ROLES * l;
-        for (k, (word, kind, triggers)) in words.iter().enumerate() {
+        let triggers = self.triggers.get();
+        for (k, word) in words.iter().enumerate() {
+            let feats = self.features(word, shape_of(py, word)?, &triggers.of(word));
             let at = (first + k) * size;
             let row = &mut rows[at..at + size];
             row.fill(0.0);
-            let feats = self.features(word, kind, triggers);
             let mut key = String::new();
             let mut add = |role: usize, prefix: &str, feat: &str| {
                 key.clear();
@@ -160,7 +165,7 @@ impl Scorer {
 
 impl Scorer {
     /// `FeatureCache._word_features` and `._context_features` of a tagged word (no `rare`).
-    fn features(&self, norm: &str, kind: &str, triggers: &[String]) -> Features {
+    fn features(&self, norm: &str, kind: &str, triggers: &[&str]) -> Features {
         let readings = variants(norm);
         let bare = readings.last().map_or(norm, String::as_str);
         let cluster = readings.iter().find_map(|v| self.clusters.get(v));
@@ -246,4 +251,43 @@ impl Scorer {
                 .get(base)
                 .is_some_and(|types| types.iter().any(|t| t == "LOC"))
     }
+}
+
+/// Python's `str.isdigit` of one character: an ASCII digit, or a numeric character (every
+/// character Python calls a digit is one) that Python calls a digit.
+fn is_digit(py: Python<'_>, c: char) -> PyResult<bool> {
+    if c.is_ascii() || !c.is_numeric() {
+        return Ok(c.is_ascii_digit());
+    }
+    PyString::new(py, c.encode_utf8(&mut [0; 4]))
+        .call_method0("isdigit")?
+        .extract()
+}
+
+/// A word's shape: "num" (digits only), "latin" (ASCII letters only), "mixed" (other ASCII),
+/// "armix" (other, with a digit) or "ar".
+pub fn shape_of(py: Python<'_>, norm: &str) -> PyResult<&'static str> {
+    let mut digits = 0;
+    for c in norm.chars() {
+        digits += usize::from(is_digit(py, c)?);
+    }
+    Ok(if digits > 0 && digits == norm.chars().count() {
+        "num"
+    } else if norm.is_ascii() {
+        if !norm.is_empty() && norm.chars().all(|c| c.is_ascii_alphabetic()) {
+            "latin"
+        } else {
+            "mixed"
+        }
+    } else if digits > 0 {
+        "armix"
+    } else {
+        "ar"
+    })
+}
+
+/// `shape(norm)`: see [`shape_of`].
+#[pyfunction]
+pub fn word_shape(py: Python<'_>, norm: &str) -> PyResult<&'static str> {
+    shape_of(py, norm)
 }
