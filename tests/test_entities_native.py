@@ -31,6 +31,8 @@ def test_corpus_articles_get_crfsuites_own_labels() -> None:
         labels = tagger.tag(norms, breaks, matches)
         features = sequence_features(norms, breaks, matches, tagger.cache)
         assert labels == (reference.tag(features) if norms else []), article_id
+        # the scan and the decoding in one call: the same matches and labels
+        assert tagger.find(norms, breaks) == ((matches, labels) if norms else ([], [])), article_id
         texts += 1
         named += sum(label != "O" for label in labels)
     assert texts > 1000
@@ -41,6 +43,16 @@ def test_a_table_of_the_wrong_shape_is_refused() -> None:
     _gaz, tagger = resources()
     with pytest.raises(ValueError, match=r"expected \(words, 5, 7\)"):
         tagger._chain.tag(np.zeros((4, 5, 6)), [0, 1], [False, False], [])
+
+
+def test_a_sentence_with_rows_or_breaks_of_another_length_is_refused() -> None:
+    gaz, tagger = resources()
+    norms = ["الولايات", "المتحده"]
+    rows = tagger.rows(norms)
+    with pytest.raises(ValueError, match="1 rows for 2 tokens"):
+        tagger._chain.scan_tag(gaz.names, tagger._table, norms, rows[:1], [False, False])
+    with pytest.raises(ValueError, match="1 breaks for 2 tokens"):
+        tagger._chain.scan_tag(gaz.names, tagger._table, norms, rows, [False])
 
 
 def test_rows_breaks_and_matches_outside_the_sentence_are_refused() -> None:

@@ -118,6 +118,7 @@ class CrfTagger:
         self.known = load_known_names(model)
         self._weights = weights = Weights(tagger)
         self.cache = FeatureCache(gazetteer, clusters)
+        self._gazetteer = gazetteer
         self._scorer = Scorer(
             weights.matrix,
             weights.attribute_ids,
@@ -135,7 +136,7 @@ class CrfTagger:
             (score("BOS"), score("EOS")),
             (score("brk"), score("brk+")),
             [
-                [score(f"G={p}-{t}") for p in "BIE"] + [score(f"G+1={t}"), score(f"G-1={t}")]
+                (t, [score(f"G={p}-{t}") for p in "BIE"] + [score(f"G+1={t}"), score(f"G-1={t}")])
                 for t in _TYPES
             ],
         )
@@ -202,3 +203,16 @@ class CrfTagger:
         types = self._type_ids
         found = [(types[g.entry.type], g.start, g.end) for g in matches]
         return list(map(self.labels.__getitem__, self._chain.tag(self._table, rows, breaks, found)))
+
+    def find(self, norms: Sequence[str], breaks: Sequence[bool]) -> tuple[list[Match], list[str]]:
+        """The gazetteer's matches over a sentence and CRFsuite's best labels given them: what
+        ``Gazetteer.match`` then :meth:`tag` give, the scan and the decoding in one call of the
+        compiled core."""
+        if not norms:
+            return [], []
+        if len(self._rows) + len(norms) > CACHE_WORDS:
+            self._reset()  # before, not during, an article: its rows must stay valid
+        rows = self.rows(norms)  # before reading the table: it may grow
+        gaz = self._gazetteer
+        found, labels = self._chain.scan_tag(gaz.names, self._table, norms, rows, breaks)
+        return gaz.read(norms, found), list(map(self.labels.__getitem__, labels))

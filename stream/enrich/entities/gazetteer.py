@@ -41,6 +41,9 @@ __all__ = [
     "load_gazetteer",
 ]
 
+# (entry number, start, end, strip, reading) of one match of the compiled scan
+Found = tuple[int, int, int, int, str]
+
 DEFAULT_DIR = Path(__file__).resolve().parents[2] / "data" / "gazetteer"
 
 _ID = re.compile(r"^(per|org|loc)\.[a-z0-9_]+$")
@@ -141,8 +144,19 @@ class Gazetteer:
             self.first[key[0]] = max(self.first.get(key[0], 0), len(key))
         self._order = list(self.entries.values())
         number = {entry.id: k for k, entry in enumerate(self._order)}
-        self._names = Names([(list(key), number[eid]) for key, eid in self.index.items()])
+        self._names = Names(
+            [(list(key), number[eid]) for key, eid in self.index.items()],
+            [entry.type for entry in self._order],
+        )
         self._built = True
+
+    @property
+    def names(self) -> Names:
+        """The compiled scan of the built index, for a caller that scans in the same call as it
+        does more (the CRF tagger); :meth:`read` turns what it finds into matches."""
+        if not self._built:
+            self.build()
+        return self._names
 
     def match(self, norms: Sequence[str], breaks: Sequence[bool]) -> list[Match]:
         """Longest-first, left-to-right, non-overlapping matches over normalized tokens, found
@@ -152,21 +166,15 @@ class Gazetteer:
         name never spans a break. Only the first token of a name may carry proclitics: of its
         readings (``normalize.clitic_variants``, least-stripped first), the first that starts a
         name of the longest length found is the one matched."""
-        if not self._built:
-            self.build()
+        return self.read(norms, self.names.scan(norms, breaks))
+
+    def read(self, norms: Sequence[str], found: Iterable[Found]) -> list[Match]:
+        """The matches of what the compiled scan found over ``norms``: (entry number, start,
+        end, proclitic characters before the reading, the first token's reading)."""
         entries = self._order
         return [
-            Match(entries[k], i, j, _strip_len(norms[i], v), (v, *norms[i + 1 : j]))
-            for k, i, j, v in self._names.scan(norms, breaks)
+            Match(entries[k], i, j, strip, (v, *norms[i + 1 : j])) for k, i, j, strip, v in found
         ]
-
-
-def _strip_len(norm: str, variant: str) -> int:
-    """Normalized characters of ``norm`` before the ``variant`` reading starts (for "للامم"
-    read as "الامم", the clitic is the one ل)."""
-    if variant.startswith("ال") and not norm.endswith(variant):
-        return len(norm) - len(variant) + 1
-    return len(norm) - len(variant)
 
 
 def _spellings(key: tuple[str, ...]) -> Iterable[tuple[str, ...]]:

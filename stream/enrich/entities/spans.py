@@ -69,8 +69,7 @@ def find_spans(text: str) -> list[Span]:
     if not norms:
         return []
     breaks = scan_breaks(text)
-    matches = gaz.match(norms, breaks)
-    labels = tagger.tag(norms, breaks, matches)
+    matches, labels = tagger.find(norms, breaks)
     spans: list[Span] = []
     model = [
         (i, _cut(norms, i, j), etype)

@@ -10,7 +10,7 @@ class Chain:
         transitions: Sequence[Sequence[float]],
         ends: tuple[Sequence[float], Sequence[float]],
         breaks: tuple[Sequence[float], Sequence[float]],
-        gazetteer: Sequence[Sequence[Sequence[float]]],
+        gazetteer: Sequence[tuple[str, Sequence[Sequence[float]]]],
     ) -> None: ...
     def tag(
         self,
@@ -19,12 +19,20 @@ class Chain:
         breaks: Sequence[bool],
         matches: Sequence[tuple[int, int, int]],
     ) -> list[int]: ...
+    def scan_tag(
+        self,
+        names: Names,
+        table: npt.NDArray[np.float64],
+        norms: Sequence[str],
+        rows: Sequence[int],
+        breaks: Sequence[bool],
+    ) -> tuple[list[tuple[int, int, int, int, str]], list[int]]: ...
 
 class Names:
-    def __init__(self, keys: Sequence[tuple[Sequence[str], int]]) -> None: ...
+    def __init__(self, keys: Sequence[tuple[Sequence[str], int]], kinds: Sequence[str]) -> None: ...
     def scan(
         self, norms: Sequence[str], breaks: Sequence[bool]
-    ) -> list[tuple[int, int, int, str]]: ...
+    ) -> list[tuple[int, int, int, int, str]]: ...
 
 class Scorer:
     def __init__(

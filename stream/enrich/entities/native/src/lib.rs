@@ -20,6 +20,9 @@ mod words;
 use pyo3::buffer::PyBuffer;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
+use pyo3::pybacked::PyBackedStr;
+
+use names::{Found, Names};
 
 /// The roles a word's row holds: its own scores, then as neighbour at -1, +1, -2, +2.
 pub(crate) const ROLES: usize = 5;
@@ -39,6 +42,8 @@ struct Chain {
     brk_next: Vec<f64>,
     /// per entity type, its MATCH_PARTS score vectors
     gaz: Vec<Vec<Vec<f64>>>,
+    /// the entity types, in the order of `gaz`
+    kinds: Vec<String>,
 }
 
 fn check_len(what: &str, vec: &[f64], labels: usize) -> PyResult<()> {
@@ -64,7 +69,7 @@ impl Chain {
         transitions: Vec<Vec<f64>>,
         ends: (Vec<f64>, Vec<f64>),
         breaks: (Vec<f64>, Vec<f64>),
-        gazetteer: Vec<Vec<Vec<f64>>>,
+        gazetteer: Vec<(String, Vec<Vec<f64>>)>,
     ) -> PyResult<Self> {
         let labels = transitions.len();
         if labels == 0 {
@@ -76,7 +81,7 @@ impl Chain {
         for vec in [&ends.0, &ends.1, &breaks.0, &breaks.1] {
             check_len("sentence weights", vec, labels)?;
         }
-        for parts in &gazetteer {
+        for (_, parts) in &gazetteer {
             if parts.len() != MATCH_PARTS {
                 return Err(PyValueError::new_err(format!(
                     "gazetteer: {} match parts, expected {MATCH_PARTS}",
@@ -94,19 +99,65 @@ impl Chain {
             eos: ends.1,
             brk: breaks.0,
             brk_next: breaks.1,
-            gaz: gazetteer,
+            kinds: gazetteer.iter().map(|(kind, _)| kind.clone()).collect(),
+            gaz: gazetteer.into_iter().map(|(_, parts)| parts).collect(),
         })
     }
 
-    /// Label indices of the best path of a non-empty sentence: `table` is the (words x roles x
-    /// labels) float64 score table, `rows` each token's row in it, `breaks` whether a
-    /// punctuation break precedes each token, `matches` the gazetteer's (type, start, end).
+    /// Label indices of the best path of a sentence: `table` is the (words x roles x labels)
+    /// float64 score table, `rows` each token's row in it, `breaks` whether a punctuation break
+    /// precedes each token, `matches` the gazetteer's (type, start, end).
     fn tag(
         &self,
         table: &Bound<'_, PyAny>,
         rows: Vec<usize>,
         breaks: Vec<bool>,
         matches: Vec<(usize, usize, usize)>,
+    ) -> PyResult<Vec<usize>> {
+        self.best_path(table, &rows, &breaks, &matches)
+    }
+
+    /// The gazetteer's matches over a sentence's `norms` (`Names.scan`) and the label indices
+    /// of its best path given them (`tag`), in one call.
+    fn scan_tag(
+        &self,
+        names: &Bound<'_, Names>,
+        table: &Bound<'_, PyAny>,
+        norms: Vec<PyBackedStr>,
+        rows: Vec<usize>,
+        breaks: Vec<bool>,
+    ) -> PyResult<(Vec<Found>, Vec<usize>)> {
+        if rows.len() != norms.len() {
+            return Err(PyValueError::new_err(format!(
+                "{} rows for {} tokens",
+                rows.len(),
+                norms.len()
+            )));
+        }
+        let mut names = names.borrow_mut();
+        let found = names.find(&norms, &breaks)?;
+        let mut matches = Vec::with_capacity(found.len());
+        for &(entry, start, end, _, _) in &found {
+            let kind = names.kind(entry);
+            let Some(k) = self.kinds.iter().position(|t| t == kind) else {
+                return Err(PyValueError::new_err(format!(
+                    "a name of type {kind:?}, which the model has no weights for"
+                )));
+            };
+            matches.push((k, start, end));
+        }
+        let labels = self.best_path(table, &rows, &breaks, &matches)?;
+        Ok((found, labels))
+    }
+}
+
+impl Chain {
+    fn best_path(
+        &self,
+        table: &Bound<'_, PyAny>,
+        rows: &[usize],
+        breaks: &[bool],
+        matches: &[(usize, usize, usize)],
     ) -> PyResult<Vec<usize>> {
         let buf = PyBuffer::<f64>::get(table)?;
         let shape = buf.shape();
@@ -137,7 +188,7 @@ impl Chain {
             )));
         }
         let n = rows.len();
-        for &(kind, start, end) in &matches {
+        for &(kind, start, end) in matches {
             if kind >= self.gaz.len() || start >= end || end > n {
                 return Err(PyValueError::new_err(format!(
                     "match ({kind}, {start}, {end}) in a {n}-token sentence"
@@ -151,12 +202,10 @@ impl Chain {
         let cell = |token: usize, role: usize, label: usize| {
             cells[(rows[token] * ROLES + role) * l + label]
         };
-        let emit = self.emit(n, &cell, &breaks, &matches);
+        let emit = self.emit(n, &cell, breaks, matches);
         Ok(self.viterbi(&emit, n))
     }
-}
 
-impl Chain {
     /// State scores (tokens x labels, row-major), added step by step in the order of
     /// `CrfTagger.scores` so that every float is the same.
     fn emit(
@@ -270,7 +319,7 @@ impl Chain {
 #[pymodule]
 fn entities_native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Chain>()?;
-    m.add_class::<names::Names>()?;
+    m.add_class::<Names>()?;
     m.add_class::<words::Scorer>()?;
     m.add_class::<triggers::Triggers>()?;
     m.add_function(wrap_pyfunction!(words::word_shape, m)?)?;

@@ -22,6 +22,22 @@ pub struct Names {
     first: Map<usize>,
     /// per word seen: what of it may start a name
     heads: Map<Head>,
+    /// each entry's entity type, by entry number
+    kinds: Vec<String>,
+}
+
+/// A match: (entry, start, end, strip, reading); `reading` is the clitic reading of the first
+/// token that the name starts with, `strip` the normalized characters before it.
+pub type Found = (usize, usize, usize, usize, String);
+
+/// Characters of `norm` before its `reading` starts: for "للامم" read as "الامم", the one ل.
+fn strip_len(norm: &str, reading: &str) -> usize {
+    let cut = norm.chars().count() - reading.chars().count();
+    if reading.starts_with("ال") && !norm.ends_with(reading) {
+        cut + 1
+    } else {
+        cut
+    }
 }
 
 /// What a word may start: the readings of it that start some name, in `clitic_variants` order
@@ -44,7 +60,7 @@ fn check_word(word: &str) -> PyResult<()> {
 #[pymethods]
 impl Names {
     #[new]
-    fn new(keys: Vec<(Vec<String>, usize)>) -> PyResult<Self> {
+    fn new(keys: Vec<(Vec<String>, usize)>, kinds: Vec<String>) -> PyResult<Self> {
         let mut index = Map::default();
         let mut first = Map::default();
         for (words, entry) in keys {
@@ -54,6 +70,12 @@ impl Names {
             for word in &words {
                 check_word(word)?;
             }
+            if entry >= kinds.len() {
+                return Err(PyValueError::new_err(format!(
+                    "entry {entry} of {} typed entries",
+                    kinds.len()
+                )));
+            }
             let longest = first.entry(head.clone()).or_insert(0);
             *longest = (*longest).max(words.len());
             index.insert(words.join(&SEP.to_string()), entry);
@@ -62,16 +84,23 @@ impl Names {
             index,
             first,
             heads: Map::default(),
+            kinds,
         })
     }
 
-    /// `(entry, start, end, reading)` of each match over `norms` (see `Gazetteer.match`):
-    /// `reading` is the clitic variant of the first token that the name starts with.
-    fn scan(
-        &mut self,
-        norms: Vec<PyBackedStr>,
-        breaks: Vec<bool>,
-    ) -> PyResult<Vec<(usize, usize, usize, String)>> {
+    /// Each match over `norms` (see `Gazetteer.match` and [`Found`]).
+    fn scan(&mut self, norms: Vec<PyBackedStr>, breaks: Vec<bool>) -> PyResult<Vec<Found>> {
+        self.find(&norms, &breaks)
+    }
+}
+
+impl Names {
+    /// The entity type of entry number `entry`.
+    pub fn kind(&self, entry: usize) -> &str {
+        &self.kinds[entry]
+    }
+
+    pub fn find(&mut self, norms: &[PyBackedStr], breaks: &[bool]) -> PyResult<Vec<Found>> {
         let n = norms.len();
         if breaks.len() != n {
             return Err(PyValueError::new_err(format!(
@@ -82,7 +111,7 @@ impl Names {
         if self.heads.len() + n >= HEADS_CACHE {
             self.heads.clear();
         }
-        for norm in &norms {
+        for norm in norms {
             if !self.heads.contains_key(&**norm) {
                 let head = self.head(norm);
                 self.heads.insert(norm.to_string(), head);
@@ -100,16 +129,14 @@ impl Names {
             while span < longest[i] && i + span < n && !breaks[i + span] {
                 span += 1;
             }
-            if let Some(found) = self.longest_at(&norms, i, span) {
-                end = found.2;
-                out.push(found);
+            if let Some((entry, start, stop, reading)) = self.longest_at(norms, i, span) {
+                end = stop;
+                out.push((entry, start, stop, strip_len(&norms[i], &reading), reading));
             }
         }
         Ok(out)
     }
-}
 
-impl Names {
     fn head(&self, norm: &str) -> Head {
         let mut longest = 0;
         let mut readings = Vec::new();
