@@ -24,6 +24,8 @@ import dataclasses
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
 
+import numpy as np
+
 from rasad.core.article import Entity, Evidence, TopicTag
 from stream.enrich.topics.features import (
     FeatureRows,
@@ -120,7 +122,8 @@ class TopicCombiner:
         positions = evidence_positions(fields, raw)
         hits = self.model.rows_of(rule_hits(raw) | positions)
         rows = sorted(self.feature_rows.of(fields, entities).union(hits))
-        logits = self.model.logits(rows, raw_scores)
+        weights = self.model.weights[rows]
+        logits = self.model.logits(weights, raw_scores)
         out: list[TopicTag] = []
         for i, (spec, z) in enumerate(zip(self.model.tags, logits, strict=True)):
             rule = rules.get(spec.name, 0.0)
@@ -130,7 +133,7 @@ class TopicCombiner:
             if margin < 0:
                 continue
             evidence = to_evidence(raw[spec.name][1]) if spec.name in raw else []
-            evidence += self._model_evidence(i, rows, fields, entities)
+            evidence += self._model_evidence(i, rows, weights, fields, entities)
             if evidence:
                 out.append(
                     TopicTag(tag=spec.name, score=round(sigmoid(margin), 4), evidence=evidence)
@@ -138,11 +141,16 @@ class TopicCombiner:
         return out
 
     def _model_evidence(
-        self, tag: int, rows: list[int], fields: Mapping[str, str], entities: Sequence[Entity]
+        self,
+        tag: int,
+        rows: list[int],
+        weights: np.ndarray,
+        fields: Mapping[str, str],
+        entities: Sequence[Entity],
     ) -> list[Evidence]:
         """The located features (words, entities) that raised this tag the most."""
         out = []
-        for w, feature in self.model.strongest(rows, tag):
+        for w, feature in self.model.strongest(rows, weights, tag):
             where = locate(feature, fields, entities)
             if where is not None:
                 f, start, end = where

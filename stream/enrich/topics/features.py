@@ -30,6 +30,7 @@ from itertools import chain
 from rasad.core.article import Entity, TextField
 from stream.enrich.normalize import article_stem, scan
 from stream.enrich.topics.credits import EvidenceRow
+from stream.enrich.word_cache import per_word
 
 __all__ = [
     "LEAD_CHARS",
@@ -122,18 +123,22 @@ class FeatureRows:
         self.entities = kinds["e"]
 
     def of(self, fields: Mapping[str, str], entities: Sequence[Entity]) -> set[int]:
-        """The rows of :func:`article_features`' features that the model has."""
-        found: set[int | None] = set()
+        """The rows of :func:`article_features`' features that the model has: each kind's
+        known values are one C-level intersection with the model's table (most of an
+        article's stems are not in it), as :meth:`.model.TopicModel.rows_of` does."""
+        titles, words, many = self.titles, self.words, self.many
+        found: set[int] = set()
         per_field = _fields_stems(fields)
         for name, stems in per_field:
             if name == "title":
-                found.update(map(self.titles.get, stems))
+                found.update(map(titles.__getitem__, titles.keys() & stems))
         counts = Counter(chain.from_iterable(stems for _, stems in per_field))
-        found.update(map(self.words.get, counts))
-        found.update([self.many.get(s) for s, n in counts.items() if n >= MANY])
-        found.update([self.entities.get(e.id) for e in entities if e.mentions])
-        found.discard(None)
-        return found  # type: ignore[return-value]  # None, the one non-row, is gone
+        found.update(map(words.__getitem__, words.keys() & counts.keys()))
+        found.update([many[s] for s in many.keys() & counts.keys() if counts[s] >= MANY])
+        found.update(
+            [self.entities[e.id] for e in entities if e.mentions and e.id in self.entities]
+        )
+        return found
 
 
 def _fields_stems(fields: Mapping[str, str]) -> list[tuple[TextField, list[str]]]:
@@ -181,18 +186,5 @@ def field_stems(text: str) -> list[str]:
     if stems is None:
         if len(_RECENT) >= _RECENT_MAX:
             del _RECENT[next(iter(_RECENT))]
-        stems = _RECENT[text] = _stems(scan(text)[1])
+        stems = _RECENT[text] = per_word(_STEMS, scan(text)[1], article_stem, _STEMS_MAX)
     return stems
-
-
-def _stems(norms: list[str]) -> list[str]:
-    """The article stems of normalized tokens, from the cache (misses filled first)."""
-    cache = _STEMS
-    new = set(norms).difference(cache)
-    if new:
-        if len(cache) + len(new) > _STEMS_MAX:
-            cache.clear()
-            new = set(norms)
-        for norm in new:
-            cache[norm] = article_stem(norm)
-    return list(map(cache.__getitem__, norms))

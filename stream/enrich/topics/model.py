@@ -74,20 +74,22 @@ class TopicModel:
         The known features are one C-level intersection with the model's keys."""
         return sorted(map(self.rows.__getitem__, self.rows.keys() & features))
 
-    def logits(self, rows: list[int], raw: Mapping[str, float]) -> list[float]:
-        """The regressions' logits, in tag order, from an article's feature rows
-        (:meth:`rows_of`) and the rules' raw scores by tag (``r:<tag>`` features carry the
-        score as their value)."""
-        z = self.biases + self.weights[rows].sum(axis=0)
+    def logits(self, weights: np.ndarray, raw: Mapping[str, float]) -> list[float]:
+        """The regressions' logits, in tag order, from the weight rows of an article's features
+        (``self.weights[rows]``, rows from :meth:`rows_of`: indexed once per article and read
+        again by :meth:`strongest`) and the rules' raw scores by tag (``r:<tag>`` features
+        carry the score as their value)."""
+        z = self.biases + weights.sum(axis=0)
         get = self.rows.get
         scored = [(r, score) for tag, score in raw.items() if (r := get("r:" + tag)) is not None]
         if scored:
             z += np.array([s for _, s in scored]) @ self.weights[[r for r, _ in scored]]
         return z.tolist()  # type: ignore[no-any-return]
 
-    def strongest(self, rows: list[int], tag: int) -> list[tuple[float, str]]:
-        """The article's features that raise ``tag``, strongest first, with their weights."""
-        column = self.weights[rows, tag]
+    def strongest(self, rows: list[int], weights: np.ndarray, tag: int) -> list[tuple[float, str]]:
+        """The article's features that raise ``tag``, strongest first, with their weights
+        (``weights``: ``self.weights[rows]``, as for :meth:`logits`)."""
+        column = weights[:, tag]
         raising = np.flatnonzero(column > 0)  # a few of the article's rows: sort only those
         order = raising[np.argsort(-column[raising], kind="stable")]  # ties: the file's order
         features = self.features

@@ -27,6 +27,7 @@ from rasad.core.article import Entity, Evidence, TextField, TopicTag
 from stream.enrich.normalize import clitic_variants, scan
 from stream.enrich.topics.credits import Credits, EvidenceRow
 from stream.enrich.topics.taxonomy import Key, TagSpec, Taxonomy, default_taxonomy
+from stream.enrich.word_cache import per_word
 
 __all__ = ["EvidenceRow", "RawTag", "Tagger", "default_tagger", "tag_topics", "to_evidence"]
 
@@ -96,18 +97,16 @@ class Tagger:
         self._hook_weights: dict[tuple[str, str, str], float] = {}
 
     def _candidates_of(self, norms: list[str]) -> list[tuple[_Candidate, ...]]:
-        """The term candidates of each token (mostly none), from the token cache; the forms
-        not cached yet are looked up first, so the per-token work is one C-level map."""
-        cache = self._candidates
-        new = set(norms).difference(cache)
-        if new:
-            if len(cache) + len(new) > _CACHE_SIZE:
-                cache.clear()
-                new = set(norms)
-            index = self.index
-            for norm in new:
-                cache[norm] = tuple(c for v in clitic_variants(norm) for c in index.get(v, ()))
-        return list(map(cache.__getitem__, norms))
+        """The term candidates of each token (mostly none), from the token cache."""
+        return per_word(self._candidates, norms, self._lookup, _CACHE_SIZE)
+
+    def _lookup(self, norm: str) -> tuple[_Candidate, ...]:
+        """The candidates of all of a token's clitic readings; most words start no term, which
+        one C-level test tells instead of a lookup per reading."""
+        variants = clitic_variants(norm)
+        if self.index.keys().isdisjoint(variants):
+            return ()
+        return tuple(c for v in variants for c in self.index.get(v, ()))
 
     def tag(self, fields: Mapping[str, str], entities: Sequence[Entity]) -> list[TopicTag]:
         return [
