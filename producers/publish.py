@@ -4,6 +4,11 @@ All methods are blocking (kafka-python and SQLite are): the poller calls them on
 thread, so they also never race each other. Order per batch: classify against what was already
 published or spooled; send; wait for acks; record acked ids as published (only now); keep the
 rest in the spool with the error. The spool is retried before every new batch and on a timer.
+
+A process killed outright (SIGKILL, power loss) between the broker's acks for a batch and the
+state's write of them leaves that one batch unrecorded, and the next run publishes it again:
+delivery to the raw topic is at least once for the batch in flight at a crash. Downstream,
+every write is keyed by the article's id and version, so it is indexed once.
 """
 
 from __future__ import annotations

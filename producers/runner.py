@@ -181,7 +181,7 @@ async def run_replay(
     totals = ReplayTotals()
     try:
         batches = replay_batches(
-            path, {f.id: f for f in registry}, _batch_size(rate), totals.refused
+            path, {f.id: f for f in registry}, replay_batch_size(rate), totals.refused
         )
         if present:
             batches = (at_present(batch, datetime.now(UTC)) for batch in batches)
@@ -237,7 +237,8 @@ def at_present(articles: list[Article], now: datetime) -> list[Article]:
     ]
 
 
-def _batch_size(rate: float) -> int:
+def replay_batch_size(rate: float) -> int:
+    """Articles per replay batch: one send round, and one state write once it is acked."""
     return REPLAY_BATCH if rate == 0 else max(1, min(REPLAY_BATCH, int(rate)))
 
 

@@ -89,6 +89,13 @@ def corpus_slice(path: Path, start: int, count: int) -> dict[str, int]:
     return {article_id: len(seen) for article_id, seen in hashes.items()}
 
 
+def line_ids(path: Path) -> list[str]:
+    """The article id of each line of a corpus file, in order (as the producers derive it)."""
+    now = datetime.now(UTC)
+    records = map(orjson.loads, path.read_bytes().splitlines())
+    return [corpus_article(r, source_for(str(r["source"]), {}), "-", now).id for r in records]
+
+
 class Pipeline(PipelineEnv):
     """One scenario's pipeline on the fault stack: own topics, group, index prefix and logs;
     every `rasad` process it starts is remembered, stopped and checked for crashes."""

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 from kafka import KafkaProducer
 
+from producers.runner import replay_batch_size
 from rasad.core.kafka import client_config
 from rasad.stack import control as stack
 from tests.fault_fixtures import (
@@ -26,6 +27,7 @@ from tests.fault_fixtures import (
     Pipeline,
     corpus_slice,
     fault_stack,
+    line_ids,
     pipeline,
     wait_until,
 )
@@ -210,7 +212,7 @@ def test_poison_on_every_topic_is_dead_lettered_and_the_stream_goes_on(
         )
 
 
-def test_producer_killed_mid_replay_and_restarted_publishes_nothing_twice(
+def test_producer_killed_mid_replay_and_restarted_repeats_at_most_its_batch_in_flight(
     pipeline: Pipeline, tmp_path: Path
 ) -> None:
     expected = corpus_slice(tmp_path / "slice.jsonl", 4 * SLICE, SLICE)
@@ -225,7 +227,14 @@ def test_producer_killed_mid_replay_and_restarted_publishes_nothing_twice(
     _finished(pipeline.replay(tmp_path / "slice.jsonl", RATE, name="producer-2"), pipeline)
 
     published = Counter(key.decode() for key in pipeline.topic_keys(raw))
-    assert published == Counter(expected), "each article version must be published exactly once"
+    assert not Counter(expected) - published, "every article version must be published"
+    # The kill may fall between the broker's acks for a batch and the state's write of them
+    # (producers/publish.py): that one batch is published again, and nothing else is.
+    again = published - Counter(expected)
+    batch = replay_batch_size(RATE)
+    ids = line_ids(tmp_path / "slice.jsonl")
+    batches_again = {i // batch for i, article_id in enumerate(ids) if article_id in again}
+    assert len(batches_again) <= 1 and again.total() <= batch, again
 
 
 def test_two_workers_split_partitions_and_a_stopped_one_hands_over(
