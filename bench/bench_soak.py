@@ -133,13 +133,16 @@ def published(settings: Settings) -> int:
 
 
 def rss_mb(processes: dict[str, psutil.Process], last: dict[str, float]) -> dict[str, float]:
-    """RSS of each process, or ``last`` (its previous sample) once it has exited."""
+    """RSS of each process, or ``last`` (its previous sample) once it has exited (an exited
+    child not yet reaped is a zombie, whose RSS reads 0)."""
     out = dict(last)
     for name, process in processes.items():
         try:
-            out[name] = process.memory_info().rss / 2**20
+            if process.status() != psutil.STATUS_ZOMBIE:
+                out[name] = process.memory_info().rss / 2**20
         except psutil.NoSuchProcess:
-            out.setdefault(name, float("nan"))
+            pass
+        out.setdefault(name, float("nan"))
     return out
 
 
