@@ -35,7 +35,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar, cast
 
 import faust
-from aiokafka.errors import KafkaTimeoutError
 from faust import Stream
 from faust.types import EventT, StreamT
 from faust.web import Request, Response, View
@@ -51,6 +50,7 @@ from rasad.core.deadletter import DeadLetter
 from rasad.core.engine.client import Engine, wait_for_engine
 from rasad.core.logs import get_logger
 from rasad.core.settings import get_settings
+from stream.changelog_metadata import know_changelog_partitions
 from stream.enrich.cluster import ClusterConfig, StoryClusters
 from stream.enrich.pipeline import EnrichmentError, enrich
 from stream.faust_config import create_app
@@ -164,7 +164,7 @@ def _batches(stream: StreamT[bytes], size: int, within_s: float) -> Any:
 @app.agent(raw_topic, concurrency=settings.stream_agent_concurrency)
 async def enrich_articles(stream: StreamT[bytes]) -> None:
     """raw -> enriched; a message that cannot be decoded or enriched goes to the dead letters."""
-    await _know_cluster_changelog()
+    await know_changelog_partitions(app, cluster_table)
     async for batch in _batches(stream, ENRICH_BATCH, ENRICH_BATCH_S):
         with live.working():  # the reprocess agent waits until the batch is enriched
             for event in cast(Sequence[EventT[bytes]], batch):
@@ -174,24 +174,6 @@ async def enrich_articles(stream: StreamT[bytes]) -> None:
                 # whole length (100 articles: 1 s of CPU, 10 s and more on a loaded machine),
                 # and the indexer, offset commits and heartbeats waited behind it.
                 await asyncio.sleep(0)
-
-
-async def _know_cluster_changelog() -> None:
-    """Have the producer fetch the cluster table's changelog partitions before the first write.
-
-    Faust partitions a GlobalTable write eagerly from the producer's metadata (use_partitioner),
-    and aiokafka fetches metadata only for topics it has been asked about: a worker whose
-    producer started before the changelog topic had leaders (seen on a three-broker cluster)
-    failed every write with "'NoneType' object is not iterable", so every article went to the
-    dead letters until a restart."""
-    topic = cluster_table.changelog_topic.get_topic_name()
-    producer = cast(Any, app.producer)._ensure_producer()  # faust 0.15.3: its aiokafka one
-    while True:
-        try:
-            await producer.partitions_for(topic)
-            return
-        except KafkaTimeoutError:
-            log.warning("waiting for the cluster table's changelog topic", topic=topic)
 
 
 async def _enrich_one(event: EventT[bytes]) -> None:
